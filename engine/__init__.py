@@ -1,0 +1,14 @@
+"""netstep's engine: a from-scratch NumPy neural network (NumPy only, no UI imports)."""
+
+from . import activations, datasets, io, losses, optim
+from .config import RunConfig, build, presets
+from .errors import ConfigError, DataError, FileFormatError, NetstepError
+from .gradcheck import GradcheckReport, gradcheck
+from .network import MLP
+from .trainer import NonFinite, Op, Phase, StepResult, Trainer
+
+__all__ = [
+    "MLP", "Trainer", "RunConfig", "ConfigError", "DataError", "FileFormatError", "NetstepError",
+    "GradcheckReport", "NonFinite", "Op", "Phase", "StepResult",
+    "activations", "build", "datasets", "gradcheck", "io", "losses", "optim", "presets",
+]

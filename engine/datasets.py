@@ -1,0 +1,224 @@
+"""Datasets: XOR, four seeded 2-D sets, scikit-learn's 8x8 digits and CSV files.
+
+`load(name, seed=0, **options)` returns a Dataset with X_train, Y_train, X_test,
+Y_test (None where there is no test split) and n_classes. Binary labels are a
+column of 0/1 (m, 1); more classes come one-hot (m, K).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import DataError
+
+NAMES = ("xor", "circles", "moons", "spiral", "gaussians", "digits")
+OPTIONS = {
+    "xor": (),
+    "circles": ("n_samples", "noise", "test_fraction", "factor"),
+    "moons": ("n_samples", "noise", "test_fraction"),
+    "spiral": ("n_samples", "noise", "test_fraction", "n_classes", "turns"),
+    "gaussians": ("n_samples", "noise", "test_fraction", "n_classes"),
+    "digits": ("test_fraction",),
+    "csv": ("test_fraction",),
+}
+
+
+@dataclass
+class Dataset:
+    name: str
+    X_train: np.ndarray
+    Y_train: np.ndarray
+    X_test: np.ndarray | None
+    Y_test: np.ndarray | None
+    n_classes: int
+    options: dict = field(default_factory=dict)
+
+    @property
+    def n_features(self) -> int:
+        return int(self.X_train.shape[1])
+
+    @property
+    def n_outputs(self) -> int:
+        return int(self.Y_train.shape[1])
+
+    @property
+    def is_2d(self) -> bool:
+        return self.n_features == 2
+
+    def describe(self) -> str:
+        test = f", {len(self.X_test)} test" if self.X_test is not None else ""
+        return f"{self.name}: {len(self.X_train)} train{test}, {self.n_features} features, {self.n_classes} classes"
+
+
+def encode(labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """0/1 column for two classes, one-hot for more."""
+    labels = labels.astype(int)
+    if n_classes <= 2:
+        return labels.reshape(-1, 1).astype(float)
+    Y = np.zeros((len(labels), n_classes))
+    Y[np.arange(len(labels)), labels] = 1.0
+    return Y
+
+
+def _split(name, X, labels, n_classes, rng, test_fraction, options):
+    if not 0.0 <= test_fraction < 1.0:
+        raise DataError(f"test_fraction must be in [0, 1), got {test_fraction}")
+    n = len(X)
+    perm = rng.permutation(n)
+    n_test = int(round(n * test_fraction))
+    if n_test and n - n_test < 1:
+        raise DataError(f"{name}: too few rows ({n}) to hold out a test split")
+    test, train = perm[:n_test], perm[n_test:]
+    Y = encode(labels, n_classes)
+    if n_test == 0:
+        return Dataset(name, X[train], Y[train], None, None, n_classes, options)
+    return Dataset(name, X[train], Y[train], X[test], Y[test], n_classes, options)
+
+
+def _check_positive(name, key, value, integer=False, minimum=1):
+    if integer and (not float(value).is_integer() or value < minimum):
+        raise DataError(f"{name}: {key} must be an integer >= {minimum}, got {value}")
+    if not integer and (not math.isfinite(value) or value < 0):
+        raise DataError(f"{name}: {key} must be a finite number >= 0, got {value}")
+
+
+def xor(seed=0):
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    Y = np.array([[0.0], [1.0], [1.0], [0.0]])
+    return Dataset("xor", X, Y, None, None, 2, {})
+
+
+def circles(seed=0, n_samples=200, noise=0.1, test_fraction=0.25, factor=0.5):
+    _check_positive("circles", "n_samples", n_samples, integer=True, minimum=4)
+    _check_positive("circles", "noise", noise)
+    rng = np.random.default_rng(seed)
+    n = int(n_samples)
+    labels = np.arange(n) % 2
+    angles = rng.uniform(0, 2 * np.pi, n)
+    radius = np.where(labels == 1, factor, 1.0)
+    X = np.c_[radius * np.cos(angles), radius * np.sin(angles)] + rng.normal(0, noise, (n, 2))
+    return _split("circles", X, labels, 2, rng, test_fraction, dict(n_samples=n, noise=noise, factor=factor))
+
+
+def moons(seed=0, n_samples=200, noise=0.1, test_fraction=0.25):
+    _check_positive("moons", "n_samples", n_samples, integer=True, minimum=4)
+    _check_positive("moons", "noise", noise)
+    rng = np.random.default_rng(seed)
+    n = int(n_samples)
+    labels = np.arange(n) % 2
+    t = rng.uniform(0, np.pi, n)
+    upper = np.c_[np.cos(t), np.sin(t)]
+    lower = np.c_[1 - np.cos(t), 0.5 - np.sin(t)]
+    X = np.where(labels[:, None] == 0, upper, lower) + rng.normal(0, noise, (n, 2))
+    X = (X - [0.5, 0.25])  # centre the pair of moons on the origin
+    return _split("moons", X, labels, 2, rng, test_fraction, dict(n_samples=n, noise=noise))
+
+
+def spiral(seed=0, n_samples=300, noise=0.2, test_fraction=0.25, n_classes=3, turns=1.0):
+    _check_positive("spiral", "n_samples", n_samples, integer=True, minimum=6)
+    _check_positive("spiral", "n_classes", n_classes, integer=True, minimum=2)
+    _check_positive("spiral", "noise", noise)
+    rng = np.random.default_rng(seed)
+    n, k = int(n_samples), int(n_classes)
+    labels = np.arange(n) % k
+    r = rng.uniform(0.05, 1.0, n)
+    theta = labels * (2 * np.pi / k) + r * turns * 2 * np.pi + rng.normal(0, noise, n)
+    X = np.c_[r * np.sin(theta), r * np.cos(theta)]
+    return _split("spiral", X, labels, k, rng, test_fraction, dict(n_samples=n, noise=noise, n_classes=k, turns=turns))
+
+
+def gaussians(seed=0, n_samples=200, noise=0.5, test_fraction=0.25, n_classes=2):
+    _check_positive("gaussians", "n_samples", n_samples, integer=True, minimum=4)
+    _check_positive("gaussians", "n_classes", n_classes, integer=True, minimum=2)
+    _check_positive("gaussians", "noise", noise)
+    rng = np.random.default_rng(seed)
+    n, k = int(n_samples), int(n_classes)
+    labels = np.arange(n) % k
+    angle = 2 * np.pi * np.arange(k) / k
+    centres = 1.5 * np.c_[np.cos(angle), np.sin(angle)]
+    X = centres[labels] + rng.normal(0, noise, (n, 2))
+    return _split("gaussians", X, labels, k, rng, test_fraction, dict(n_samples=n, noise=noise, n_classes=k))
+
+
+def digits(seed=0, test_fraction=0.2):
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:
+        raise DataError("the digits dataset needs scikit-learn: pip install 'netstep[digits]'") from None
+    d = load_digits()
+    X = d.data / 16.0  # pixel intensities 0..16 scaled to 0..1
+    rng = np.random.default_rng(seed)
+    return _split("digits", X, d.target, 10, rng, test_fraction, {})
+
+
+def from_csv(path, seed=0, test_fraction=0.0):
+    """Numeric features, the last column the class label (integers 0..K-1, or any values)."""
+    try:
+        with open(path, newline="") as f:
+            rows = [row for row in csv.reader(f) if row and any(c.strip() for c in row)]
+    except FileNotFoundError:
+        raise DataError(f"csv file {path!r} not found") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise DataError(f"cannot read csv file {path!r}: {e}") from None
+    if not rows:
+        raise DataError(f"csv file {path!r} is empty; expected rows of numeric features with the label last")
+    # A first row that is not numeric is taken as a header.
+    def numeric(cell):
+        try:
+            float(cell)
+            return True
+        except ValueError:
+            return False
+    if not all(numeric(c) for c in rows[0]):
+        rows = rows[1:]
+        if not rows:
+            raise DataError(f"csv file {path!r} has a header but no data rows")
+    width = len(rows[0])
+    if width < 2:
+        raise DataError(f"csv file {path!r}: need at least one feature column and a label column, found {width} column")
+    values = []
+    for line_no, row in enumerate(rows, start=1):
+        if len(row) != width:
+            raise DataError(f"csv file {path!r}: data row {line_no} has {len(row)} columns, expected {width} (ragged rows)")
+        try:
+            values.append([float(c) for c in row])
+        except ValueError:
+            bad = next(c for c in row if not numeric(c))
+            raise DataError(f"csv file {path!r}: data row {line_no} has a non-numeric cell {bad.strip()!r}; every cell must be a number") from None
+    data = np.array(values)
+    if not np.all(np.isfinite(data)):
+        raise DataError(f"csv file {path!r} contains inf or NaN; every cell must be a finite number")
+    X, raw = data[:, :-1], data[:, -1]
+    classes, labels = np.unique(raw, return_inverse=True)
+    if len(classes) < 2:
+        raise DataError(f"csv file {path!r}: the label column (last) has a single class; need at least two")
+    rng = np.random.default_rng(seed)
+    name = f"csv:{path}"
+    return _split(name, X, labels, len(classes), rng, test_fraction, {"path": os.fspath(path)})
+
+
+_LOADERS = {"xor": xor, "circles": circles, "moons": moons, "spiral": spiral, "gaussians": gaussians, "digits": digits}
+
+
+def load(name, seed=0, **options) -> Dataset:
+    """Load a dataset by name: xor, circles, moons, spiral, gaussians, digits or csv:PATH."""
+    if not isinstance(name, str):
+        raise DataError(f"dataset name must be a string, got {name!r}")
+    if name.startswith("csv:"):
+        key, loader, args = "csv", from_csv, (name[4:],)
+        if not name[4:]:
+            raise DataError("csv: needs a path, as in csv:data/points.csv")
+    elif name in _LOADERS:
+        key, loader, args = name, _LOADERS[name], ()
+    else:
+        raise DataError(f"unknown dataset {name!r}; allowed: {', '.join(NAMES)}, csv:PATH")
+    unknown = sorted(set(options) - set(OPTIONS[key]))
+    if unknown:
+        allowed = ", ".join(OPTIONS[key]) or "none"
+        raise DataError(f"dataset {key} has no option {unknown[0]!r}; its options: {allowed}")
+    return loader(*args, seed=seed, **options)

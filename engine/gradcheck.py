@@ -1,0 +1,159 @@
+"""Gradient checking: the backward pass against centred differences, in float64.
+
+For each checked entry w of each parameter tensor,
+
+    numeric = (L(w + h) - L(w - h)) / 2h
+    error   = |analytic - numeric| / max(|analytic|, |numeric|, tiny)
+
+and a tensor's error is the largest over its checked entries. Small tensors are
+checked entry by entry; large ones on a seeded sample of entries (never fewer than
+`max_entries`, never skipping a tensor).
+
+ReLU-family units have a kink at Z = 0 where the derivative jumps. A probe whose
+w +- h moves some pre-activation Z across 0 measures a blend of both slopes, so it is
+reported as a kink (not as a failure, and not hidden): the entry is listed in
+`report.kinks` and left out of `errors`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .losses import get as get_loss
+from .network import l2_penalty
+
+
+class Entry:
+    __slots__ = ("param", "index", "analytic", "numeric", "error", "kink")
+
+    def __init__(self, param, index, analytic, numeric, error, kink):
+        self.param, self.index, self.analytic, self.numeric = param, index, analytic, numeric
+        self.error, self.kink = error, kink
+
+    def to_dict(self):
+        return {"param": self.param, "index": list(self.index), "analytic": self.analytic,
+                "numeric": self.numeric, "error": self.error, "kink": self.kink}
+
+
+class GradcheckReport:
+    def __init__(self, errors, entries, kinks, threshold, sampled, h):
+        self.errors = errors          # param name -> max relative error over its checked, kink-free entries
+        self.entries = entries        # every checked Entry, in parameter order
+        self.kinks = kinks            # param name -> list of indices whose probe crossed a kink
+        self.threshold = threshold
+        self.sampled = sampled        # param name -> (checked, total)
+        self.h = h
+
+    @property
+    def passed(self) -> bool:
+        return all(e < self.threshold for e in self.errors.values())
+
+    @property
+    def failing(self):
+        return [name for name, e in self.errors.items() if not e < self.threshold]
+
+    def to_dict(self):
+        return {"errors": self.errors, "passed": self.passed, "threshold": self.threshold,
+                "kinks": {k: [list(i) for i in v] for k, v in self.kinks.items() if v},
+                "checked": {k: v[0] for k, v in self.sampled.items()},
+                "total": {k: v[1] for k, v in self.sampled.items()}}
+
+    def __repr__(self):
+        return f"<GradcheckReport passed={self.passed} errors={self.errors}>"
+
+
+def _probe(net, X, Y, loss, l2):
+    """Loss at the current weights and the signs of every ReLU-family pre-activation."""
+    _, cache = net.forward(X)
+    out = net.layers[-1]
+    value = loss.value(cache[f"Z{net.L}"], cache[f"A{net.L}"], Y, out.act)
+    if l2:
+        value += l2_penalty(net, l2, len(X))
+    pattern = [cache[f"Z{layer.index}"] > 0 for layer in net.layers if layer.act.kinked]
+    return value, pattern
+
+
+def _same(p, q):
+    return all(np.array_equal(a, b) for a, b in zip(p, q))
+
+
+def _difference(net, P, idx, X, Y, loss, l2, offsets, weights, h, base_pattern):
+    """sum_k weights_k L(w + offsets_k h) / h, and whether any probe crossed a kink."""
+    old = P[idx]
+    total, crossed = 0.0, False
+    for off, wt in zip(offsets, weights):
+        P[idx] = old + off * h
+        value, pattern = _probe(net, X, Y, loss, l2)
+        total += wt * value
+        crossed = crossed or not _same(pattern, base_pattern)
+    P[idx] = old
+    return total / h, crossed
+
+
+# Fourth-order centred stencil: (L(w-2h) - 8 L(w-h) + 8 L(w+h) - L(w+2h)) / 12h.
+# Its truncation error is O(h^4), so h can be large enough (1e-3) that float64
+# rounding in the loss (about 1e-16 |L|) stays far below the derivative.
+_STENCIL4 = ((-2, -1, 1, 2), (1 / 12, -8 / 12, 8 / 12, -1 / 12))
+# The classic two-point centred difference, tried with a tiny h when the wide
+# stencil crosses a kink: (L(w+h) - L(w-h)) / 2h.
+_STENCIL2 = ((-1, 1), (-0.5, 0.5))
+
+
+def gradcheck(net, X, Y, loss, l2=0.0, h=1e-3, threshold=1e-7, tiny=1e-12, max_entries=200, seed=0,
+              backward=None, h_kink=1e-7):
+    """Check `net`'s analytic gradients on (X, Y). Returns a GradcheckReport.
+
+    Runs on a float64 copy of the network, so the network itself is never touched.
+    `backward(net, cache, Y, loss)` can replace the network's own backward pass (the
+    gradcheck-bug demo passes the course's flawed one).
+
+    An entry's error is |a - n| / max(|a|, |n|, floor), where floor is the larger of
+    `tiny` and the resolution of the difference itself: float64 can only measure a
+    derivative to about 4 eps |L| / h, so gradients smaller than that are compared
+    against that resolution instead of against themselves.
+    """
+    loss = get_loss(loss)
+    net64 = net.copy(dtype=np.float64)
+    X = np.asarray(X, dtype=np.float64)
+    Y = np.asarray(Y, dtype=np.float64)
+    if Y.ndim == 1:
+        Y = Y.reshape(-1, 1)
+    _, cache = net64.forward(X)
+    if backward is None:
+        grads = net64.backward(cache, Y, loss, l2=l2)
+    else:
+        grads = backward(net64, cache, Y, loss)
+    L0, base_pattern = _probe(net64, X, Y, loss, l2)
+    eps = np.finfo(np.float64).eps
+    rng = np.random.default_rng(seed)
+
+    errors, entries, kinks, sampled = {}, [], {}, {}
+    for name, P in net64.params.items():
+        G = grads["d" + name]
+        total = P.size
+        if total <= max_entries:
+            flat_idx = np.arange(total)
+        else:
+            flat_idx = np.sort(rng.choice(total, size=max_entries, replace=False))
+        sampled[name] = (len(flat_idx), total)
+        kinks[name] = []
+        worst = 0.0
+        for k in flat_idx:
+            idx = np.unravel_index(int(k), P.shape)
+            numeric, crossed = _difference(net64, P, idx, X, Y, loss, l2, *_STENCIL4, h, base_pattern)
+            step = h
+            if crossed:
+                numeric, crossed = _difference(net64, P, idx, X, Y, loss, l2, *_STENCIL2, h_kink, base_pattern)
+                step = h_kink
+            resolution = 4 * eps * max(abs(L0), tiny) / step
+            floor = max(tiny, 10 * resolution / threshold)
+            analytic = float(G[idx])
+            err = abs(analytic - numeric) / max(abs(analytic), abs(numeric), floor)
+            where = tuple(int(i) for i in idx)
+            entries.append(Entry(name, where, analytic, numeric, err, crossed))
+            if crossed:
+                kinks[name].append(where)
+            else:
+                worst = max(worst, err)
+        errors[name] = float(worst)
+    return GradcheckReport(errors, entries, kinks, threshold, sampled, h)

@@ -1,0 +1,110 @@
+"""Saving and loading a run: weights, config, history and counters in one .npz.
+
+The file holds only plain arrays (no pickle): `theta` (every parameter, flat), the
+history as float arrays, and `meta`, a JSON document stored as bytes (format version,
+config, sizes, parameter names and shapes, step and epoch counts). A save writes a
+temporary file beside the target and renames it into place, so a crash mid-save
+leaves the old file (or none), never half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+from .config import RunConfig, build
+from .errors import ConfigError, FileFormatError
+from .trainer import History
+
+FORMAT = "netstep-run"
+VERSION = 1
+_HISTORY = ("loss", "eval_step", "train_loss", "accuracy", "test_loss", "test_accuracy")
+
+
+def atomic_write(path, write):
+    """Call write(fileobj) on a temp file in path's folder, then rename it to path."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".netstep-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def save(trainer, path):
+    """Save the trainer's run (config, weights, history, counters) to `path` (.npz)."""
+    path = os.fspath(path)
+    if not path.endswith(".npz"):
+        path += ".npz"
+    net = trainer.net
+    config = trainer.config.to_dict() if trainer.config is not None else None
+    meta = {
+        "format": FORMAT, "version": VERSION, "config": config, "sizes": net.sizes,
+        "hidden": net.hidden, "output": net.output, "init": net.init, "dtype": str(net.dtype),
+        "params": {name: list(p.shape) for name, p in net.params.items()},
+        "step": trainer.step_count, "epoch": trainer.epoch_count, "lr": trainer.base_lr,
+    }
+    arrays = {"theta": net.theta, "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}
+    for name in _HISTORY:
+        arrays["history_" + name] = np.asarray(getattr(trainer.history, name), dtype=np.float64)
+    atomic_write(path, lambda f: np.savez(f, **arrays))
+    return path
+
+
+def load(path):
+    """A Trainer rebuilt from a file written by save(). Raises FileFormatError on a bad file."""
+    path = os.fspath(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            files = set(z.files)
+            missing = {"theta", "meta"} - files
+            if missing:
+                raise FileFormatError(f"{path} is not a netstep run: it has no {', '.join(sorted(missing))}")
+            meta = json.loads(bytes(z["meta"]).decode("utf-8"))
+            theta = z["theta"]
+            history = {name: z["history_" + name].tolist() for name in _HISTORY if "history_" + name in files}
+    except FileNotFoundError:
+        raise FileFormatError(f"{path} not found") from None
+    except FileFormatError:
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, UnicodeDecodeError) as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise FileFormatError(f"{path} is corrupt or truncated ({reason}); expected a .npz saved by netstep") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise FileFormatError(f"{path} is not a netstep run file")
+    if meta.get("version") != VERSION:
+        raise FileFormatError(f"{path} has format version {meta.get('version')}; this netstep reads version {VERSION}")
+    try:
+        config = RunConfig.from_dict(meta["config"])
+    except (ConfigError, KeyError, TypeError) as e:
+        raise FileFormatError(f"{path} holds an invalid config: {e}") from None
+    try:
+        trainer = build(config)
+    except ConfigError as e:
+        raise FileFormatError(f"{path}: cannot rebuild its run: {e}") from None
+    net = trainer.net
+    if list(net.sizes) != list(meta.get("sizes", [])) or theta.shape != net.theta.shape:
+        raise FileFormatError(f"{path}: weights for sizes {meta.get('sizes')} ({theta.size} values) do not match "
+                              f"the network {net.sizes} ({net.theta.size} values)")
+    if not np.all(np.isfinite(theta)):
+        raise FileFormatError(f"{path} holds non-finite weights; refusing to load them")
+    net.theta[...] = theta
+    trainer.history = History.from_dict(history)
+    trainer.history.eval_step[:] = [int(s) for s in trainer.history.eval_step]
+    trainer.step_count = int(meta.get("step", 0))
+    trainer.epoch_count = int(meta.get("epoch", 0))
+    trainer.base_lr = float(meta.get("lr", config.lr))
+    return trainer

@@ -1,0 +1,527 @@
+"""The training loop: one forward, loss, backward, update cycle per step.
+
+`Trainer.step()` runs a whole cycle; `phases()` runs the same cycle one phase at a
+time and `ops()` one matrix operation at a time. All three run the same code
+(`_cycle`), so they leave bit-identical parameters.
+
+A guard checks the loss, the gradient and the update before anything is written:
+a cycle that would put inf or NaN into the weights is stopped, the weights stay the
+last finite ones, and the step record says which quantity went non-finite first.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from .losses import get as get_loss
+from .network import Workspace, augment, backward_ops, forward_ops, l2_penalty
+from .optim import Schedule
+
+PHASES = ("forward", "loss", "backward", "update")
+MAX_LR = 1e6  # keeps lr * g finite for any finite gradient (see _fast_cycle)
+
+
+class Op:
+    """One matrix operation of a cycle: its equation, operand shapes, operands and result."""
+
+    __slots__ = ("phase", "layer", "name", "equation", "shapes", "operands", "result", "index")
+
+    def __init__(self, phase, layer, name, equation, shapes, operands, result, index=0):
+        self.phase, self.layer, self.name, self.equation = phase, layer, name, equation
+        self.shapes, self.operands, self.result, self.index = shapes, operands, result, index
+
+    def __repr__(self):
+        return f"<Op {self.phase} {self.equation} {self.shapes}>"
+
+
+class Phase:
+    """One phase of a cycle: its operations and the arrays it produced, by name."""
+
+    def __init__(self, name, ops):
+        self.name = name
+        self.ops = ops
+        self.arrays = {op.name: op.result for op in ops}
+
+    def __repr__(self):
+        return f"<Phase {self.name}: {', '.join(self.arrays)}>"
+
+
+class NonFinite:
+    """Where a cycle first produced inf or NaN."""
+
+    def __init__(self, step, phase, layer, quantity, kind):
+        self.step, self.phase, self.layer, self.quantity, self.kind = step, phase, layer, quantity, kind
+
+    @property
+    def message(self) -> str:
+        where = f"layer {self.layer}" if self.layer else "the loss"
+        return (f"step {self.step}: {self.quantity} ({where}, {self.phase} phase) became {self.kind}; "
+                f"the weights were kept from the last finite step. Lower the learning rate or turn on gradient clipping.")
+
+    def to_dict(self):
+        return {"step": self.step, "phase": self.phase, "layer": self.layer, "quantity": self.quantity, "kind": self.kind}
+
+    def __repr__(self):
+        return f"<NonFinite {self.message}>"
+
+
+def accuracy(A, Y) -> float:
+    """Fraction of rows classified right: threshold 0.5 for one output, argmax for several."""
+    if Y.shape[1] == 1:
+        return float(np.count_nonzero((A > 0.5) == (Y > 0.5))) / len(Y)
+    return float(np.count_nonzero(A.argmax(axis=1) == Y.argmax(axis=1))) / len(Y)
+
+
+class StepResult:
+    """What one step did. `accuracy` (on the step's batch) is computed on first use."""
+
+    __slots__ = ("step", "epoch", "loss", "lr", "grad_norm", "clipped", "nonfinite", "batch_size", "_A", "_Y", "_acc")
+
+    def __init__(self, step, epoch, loss, lr, grad_norm, clipped, nonfinite, A, Y):
+        self.step, self.epoch, self.loss, self.lr = step, epoch, loss, lr
+        self.grad_norm, self.clipped, self.nonfinite = grad_norm, clipped, nonfinite
+        self.batch_size = len(Y)
+        self._A, self._Y, self._acc = A, Y, None
+
+    @property
+    def ok(self) -> bool:
+        return self.nonfinite is None
+
+    @property
+    def accuracy(self) -> float:
+        if self._acc is None:
+            self._acc = accuracy(self._A, self._Y) if self._A is not None else float("nan")
+        return self._acc
+
+    def __repr__(self):
+        return f"<StepResult step={self.step} loss={self.loss:.6g} ok={self.ok}>"
+
+
+class History:
+    """Loss for every step, plus full-data metrics at evaluation points."""
+
+    def __init__(self):
+        self.loss: list[float] = []       # minibatch loss, one per step
+        self.eval_step: list[int] = []    # steps at which evaluate() ran
+        self.train_loss: list[float] = []
+        self.accuracy: list[float] = []
+        self.test_loss: list[float] = []
+        self.test_accuracy: list[float] = []
+
+    def __len__(self):
+        return len(self.loss)
+
+    def add_eval(self, step, metrics):
+        if self.eval_step and self.eval_step[-1] == step:
+            return  # already evaluated at this step
+        self.eval_step.append(step)
+        self.train_loss.append(metrics["loss"])
+        self.accuracy.append(metrics["accuracy"])
+        self.test_loss.append(metrics.get("test_loss", math.nan))
+        self.test_accuracy.append(metrics.get("test_accuracy", math.nan))
+
+    def truncate(self, steps):
+        del self.loss[steps:]
+        keep = sum(1 for s in self.eval_step if s <= steps)
+        for name in ("eval_step", "train_loss", "accuracy", "test_loss", "test_accuracy"):
+            del getattr(self, name)[keep:]
+
+    def to_dict(self) -> dict:
+        return {name: list(getattr(self, name)) for name in
+                ("loss", "eval_step", "train_loss", "accuracy", "test_loss", "test_accuracy")}
+
+    @classmethod
+    def from_dict(cls, d) -> "History":
+        h = cls()
+        for name in ("loss", "eval_step", "train_loss", "accuracy", "test_loss", "test_accuracy"):
+            getattr(h, name).extend(d.get(name, []))
+        return h
+
+    def csv_rows(self):
+        """Rows of step, loss, train_loss, accuracy, test_loss, test_accuracy (blank where not evaluated)."""
+        evals = {s: i for i, s in enumerate(self.eval_step)}
+        yield ["step", "loss", "train_loss", "accuracy", "test_loss", "test_accuracy"]
+        for k, value in enumerate(self.loss, start=1):
+            i = evals.get(k)
+            extra = ["", "", "", ""] if i is None else [
+                _fmt(self.train_loss[i]), _fmt(self.accuracy[i]), _fmt(self.test_loss[i]), _fmt(self.test_accuracy[i])]
+            yield [str(k), _fmt(value)] + extra
+
+
+def _fmt(x) -> str:
+    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else repr(float(x))
+
+
+class _Last:
+    """The arrays of the latest cycle: cache (Z1, A1, ...), flat gradient g, update delta."""
+
+    def __init__(self, cache, g, delta, Y):
+        self.cache, self.g, self.delta, self.Y = cache, g, delta, Y
+
+
+class _Plan:
+    """Views and bound methods for the hot path at one batch size.
+
+    Also serves as the latest cycle's record (same interface as _Last): Z and A per
+    layer, the flat gradient g and the update delta of the step just taken.
+    """
+
+    def __init__(self, net, ws, g):
+        L = net.L
+        self.fwd = []
+        for i, layer in enumerate(net.layers):
+            last = i == L - 1
+            self.fwd.append((layer.Wb, layer.act.forward, None if last else ws.A[i + 1], None if last else ws.Aa[i + 1]))
+        self.bwd = [layer.act.backward for layer in net.layers]
+        self.out_act = net.layers[-1].act
+        self.AaT = [None] + [ws.Aa[i].T for i in range(1, L)]
+        self.WT = [layer.W.T for layer in net.layers]
+        self.Gb = [g[layer.offset:layer.offset + layer.Wb.size].reshape(layer.Wb.shape) for layer in net.layers]
+        self.GW = [(Gb[:layer.n_in], layer.W) for Gb, layer in zip(self.Gb, net.layers)]
+        self.Z = [None] * L
+        self.A = [None] * L
+        self.g = g
+        self.Y = self.delta = None
+
+    @property
+    def cache(self):
+        out = {}
+        for i, (Z, A) in enumerate(zip(self.Z, self.A), start=1):
+            out[f"Z{i}"], out[f"A{i}"] = Z, A
+        return out
+
+
+class Trainer:
+    """Trains `net` on (X, Y) with `loss` and optimizer `opt`.
+
+    batch_size=None trains full batch; otherwise each epoch shuffles the data with a
+    generator seeded by `seed` and walks it in minibatches. `l2` adds
+    (l2 / 2m) sum ||W||^2 to the loss. `clip` bounds the gradient: its global L2 norm
+    (clip_mode="norm") or each entry (clip_mode="value").
+    """
+
+    def __init__(self, net, loss, opt, X, Y, batch_size=None, l2=0.0, clip=None, seed=0,
+                 clip_mode="norm", schedule=None, X_test=None, Y_test=None):
+        self.net = net
+        self.loss = get_loss(loss)
+        self.opt = opt
+        X = np.asarray(X, dtype=net.dtype)
+        Y = np.asarray(Y, dtype=net.dtype)
+        if Y.ndim == 1:
+            Y = Y.reshape(-1, 1)
+        if X.ndim != 2 or X.shape[1] != net.sizes[0]:
+            raise ValueError(f"X must have shape (m, {net.sizes[0]}) for this network; got {X.shape}")
+        if Y.shape != (X.shape[0], net.sizes[-1]):
+            raise ValueError(f"Y must have shape ({X.shape[0]}, {net.sizes[-1]}); got {Y.shape}")
+        if clip_mode not in ("norm", "value"):
+            raise ValueError(f"clip_mode must be 'norm' or 'value', got {clip_mode!r}")
+        self.X, self.Y = X, Y
+        self._Xa = augment(X, net.dtype)
+        self.X_test = None if X_test is None else np.asarray(X_test, dtype=net.dtype)
+        self.Y_test = None if Y_test is None else np.asarray(Y_test, dtype=net.dtype).reshape(len(X_test), -1)
+        self.batch_size = None if batch_size is None or batch_size >= len(X) else int(batch_size)
+        self.l2 = float(l2)
+        self.clip = None if clip is None else float(clip)
+        self.clip_mode = clip_mode
+        self.schedule = schedule or Schedule("constant")
+        self.base_lr = opt.lr
+        self.seed = seed
+        self.data = None   # set by engine.build to the Dataset
+        self.config = None  # set by engine.build to the RunConfig
+        self.reset_state()
+
+    # ----- state ---------------------------------------------------------------------
+
+    def reset_state(self):
+        """Forget progress: step counters, shuffling, optimizer state and history."""
+        self._rng = np.random.default_rng(self.seed)
+        self.step_count = 0
+        self.epoch_count = 0
+        self._pos = 0
+        self._Xs, self._Ys = self._Xa, self.Y
+        self.opt.reset()
+        self.history = History()
+        self.last = None  # the latest cycle's arrays: .cache (Z1, A1, ...), .g (flat gradient), .delta
+        self._g = np.empty_like(self.net.theta)
+        self._plans = {}
+        self.halted = None  # NonFinite of the step that was refused, until the next good step
+        self.seconds = 0.0
+
+    @property
+    def lr(self) -> float:
+        return self.base_lr
+
+    @lr.setter
+    def lr(self, value):
+        value = float(value)
+        if not (0 < value <= MAX_LR):
+            raise ValueError(f"learning rate must be a positive number up to {MAX_LR:g}, got {value}")
+        self.base_lr = value
+
+    @property
+    def steps_per_epoch(self) -> int:
+        if self.batch_size is None:
+            return 1
+        return -(-len(self.X) // self.batch_size)
+
+    # ----- the cycle -----------------------------------------------------------------
+
+    def _next_batch(self):
+        if self.batch_size is None:
+            return self._Xa, self.Y, True
+        n = len(self.X)
+        if self._pos == 0:
+            perm = self._rng.permutation(n)
+            self._Xs, self._Ys = self._Xa[perm], self.Y[perm]
+        i, j = self._pos, min(self._pos + self.batch_size, n)
+        self._pos = 0 if j >= n else j
+        return self._Xs[i:j], self._Ys[i:j], j >= n
+
+    def _cycle(self, record):
+        """One step. Yields (phase, layer, name, equation, shapes, operands, result) when recording."""
+        net = self.net
+        Xa, Y, ends_epoch = self._next_batch()
+        m = len(Y)
+        ws = Workspace(net, m) if record else net.workspace(m)
+        cache = {}
+        step = self.step_count + 1
+
+        yield from forward_ops(net, Xa, ws, cache, record)
+
+        L = net.L
+        out = net.layers[-1]
+        value = self.loss.value(cache[f"Z{L}"], cache[f"A{L}"], Y, out.act)
+        if self.l2:
+            value += l2_penalty(net, self.l2, m)
+        if record:
+            eq = f"L = {self.loss.formula}" + (f" + (lambda / 2m) sum ||W||^2" if self.l2 else "")
+            yield ("loss", 0, "L", eq, f"({m}, {out.n_out}) -> scalar",
+                   {f"A{L}": cache[f"A{L}"], "Y": Y}, np.array(value))
+
+        lr = self.schedule(self.base_lr, self.epoch_count)
+        self.opt.lr = lr
+        if not math.isfinite(value):
+            return self._refuse(step, Xa, Y, m, cache, "loss", lr)
+
+        g = np.empty_like(net.theta)
+        yield from backward_ops(net, Xa, ws, cache, Y, self.loss, g, self.l2, record)
+        gn2 = float(np.vdot(g, g))
+        if not math.isfinite(gn2):
+            return self._refuse(step, Xa, Y, m, cache, "gradient", lr)
+        grad_norm = math.sqrt(gn2)
+        clipped = False
+        if self.clip is not None:
+            if self.clip_mode == "norm":
+                if grad_norm > self.clip:
+                    g *= self.clip / grad_norm
+                    clipped = True
+            else:
+                clipped = bool(np.abs(g).max() > self.clip)
+                np.clip(g, -self.clip, self.clip, out=g)
+
+        delta = self.opt.delta(g)
+        if record:
+            old = net.theta.copy()
+        net.theta -= delta
+        if record:
+            grads = net.grad_views(g)
+            changes = net.grad_views(delta)
+            olds = net.grad_views(old)
+            for layer in net.layers:
+                for p in ("W", "b"):
+                    name = f"{p}{layer.index}"
+                    rule = f"{name} <- {name} - lr d{name}" if self.opt.name == "sgd" else f"{name} <- {name} - step   [{self.opt.rule}]"
+                    yield ("update", layer.index, name, f"{rule}   (lr = {lr:g})", f"{olds['d' + name].shape}",
+                           {f"{name} (old)": olds["d" + name], f"d{name}": grads["d" + name].copy(),
+                            "change": -changes["d" + name]}, net.params[name].copy())
+
+        self.step_count = step
+        if ends_epoch:
+            self.epoch_count += 1
+        self.history.loss.append(value)
+        self.last = _Last(cache, g, delta, Y)
+        self.halted = None
+        self._result = StepResult(step, self.epoch_count, value, lr, grad_norm, clipped, None, cache[f"A{L}"], Y)
+
+    def _refuse(self, step, Xa, Y, m, cache, stage, lr):
+        """Find the first non-finite quantity by replaying the cycle with recording on.
+
+        Nothing was written, so the replay sees the same weights and the same numbers.
+        """
+        where = None
+        ws = Workspace(self.net, m)
+        replay = {}
+        for rec in forward_ops(self.net, Xa, ws, replay, True):
+            if not np.all(np.isfinite(rec[-1])):
+                where = rec
+                break
+        if where is None and stage != "loss":
+            g = np.empty_like(self.net.theta)
+            for rec in backward_ops(self.net, Xa, ws, replay, Y, self.loss, g, self.l2, True):
+                if not np.all(np.isfinite(rec[-1])):
+                    where = rec
+                    break
+        if where is None:
+            phase, layer, name, values = ("loss", 0, "L", None) if stage == "loss" else (
+                "update", 0, "parameter update", None)
+        else:
+            phase, layer, name, _, _, _, values = where
+        kind = "inf or NaN"
+        if values is not None:
+            bad = np.asarray(values)
+            kind = "NaN" if np.isnan(bad).any() else "inf"
+        self.halted = NonFinite(step, phase, layer, name, kind)
+        self._result = StepResult(self.step_count, self.epoch_count, math.nan, lr, math.nan, False,
+                                  self.halted, None, Y)
+
+    def _fast_cycle(self):
+        """step()'s hot path: the arithmetic of _cycle(record=False), call for call,
+        with every view and bound method looked up once per batch size instead of
+        once per step (a small network's step is NumPy call overhead and little else).
+        tests/engine/test_stepping.py checks both paths leave bit-identical weights."""
+        net = self.net
+        if self.batch_size is None:
+            Xa, Y, ends_epoch = self._Xa, self.Y, True
+        else:
+            Xa, Y, ends_epoch = self._next_batch()
+        m = len(Y)
+        plan = self._plans.get(m)
+        if plan is None:
+            plan = self._plans[m] = _Plan(net, net.workspace(m), self._g)
+        step = self.step_count + 1
+        Zs, As = plan.Z, plan.A
+        A_prev = Xa
+        for i, (Wb, forward, out, Aa) in enumerate(plan.fwd):
+            Z = np.dot(A_prev, Wb)
+            Zs[i] = Z
+            A = forward(Z, out)
+            As[i] = A
+            A_prev = Aa
+        out_act = plan.out_act
+        value, dZ = self.loss.value_and_dZ(Z, A, Y, out_act, net.L)
+        if self.l2:
+            value += l2_penalty(net, self.l2, m)
+        lr = self.base_lr if self.schedule.kind == "constant" else self.schedule(self.base_lr, self.epoch_count)
+        self.opt.lr = lr
+        if not math.isfinite(value):
+            return self._refuse(step, Xa, Y, m, None, "loss", lr)
+        g = self._g
+        inv_m = 1.0 / m
+        bwd = plan.bwd
+        for i in range(net.L - 1, -1, -1):
+            np.dot(Xa.T if i == 0 else plan.AaT[i], dZ, out=plan.Gb[i])
+            if i:
+                dA = np.dot(dZ, plan.WT[i])
+                dZ = bwd[i - 1](Zs[i - 1], As[i - 1], dA)
+        g *= inv_m
+        if self.l2:
+            coef = self.l2 * inv_m
+            for GW, W in plan.GW:
+                GW += coef * W
+        gn2 = float(np.vdot(g, g))
+        if not math.isfinite(gn2):
+            return self._refuse(step, Xa, Y, m, None, "gradient", lr)
+        grad_norm = math.sqrt(gn2)
+        clipped = False
+        if self.clip is not None:
+            if self.clip_mode == "norm":
+                if grad_norm > self.clip:
+                    g *= self.clip / grad_norm
+                    clipped = True
+            else:
+                clipped = bool(np.abs(g).max() > self.clip)
+                np.clip(g, -self.clip, self.clip, out=g)
+        # With g finite (sum g^2 is) and lr <= 1e6, every optimizer here gives a finite
+        # delta (each |g_i| < 1.4e154 and the adaptive ones divide by at least eps), and
+        # W - delta could only overflow for weights within 1e-140 of the largest float.
+        net.theta -= self.opt.delta(g)
+        self.step_count = step
+        if ends_epoch:
+            self.epoch_count += 1
+        self.history.loss.append(value)
+        self.last = plan  # the latest cycle's arrays live in the plan until the next step
+        plan.Y = Y
+        self.halted = None
+        self._result = StepResult(step, self.epoch_count, value, lr, grad_norm, clipped, None, A, Y)
+
+    def step(self) -> StepResult:
+        """One forward, loss, backward, update cycle on the next minibatch."""
+        self._fast_cycle()
+        return self._result
+
+    def ops(self):
+        """The same cycle as step(), one operation at a time (Op records)."""
+        for i, rec in enumerate(self._cycle(True)):
+            yield Op(*rec, index=i)
+
+    def phases(self):
+        """The same cycle as step(), one phase at a time: forward, loss, backward, update."""
+        current, ops = None, []
+        for op in self.ops():
+            if current is not None and op.phase != current:
+                yield Phase(current, ops)
+                ops = []
+            current = op.phase
+            ops.append(op)
+        if ops:
+            yield Phase(current, ops)
+
+    @property
+    def result(self) -> StepResult | None:
+        """The StepResult of the latest step (after step(), phases() or ops() finished)."""
+        return getattr(self, "_result", None)
+
+    def epoch(self):
+        """Steps to the end of the current epoch. Returns the metrics on the full data.
+
+        Stops early, returning what it has, when the guard refuses a step.
+        """
+        start = self.epoch_count
+        t0 = time.perf_counter()
+        while self.epoch_count == start:
+            r = self.step()
+            if not r.ok:
+                break
+        self.seconds += time.perf_counter() - t0
+        return self.evaluate()
+
+    def fit(self, epochs, callback=None):
+        """Train for `epochs` epochs (evaluating at each epoch's end); stops on a refused step."""
+        for _ in range(int(epochs)):
+            metrics = self.epoch()
+            if callback is not None:
+                callback(self, metrics)
+            if self.halted is not None:
+                break
+        return self.evaluate()
+
+    # ----- evaluation ----------------------------------------------------------------
+
+    def _measure(self, X, Y):
+        net = self.net
+        cache = {}
+        Xa = self._Xa if X is self.X else augment(X, net.dtype)
+        for _ in forward_ops(net, Xa, net.workspace(len(X)), cache, False):
+            pass
+        L = net.L
+        value = self.loss.value(cache[f"Z{L}"], cache[f"A{L}"], Y, net.layers[-1].act)
+        if self.l2:
+            value += l2_penalty(net, self.l2, len(X))
+        return value, accuracy(cache[f"A{L}"], Y)
+
+    def evaluate(self, record=True) -> dict:
+        """Loss and accuracy on the whole training set (and the test set, if any)."""
+        loss, acc = self._measure(self.X, self.Y)
+        metrics = {"step": self.step_count, "epoch": self.epoch_count, "loss": loss, "accuracy": acc}
+        if self.X_test is not None and len(self.X_test):
+            tl, ta = self._measure(self.X_test, self.Y_test)
+            metrics["test_loss"], metrics["test_accuracy"] = tl, ta
+        if record:
+            self.history.add_eval(self.step_count, metrics)
+        return metrics
+
+    def predict(self, X):
+        return self.net.predict(X)

@@ -1,0 +1,92 @@
+"""`netstep train`: train headless; a progress bar on a terminal; --json summary."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+
+from tui.cli import UserError, build_trainer, run_config
+
+
+def _bar(done, total, metrics, width=30):
+    frac = done / total if total else 1.0
+    filled = int(round(width * frac))
+    return (f"\r[{'#' * filled}{'.' * (width - filled)}] epoch {done}/{total}  "
+            f"loss {metrics['loss']:.4g}  acc {metrics['accuracy'] * 100:5.1f}%")
+
+
+def summary(trainer, metrics, seconds) -> dict:
+    import engine.diagnostics
+
+    out = {
+        "loss": metrics["loss"],
+        "accuracy": metrics["accuracy"],
+        "epochs": trainer.epoch_count,
+        "steps": trainer.step_count,
+        "seconds": round(seconds, 4),
+        "config": trainer.config.to_dict(),
+        "diagnostics": engine.diagnostics.compute(trainer),
+    }
+    if "test_accuracy" in metrics:
+        out["test_loss"] = metrics["test_loss"]
+        out["test_accuracy"] = metrics["test_accuracy"]
+    if trainer.halted is not None:
+        out["stopped"] = trainer.halted.to_dict()
+    return out
+
+
+def _clean(x):
+    """JSON has no NaN or inf: they become null."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    return x
+
+
+def run(args) -> int:
+    config = run_config(args)
+    trainer = build_trainer(config)
+    epochs = config.epochs
+    show_bar = not args.json and sys.stderr.isatty()
+    t0 = time.perf_counter()
+    last_draw = 0.0
+    metrics = trainer.evaluate()
+    for e in range(epochs):
+        metrics = trainer.epoch()
+        if trainer.halted is not None:
+            break
+        if show_bar:
+            now = time.perf_counter()
+            if now - last_draw > 0.1 or e == epochs - 1:
+                print(_bar(e + 1, epochs, metrics), end="", file=sys.stderr, flush=True)
+                last_draw = now
+    seconds = time.perf_counter() - t0
+    if show_bar:
+        print(file=sys.stderr)
+    result = summary(trainer, metrics, seconds)
+    if args.save:
+        import engine
+
+        try:
+            result["saved"] = engine.io.save(trainer, args.save)
+        except OSError as e:
+            raise UserError(f"cannot save to {args.save}: {e.strerror or e}") from None
+    if args.json:
+        print(json.dumps(_clean(result)))
+        return 0
+    print(f"run       {trainer.config.describe()}")
+    print(f"trained   {trainer.epoch_count} epochs, {trainer.step_count} steps in {seconds:.2f} s")
+    print(f"loss      {metrics['loss']:.6g}")
+    print(f"accuracy  {metrics['accuracy'] * 100:.1f}% (training set)")
+    if "test_accuracy" in metrics:
+        print(f"test      {metrics['test_accuracy'] * 100:.1f}% accuracy, loss {metrics['test_loss']:.6g}")
+    if trainer.halted is not None:
+        print(f"stopped   {trainer.halted.message}")
+    if args.save:
+        print(f"saved     {result['saved']}")
+    return 0
