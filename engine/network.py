@@ -264,8 +264,12 @@ def backward_ops(net, Xa, ws, cache, Y, loss, g, l2, record):
     out_layer = net.layers[-1]
     steps = loss.output_grad(cache[f"Z{L}"], cache[f"A{L}"], Y, out_layer.act, L)
     if record:
+        shape = f"({m}, {out_layer.n_out})"
+        operands = {f"A{L}": cache[f"A{L}"], "Y": Y}
         for name, eq, value in steps:
-            yield ("backward", L, name, eq, f"({m}, {out_layer.n_out})", {f"A{L}": cache[f"A{L}"], "Y": Y}, value)
+            yield ("backward", L, name, eq, f"{shape} -> {shape}", operands, value)
+            # the next step (dZ from dA) reads this step's result and the output
+            operands = {name: value, f"A{L}": cache[f"A{L}"]}
     dZ = steps[-1][2]
     for layer in reversed(net.layers):
         l = layer.index
