@@ -326,6 +326,15 @@ class Trainer:
         if record:
             old = net.theta.copy()
         net.theta -= delta
+        # Book the step before yielding the update records: a caller that stops
+        # iterating midway (the UI's op mode) still leaves a consistent trainer.
+        self.step_count = step
+        if ends_epoch:
+            self.epoch_count += 1
+        self.history.loss.append(value)
+        self.last = _Last(cache, g, delta, Y)
+        self.halted = None
+        self._result = StepResult(step, self.epoch_count, value, lr, grad_norm, clipped, None, cache[f"A{L}"], Y)
         if record:
             grads = net.grad_views(g)
             changes = net.grad_views(delta)
@@ -337,14 +346,6 @@ class Trainer:
                     yield ("update", layer.index, name, f"{rule}   (lr = {lr:g})", f"{olds['d' + name].shape}",
                            {f"{name} (old)": olds["d" + name], f"d{name}": grads["d" + name].copy(),
                             "change": -changes["d" + name]}, net.params[name].copy())
-
-        self.step_count = step
-        if ends_epoch:
-            self.epoch_count += 1
-        self.history.loss.append(value)
-        self.last = _Last(cache, g, delta, Y)
-        self.halted = None
-        self._result = StepResult(step, self.epoch_count, value, lr, grad_norm, clipped, None, cache[f"A{L}"], Y)
 
     def _refuse(self, step, Xa, Y, m, cache, stage, lr):
         """Find the first non-finite quantity by replaying the cycle with recording on.
