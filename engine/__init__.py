@@ -1,6 +1,6 @@
 """netstep's engine: a from-scratch NumPy neural network (NumPy only, no UI imports)."""
 
-from . import activations, datasets, io, losses, optim
+from . import activations, datasets, io, losses, optim, stepper
 from .config import RunConfig, build, presets
 from .errors import ConfigError, DataError, FileFormatError, NetstepError
 from .gradcheck import GradcheckReport, gradcheck
