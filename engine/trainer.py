@@ -58,8 +58,14 @@ class NonFinite:
     @property
     def message(self) -> str:
         where = f"layer {self.layer}" if self.layer else "the loss"
-        return (f"step {self.step}: {self.quantity} ({where}, {self.phase} phase) became {self.kind}; "
-                f"the weights were kept from the last finite step. Lower the learning rate or turn on gradient clipping.")
+        head = (f"step {self.step}: {self.quantity} ({where}, {self.phase} phase) became {self.kind}; "
+                f"the weights were kept from the last finite step. ")
+        if self.quantity == "gradient norm":
+            # Every entry is finite, only the length overflowed: clipping rescales it.
+            return head + ("The gradient is too long to measure: turn on gradient clipping and continue, "
+                           "or lower the learning rate and reset the run.")
+        return head + ("Those weights are finite but already so large that the cycle overflows, so continuing "
+                       "from them fails again: lower the learning rate or turn on gradient clipping, and reset the run.")
 
     def to_dict(self):
         return {"step": self.step, "phase": self.phase, "layer": self.layer, "quantity": self.quantity, "kind": self.kind}
@@ -309,9 +315,9 @@ class Trainer:
         g = np.empty_like(net.theta)
         yield from backward_ops(net, Xa, ws, cache, Y, self.loss, g, self.l2, record)
         gn2 = float(np.vdot(g, g))
-        if not math.isfinite(gn2):
+        grad_norm = math.sqrt(gn2) if math.isfinite(gn2) else self._long_norm(g)
+        if grad_norm is None:
             return self._refuse(step, Xa, Y, m, cache, "gradient", lr)
-        grad_norm = math.sqrt(gn2)
         clipped = False
         if self.clip is not None:
             if self.clip_mode == "norm":
@@ -347,6 +353,19 @@ class Trainer:
                            {f"{name} (old)": olds["d" + name], f"d{name}": grads["d" + name].copy(),
                             "change": -changes["d" + name]}, net.params[name].copy())
 
+    def _long_norm(self, g):
+        """||g|| when sum g^2 overflowed although every entry may be finite.
+
+        With clipping on, such a gradient can still be used (clipping shrinks it to a
+        safe length), so measure it without overflow; otherwise (or with a non-finite
+        entry) return None and the step is refused.
+        """
+        if self.clip is None or not np.isfinite(g).all():
+            return None
+        s = float(np.abs(g).max())
+        n = s * float(np.linalg.norm(g / s))
+        return n if math.isfinite(n) else None
+
     def _refuse(self, step, Xa, Y, m, cache, stage, lr):
         """Find the first non-finite quantity by replaying the cycle with recording on.
 
@@ -365,12 +384,16 @@ class Trainer:
                 if not np.all(np.isfinite(rec[-1])):
                     where = rec
                     break
-        if where is None:
-            phase, layer, name, values = ("loss", 0, "L", None) if stage == "loss" else (
-                "update", 0, "parameter update", None)
+        kind = "inf or NaN"
+        if where is None and stage == "loss":
+            phase, layer, name, values = "loss", 0, "L", None
+        elif where is None:
+            # Every array was finite: only sum g^2 overflowed (see _long_norm). Name the
+            # layer holding the largest gradient entry.
+            phase, name, values, kind = "backward", "gradient norm", None, "inf"
+            layer = max(self.net.layers, key=lambda la: float(np.abs(g[la.offset:la.offset + la.Wb.size]).max())).index
         else:
             phase, layer, name, _, _, _, values = where
-        kind = "inf or NaN"
         if values is not None:
             bad = np.asarray(values)
             kind = "NaN" if np.isnan(bad).any() else "inf"
@@ -423,9 +446,9 @@ class Trainer:
             for GW, W in plan.GW:
                 GW += coef * W
         gn2 = float(np.vdot(g, g))
-        if not math.isfinite(gn2):
+        grad_norm = math.sqrt(gn2) if math.isfinite(gn2) else self._long_norm(g)
+        if grad_norm is None:
             return self._refuse(step, Xa, Y, m, None, "gradient", lr)
-        grad_norm = math.sqrt(gn2)
         clipped = False
         if self.clip is not None:
             if self.clip_mode == "norm":
@@ -435,16 +458,17 @@ class Trainer:
             else:
                 clipped = bool(np.abs(g).max() > self.clip)
                 np.clip(g, -self.clip, self.clip, out=g)
-        # With g finite (sum g^2 is) and lr <= 1e6, every optimizer here gives a finite
+        # With g finite (sum g^2 is, or clipping bounded it) and lr <= 1e6, every optimizer here gives a finite
         # delta (each |g_i| < 1.4e154 and the adaptive ones divide by at least eps), and
         # W - delta could only overflow for weights within 1e-140 of the largest float.
-        net.theta -= self.opt.delta(g)
+        delta = self.opt.delta(g)
+        net.theta -= delta
         self.step_count = step
         if ends_epoch:
             self.epoch_count += 1
         self.history.loss.append(value)
         self.last = plan  # the latest cycle's arrays live in the plan until the next step
-        plan.Y = Y
+        plan.Y, plan.delta = Y, delta
         self.halted = None
         self._result = StepResult(step, self.epoch_count, value, lr, grad_norm, clipped, None, A, Y)
 
