@@ -25,6 +25,21 @@ def _softplus(Z):
     return np.logaddexp(0.0, Z)
 
 
+def _softmax_logs(Z):
+    """From the logits of a softmax with K >= 2 outputs: s = Z - max, lse, log A and log(1 - A).
+
+    1 - A_k rounds to 0 once A_k is within 1e-16 of 1, so log(1 - A_k) is taken as
+    log sum_{j != k} e^{s_j} - lse (the diagonal masked with -inf), which stays exact.
+    """
+    s = Z - Z.max(axis=1, keepdims=True)
+    lse = np.log(np.sum(np.exp(s), axis=1, keepdims=True))
+    k = Z.shape[1]
+    others = s[:, None, :] + np.where(np.eye(k, dtype=bool), -np.inf, 0.0)  # [i, k, j] = s_ij for j != k
+    top = others.max(axis=2, keepdims=True)
+    log_others = (top + np.log(np.sum(np.exp(others - top), axis=2, keepdims=True)))[:, :, 0]
+    return s, lse, s - lse, log_others - lse
+
+
 class Loss:
     name = ""
     formula = ""
@@ -88,6 +103,9 @@ class BCE(Loss):
         if output is not None and output.name == "sigmoid":
             # From the logits: log sigma(Z) = -softplus(-Z), log(1 - sigma(Z)) = -softplus(Z).
             total = np.sum(_softplus(Z)) - float(np.vdot(Y, Z))
+        elif output is not None and output.name == "softmax" and Z.shape[1] > 1:
+            _, _, log_A, log_1mA = _softmax_logs(Z)
+            total = -(float(np.vdot(Y, log_A)) + float(np.vdot(1.0 - Y, log_1mA)))
         else:
             P = np.clip(A, _TINY, 1.0)
             Q = np.clip(1.0 - A, _TINY, 1.0)
@@ -105,6 +123,18 @@ class BCE(Loss):
     def output_grad(self, Z, A, Y, output, layer):
         if output.name == "sigmoid":
             return [(f"dZ{layer}", f"dZ{layer} = A{layer} - Y   (sigmoid + BCE: the terms cancel)", np.subtract(A, Y))]
+        if output.name == "softmax" and Z.shape[1] > 1:
+            # The chain rule through dA = (1 - Y)/(1 - A) - Y/A overflows once A rounds to 0
+            # or 1. Worked out per row instead:
+            #   dZ_j = A_j (sum Y + 1 - Y_j) - Y_j - sum_{k != j} (1 - Y_k) A_j A_k / (1 - A_k)
+            # where each A_j A_k / (1 - A_k) = exp(s_j + s_k - lse - log sum_{i != k} e^{s_i}) <= 1.
+            s, lse, log_A, log_1mA = _softmax_logs(Z)
+            logT = log_A[:, :, None] + (log_A - log_1mA)[:, None, :]  # [i, j, k] = log A_j A_k / (1 - A_k)
+            logT[:, np.arange(Z.shape[1]), np.arange(Z.shape[1])] = -np.inf  # k != j only
+            T = np.exp(logT)
+            dZ = A * (Y.sum(axis=1, keepdims=True) + 1.0 - Y) - Y - np.einsum("ijk,ik->ij", T, 1.0 - Y)
+            return [(f"dZ{layer}", f"dZ{layer} = A{layer} (sum Y + 1 - Y) - Y - sum over k != j of (1 - Y_k) A_j A_k / (1 - A_k)"
+                     f"   (softmax + BCE, from the logits)", dZ)]
         return super().output_grad(Z, A, Y, output, layer)
 
 
