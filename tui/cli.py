@@ -142,6 +142,14 @@ def make_parser():
     s.add_argument("--max-sessions", dest="max_sessions", type=int, default=16, metavar="N")
     s.add_argument("--idle-timeout", dest="idle_timeout", type=float, default=1800.0, metavar="S")
     s.add_argument("--allow-anonymous", dest="allow_anonymous", action="store_true")
+    s.add_argument("--max-per-address", dest="max_per_address", type=int, default=4, metavar="N",
+                   help="connections at once from one address (default 4; 0 = no limit, e.g. a class behind NAT)")
+    s.add_argument("--login-grace", dest="login_grace", type=float, default=30.0, metavar="S",
+                   help="seconds to log in, and then to start a session (default 30)")
+    s.add_argument("--cpu-limit", dest="cpu_limit", type=int, default=3600, metavar="S",
+                   help="CPU seconds per session before it is stopped (default 3600; 0 = none)")
+    s.add_argument("--memory-limit", dest="memory_limit", type=int, default=1536, metavar="MB",
+                   help="address space per session in MB (default 1536; 0 = none)")
 
     sub.add_parser("presets", help="list the named presets")
     return p

@@ -1,0 +1,79 @@
+"""A tiny stand-in for the app in the `netstep serve` tests: raw keys in, a small screen out.
+
+Keys: q quits (status 0), x exits with status 3, s dies by SIGSEGV, m tries to allocate 3 GB,
+b spins the CPU forever, l shows the process's limits; anything else is recorded. The last
+line is a rule as wide as the terminal, so a resize visibly reflows the screen.
+"""
+
+import os
+import resource
+import signal
+import sys
+import termios
+import tty
+
+keys = []
+notes = []
+
+
+def draw():
+    cols, rows = os.get_terminal_size(0)
+    lines = [
+        f"STANDIN pid={os.getpid()} size={cols}x{rows} term={os.environ.get('TERM')}",
+        f"user={os.environ.get('NETSTEP_USER')} cwd={os.getcwd()}",
+        f"data={os.environ.get('NETSTEP_DATA_DIR')}",
+        f"args={' '.join(sys.argv[1:])} lang={os.environ.get('LANG')}",
+        f"keys={''.join(keys)[-60:]}",
+        *notes[-4:],
+        f"count={len(keys)}",
+        "=" * cols,
+    ]
+    os.write(1, ("\x1b[2J\x1b[H" + "\r\n".join(line[:cols] for line in lines)).encode())
+
+
+def limits():
+    as_soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+    cpu_soft = resource.getrlimit(resource.RLIMIT_CPU)[0]
+    ctty = os.tcgetpgrp(0) == os.getpgrp()
+    return (f"limits as={as_soft} cpu={cpu_soft} nice={os.nice(0)} sid={os.getsid(0)} "
+            f"pgid={os.getpgrp()} fg={ctty}")
+
+
+def main():
+    old = termios.tcgetattr(0)
+    tty.setraw(0)
+    signal.signal(signal.SIGWINCH, lambda *_: draw())
+    draw()
+    try:
+        while True:
+            data = os.read(0, 1024)
+            if not data:
+                return 0
+            for ch in data.decode("utf-8", "replace"):
+                if ch == "q":
+                    return 0
+                if ch == "x":
+                    return 3
+                if ch == "s":
+                    os.kill(os.getpid(), signal.SIGSEGV)
+                if ch == "b":
+                    while True:
+                        pass
+                if ch == "m":
+                    try:
+                        block = bytearray(3 << 30)
+                        notes.append(f"allocated {len(block)}")
+                    except MemoryError:
+                        notes.append("MemoryError")
+                elif ch == "l":
+                    notes.append(limits())
+                else:
+                    keys.append(ch)
+            draw()
+    finally:
+        termios.tcsetattr(0, termios.TCSAFLUSH, old)
+        os.write(1, b"\r\nbye\r\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Where netstep keeps a user's files (lesson progress, saved runs, the server's host key).
+
+One rule for every part of the app: $NETSTEP_DATA_DIR if set, else $XDG_DATA_HOME/netstep,
+else ~/.local/share/netstep. `netstep serve` sets NETSTEP_DATA_DIR in each session's
+child to that user's own folder, so the app needs no idea of "served" or "local".
+Standard library only: the progress store and the SSH server both import it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def data_root() -> Path:
+    explicit = os.environ.get("NETSTEP_DATA_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
+    return base / "netstep"
+
+
+def safe_name(text: str | None, fallback: str = "user", limit: int = 48) -> str:
+    """`text` as one harmless path component: letters, digits, '_', '-' and inner dots.
+
+    No separators, no leading dot (so never '.', '..' or a hidden name), at most `limit`
+    characters; `fallback` when nothing is left.
+    """
+    name = _UNSAFE.sub("-", text or "").strip(".-")[:limit].strip(".-")
+    return name or fallback
+
+
+def inside(root: Path, name: str) -> Path:
+    """root/safe_name(name), checked to resolve inside root (symlinks included)."""
+    root = Path(root)
+    path = root / safe_name(name)
+    real_root = os.path.realpath(root)
+    if os.path.commonpath([real_root, os.path.realpath(path)]) != real_root or \
+            os.path.realpath(path) == real_root:
+        raise ValueError(f"{name!r} does not name a folder inside {root}")
+    return path
