@@ -6,9 +6,10 @@ from .errors import ConfigError, DataError, FileFormatError, NetstepError
 from .gradcheck import GradcheckReport, gradcheck
 from .network import MLP
 from .trainer import NonFinite, Op, Phase, StepResult, Trainer
+from . import diagnostics, scenarios  # noqa: E402  (they build on the names above)
 
 __all__ = [
     "MLP", "Trainer", "RunConfig", "ConfigError", "DataError", "FileFormatError", "NetstepError",
     "GradcheckReport", "NonFinite", "Op", "Phase", "StepResult",
-    "activations", "build", "datasets", "gradcheck", "io", "losses", "optim", "presets",
+    "activations", "build", "datasets", "diagnostics", "gradcheck", "io", "losses", "optim", "presets", "scenarios",
 ]
