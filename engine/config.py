@@ -129,7 +129,8 @@ class RunConfig:
         if self.batch_size is not None:
             self.batch_size = _integer("batch_size", self.batch_size, 1, "an integer >= 1, or none for full batch")
         self.epochs = _integer("epochs", self.epochs, 0, "an integer >= 0")
-        self.seed = _integer("seed", self.seed, 0, "an integer >= 0")
+        # NumPy's RandomState (the course's np.random.seed) takes seeds below 2**32.
+        self.seed = _integer("seed", self.seed, 0, "an integer from 0 to 4294967295", high=2**32 - 1)
         return self
 
     # ----- conversion ----------------------------------------------------------------
@@ -220,12 +221,12 @@ def _number(name, value, low=None, high=None, low_open=False, high_open=False, a
     return x
 
 
-def _integer(name, value, low, allowed):
+def _integer(name, value, low, allowed, high=None):
     try:
         x = _int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ConfigError(name, f"must be {allowed}; got {value!r}") from None
-    if x < low:
+    if x < low or (high is not None and x > high):
         raise ConfigError(name, f"must be {allowed}; got {value!r}")
     return x
 

@@ -66,8 +66,9 @@ def encode(labels: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 def _split(name, X, labels, n_classes, rng, test_fraction, options):
+    test_fraction = _number(name, "test_fraction", test_fraction)
     if not 0.0 <= test_fraction < 1.0:
-        raise DataError(f"test_fraction must be in [0, 1), got {test_fraction}")
+        raise DataError(f"{name}: test_fraction must be in [0, 1), got {test_fraction}")
     n = len(X)
     perm = rng.permutation(n)
     n_test = int(round(n * test_fraction))
@@ -80,11 +81,24 @@ def _split(name, X, labels, n_classes, rng, test_fraction, options):
     return Dataset(name, X[train], Y[train], X[test], Y[test], n_classes, options)
 
 
+def _number(name, key, value):
+    """An option's value as a float, or a DataError naming the option (a config may hold any type)."""
+    if isinstance(value, bool):
+        raise DataError(f"{name}: {key} must be a number, got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise DataError(f"{name}: {key} must be a number, got {value!r}") from None
+
+
 def _check_positive(name, key, value, integer=False, minimum=1):
-    if integer and (not float(value).is_integer() or value < minimum):
-        raise DataError(f"{name}: {key} must be an integer >= {minimum}, got {value}")
-    if not integer and (not math.isfinite(value) or value < 0):
-        raise DataError(f"{name}: {key} must be a finite number >= 0, got {value}")
+    """The option's value, checked: an integer >= minimum, or a finite number >= 0."""
+    x = _number(name, key, value)
+    if integer and (not x.is_integer() or x < minimum):
+        raise DataError(f"{name}: {key} must be an integer >= {minimum}, got {value!r}")
+    if not integer and (not math.isfinite(x) or x < 0):
+        raise DataError(f"{name}: {key} must be a finite number >= 0, got {value!r}")
+    return int(x) if integer else x
 
 
 def xor(seed=0):
@@ -94,10 +108,10 @@ def xor(seed=0):
 
 
 def circles(seed=0, n_samples=200, noise=0.1, test_fraction=0.25, factor=0.5):
-    _check_positive("circles", "n_samples", n_samples, integer=True, minimum=4)
-    _check_positive("circles", "noise", noise)
+    n = _check_positive("circles", "n_samples", n_samples, integer=True, minimum=4)
+    noise = _check_positive("circles", "noise", noise)
+    factor = _check_positive("circles", "factor", factor)
     rng = np.random.default_rng(seed)
-    n = int(n_samples)
     labels = np.arange(n) % 2
     angles = rng.uniform(0, 2 * np.pi, n)
     radius = np.where(labels == 1, factor, 1.0)
@@ -106,10 +120,9 @@ def circles(seed=0, n_samples=200, noise=0.1, test_fraction=0.25, factor=0.5):
 
 
 def moons(seed=0, n_samples=200, noise=0.1, test_fraction=0.25):
-    _check_positive("moons", "n_samples", n_samples, integer=True, minimum=4)
-    _check_positive("moons", "noise", noise)
+    n = _check_positive("moons", "n_samples", n_samples, integer=True, minimum=4)
+    noise = _check_positive("moons", "noise", noise)
     rng = np.random.default_rng(seed)
-    n = int(n_samples)
     labels = np.arange(n) % 2
     t = rng.uniform(0, np.pi, n)
     upper = np.c_[np.cos(t), np.sin(t)]
@@ -120,11 +133,11 @@ def moons(seed=0, n_samples=200, noise=0.1, test_fraction=0.25):
 
 
 def spiral(seed=0, n_samples=300, noise=0.2, test_fraction=0.25, n_classes=3, turns=1.0):
-    _check_positive("spiral", "n_samples", n_samples, integer=True, minimum=6)
-    _check_positive("spiral", "n_classes", n_classes, integer=True, minimum=2)
-    _check_positive("spiral", "noise", noise)
+    n = _check_positive("spiral", "n_samples", n_samples, integer=True, minimum=6)
+    k = _check_positive("spiral", "n_classes", n_classes, integer=True, minimum=2)
+    noise = _check_positive("spiral", "noise", noise)
+    turns = _check_positive("spiral", "turns", turns)
     rng = np.random.default_rng(seed)
-    n, k = int(n_samples), int(n_classes)
     labels = np.arange(n) % k
     r = rng.uniform(0.05, 1.0, n)
     theta = labels * (2 * np.pi / k) + r * turns * 2 * np.pi + rng.normal(0, noise, n)
@@ -133,11 +146,10 @@ def spiral(seed=0, n_samples=300, noise=0.2, test_fraction=0.25, n_classes=3, tu
 
 
 def gaussians(seed=0, n_samples=200, noise=0.5, test_fraction=0.25, n_classes=2):
-    _check_positive("gaussians", "n_samples", n_samples, integer=True, minimum=4)
-    _check_positive("gaussians", "n_classes", n_classes, integer=True, minimum=2)
-    _check_positive("gaussians", "noise", noise)
+    n = _check_positive("gaussians", "n_samples", n_samples, integer=True, minimum=4)
+    k = _check_positive("gaussians", "n_classes", n_classes, integer=True, minimum=2)
+    noise = _check_positive("gaussians", "noise", noise)
     rng = np.random.default_rng(seed)
-    n, k = int(n_samples), int(n_classes)
     labels = np.arange(n) % k
     angle = 2 * np.pi * np.arange(k) / k
     centres = 1.5 * np.c_[np.cos(angle), np.sin(angle)]
