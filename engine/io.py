@@ -17,7 +17,7 @@ import zipfile
 import numpy as np
 
 from .config import RunConfig, build
-from .errors import ConfigError, FileFormatError
+from .errors import ConfigError, FileFormatError, NetstepError
 from .trainer import History
 
 FORMAT = "netstep-run"
@@ -49,6 +49,9 @@ def save(trainer, path):
     path = os.fspath(path)
     if not path.endswith(".npz"):
         path += ".npz"
+    if trainer.config is None:
+        # load() rebuilds the run (data included) from its config; without one the file could not be read back.
+        raise NetstepError("only a run built from a RunConfig (engine.build) can be saved: this trainer has no config")
     net = trainer.net
     config = trainer.config.to_dict() if trainer.config is not None else None
     meta = {
@@ -68,14 +71,20 @@ def load(path):
     """A Trainer rebuilt from a file written by save(). Raises FileFormatError on a bad file."""
     path = os.fspath(path)
     try:
-        with np.load(path, allow_pickle=False) as z:
+        z = np.load(path, allow_pickle=False)
+        if not isinstance(z, np.lib.npyio.NpzFile):
+            raise FileFormatError(f"{path} is not a netstep run: it holds a single array, not a .npz archive")
+        with z:
             files = set(z.files)
             missing = {"theta", "meta"} - files
             if missing:
                 raise FileFormatError(f"{path} is not a netstep run: it has no {', '.join(sorted(missing))}")
             meta = json.loads(bytes(z["meta"]).decode("utf-8"))
             theta = z["theta"]
-            history = {name: z["history_" + name].tolist() for name in _HISTORY if "history_" + name in files}
+            if theta.dtype.kind != "f":
+                raise FileFormatError(f"{path} is corrupt: its weights are {theta.dtype} values, not floats")
+            history = {name: z["history_" + name].astype(np.float64).tolist()
+                       for name in _HISTORY if "history_" + name in files}
     except FileNotFoundError:
         raise FileFormatError(f"{path} not found") from None
     except FileFormatError:
@@ -87,9 +96,11 @@ def load(path):
         raise FileFormatError(f"{path} is not a netstep run file")
     if meta.get("version") != VERSION:
         raise FileFormatError(f"{path} has format version {meta.get('version')}; this netstep reads version {VERSION}")
+    if "config" not in meta:
+        raise FileFormatError(f"{path} is not a complete netstep run: it has no config")
     try:
         config = RunConfig.from_dict(meta["config"])
-    except (ConfigError, KeyError, TypeError) as e:
+    except (ConfigError, TypeError) as e:
         raise FileFormatError(f"{path} holds an invalid config: {e}") from None
     try:
         trainer = build(config)
@@ -101,10 +112,15 @@ def load(path):
                               f"the network {net.sizes} ({net.theta.size} values)")
     if not np.all(np.isfinite(theta)):
         raise FileFormatError(f"{path} holds non-finite weights; refusing to load them")
+    try:
+        step, epoch, lr = int(meta.get("step", 0)), int(meta.get("epoch", 0)), float(meta.get("lr", config.lr))
+        eval_steps = [int(s) for s in history.get("eval_step", [])]
+        if step < 0 or epoch < 0 or not 0 < lr <= 1e6:
+            raise ValueError
+    except (TypeError, ValueError, OverflowError):
+        raise FileFormatError(f"{path} is corrupt: its step counters or learning rate are out of range") from None
     net.theta[...] = theta
     trainer.history = History.from_dict(history)
-    trainer.history.eval_step[:] = [int(s) for s in trainer.history.eval_step]
-    trainer.step_count = int(meta.get("step", 0))
-    trainer.epoch_count = int(meta.get("epoch", 0))
-    trainer.base_lr = float(meta.get("lr", config.lr))
+    trainer.history.eval_step[:] = eval_steps
+    trainer.step_count, trainer.epoch_count, trainer.base_lr = step, epoch, lr
     return trainer

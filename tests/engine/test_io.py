@@ -1,0 +1,224 @@
+"""engine.io: save and load a run; bad files give FileFormatError; saves are atomic."""
+
+import json
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+import engine
+from engine import FileFormatError, io
+
+
+@pytest.fixture
+def trained():
+    trainer = engine.build(engine.presets["moons"].replace(batch_size=32, epochs=3, l2=0.01))
+    trainer.fit(3)
+    return trainer
+
+
+@pytest.fixture
+def saved(trained, tmp_path):
+    return io.save(trained, tmp_path / "run.npz")
+
+
+def test_round_trip(trained, saved):
+    loaded = io.load(saved)
+    assert np.array_equal(loaded.net.theta, trained.net.theta)
+    for name in trained.net.params:
+        assert np.array_equal(loaded.net.params[name], trained.net.params[name])
+    assert loaded.config == trained.config
+    assert (loaded.step_count, loaded.epoch_count) == (trained.step_count, trained.epoch_count) == (15, 3)
+    assert loaded.history.to_dict() == trained.history.to_dict()
+    assert all(isinstance(s, int) for s in loaded.history.eval_step)
+    assert loaded.lr == trained.lr
+    assert loaded.evaluate(record=False) == trained.evaluate(record=False)
+    # The loaded run trains on.
+    assert loaded.step().ok and loaded.step_count == 16
+
+
+def test_round_trip_keeps_lr_changes_float32_and_list_hidden(tmp_path):
+    config = engine.RunConfig(dataset="gaussians", dataset_options={"n_classes": 3}, sizes=[2, 4, 4, 3],
+                              hidden=["relu", "tanh"], output="softmax", loss="cross_entropy", dtype="float32")
+    trainer = engine.build(config)
+    trainer.fit(2)
+    trainer.lr = 0.125
+    loaded = io.load(io.save(trainer, tmp_path / "f32"))
+    assert loaded.net.theta.dtype == np.float32
+    assert np.array_equal(loaded.net.theta, trainer.net.theta)
+    assert loaded.net.hidden == ["relu", "tanh"] and loaded.lr == 0.125
+
+
+def test_save_adds_the_extension_and_writes_plain_arrays(trained, tmp_path):
+    path = io.save(trained, tmp_path / "plain")
+    assert path.endswith("plain.npz") and os.path.exists(path)
+    with np.load(path, allow_pickle=False) as z:  # no pickle needed to read it
+        meta = json.loads(bytes(z["meta"]).decode())
+        assert meta["format"] == "netstep-run" and meta["sizes"] == trained.net.sizes
+        assert meta["params"]["W1"] == list(trained.net.params["W1"].shape)
+
+
+def test_save_needs_a_config(tmp_path):
+    net = engine.MLP([2, 2, 1], seed=0)
+    trainer = engine.Trainer(net, "bce", engine.optim.SGD(0.1), [[0, 0], [1, 1]], [[0], [1]])
+    with pytest.raises(engine.NetstepError, match="RunConfig"):
+        io.save(trainer, tmp_path / "manual.npz")
+    assert os.listdir(tmp_path) == []
+
+
+# ----- bad files -----------------------------------------------------------------------------
+
+def rewrite(saved, tmp_path, name, meta_changes=None, drop=(), **arrays):
+    with np.load(saved, allow_pickle=False) as z:
+        data = {k: z[k] for k in z.files}
+    meta = json.loads(bytes(data["meta"]).decode())
+    if meta_changes is not None:
+        meta = meta_changes(meta)
+    data["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    data.update(arrays)
+    for key in drop:
+        del data[key]
+    path = tmp_path / name
+    np.savez(path, **data)
+    return path
+
+
+def load_error(path):
+    with pytest.raises(FileFormatError) as info:
+        io.load(path)
+    message = str(info.value)
+    assert str(path) in message and "\n" not in message
+    return message
+
+
+def test_truncated_file(saved, tmp_path):
+    raw = open(saved, "rb").read()
+    for cut in (len(raw) // 2, len(raw) - 10, 30):
+        path = tmp_path / f"cut{cut}.npz"
+        path.write_bytes(raw[:cut])
+        assert "corrupt or truncated" in load_error(path)
+
+
+def test_corrupt_bytes(saved, tmp_path):
+    raw = bytearray(open(saved, "rb").read())
+    with zipfile.ZipFile(saved) as zf:
+        info = zf.getinfo("theta.npy")
+    # Flip bytes inside the stored weights: the zip's CRC check notices.
+    start = info.header_offset + 30 + len(info.filename) + 200
+    raw[start:start + 8] = b"\x00\xff" * 4
+    path = tmp_path / "flipped.npz"
+    path.write_bytes(bytes(raw))
+    message = load_error(path)
+    assert "corrupt" in message and "CRC" in message
+
+
+@pytest.mark.parametrize("content", [b"", b"hello, world\n", b"PK\x03\x04garbage"])
+def test_not_a_zip(tmp_path, content):
+    path = tmp_path / "junk.npz"
+    path.write_bytes(content)
+    load_error(path)
+
+
+def test_other_numpy_files(tmp_path):
+    np.savez(tmp_path / "other.npz", a=np.zeros(3))
+    assert "not a netstep run" in load_error(tmp_path / "other.npz")
+    np.save(tmp_path / "plain.npy", np.zeros(3))
+    assert "not a netstep run" in load_error(tmp_path / "plain.npy")
+    np.savez(tmp_path / "pickled.npz", theta=np.array([object()], dtype=object), meta=np.zeros(2, np.uint8))
+    load_error(tmp_path / "pickled.npz")
+
+
+def test_missing_file(tmp_path):
+    assert "not found" in load_error(tmp_path / "nope.npz")
+
+
+@pytest.mark.parametrize("name,change,words", [
+    ("format", lambda m: dict(m, format="something-else"), ["not a netstep run"]),
+    ("version", lambda m: dict(m, version=99), ["version 99"]),
+    ("listmeta", lambda m: [1, 2], ["not a netstep run"]),
+    ("noconfig", lambda m: {k: v for k, v in m.items() if k != "config"}, ["no config"]),
+    ("badconfig", lambda m: dict(m, config=dict(m["config"], lr=-1)), ["invalid config", "lr"]),
+    ("unbuildable", lambda m: dict(m, config=dict(m["config"], dataset="csv:/nonexistent/x.csv")), ["cannot rebuild"]),
+    ("mismatch", lambda m: dict(m, config=dict(m["config"], sizes=[2, 5, 1])), ["do not match"]),
+    ("badstep", lambda m: dict(m, step="many"), ["corrupt"]),
+    ("badlr", lambda m: dict(m, lr=-3.0), ["corrupt"]),
+])
+def test_bad_meta(saved, tmp_path, name, change, words):
+    message = load_error(rewrite(saved, tmp_path, f"{name}.npz", change))
+    for word in words:
+        assert word in message, (word, message)
+
+
+@pytest.mark.parametrize("name,arrays,words", [
+    ("short", lambda t: {"theta": t[:-1]}, ["do not match"]),
+    ("nan", lambda t: {"theta": np.where(np.arange(t.size) == 3, np.nan, t)}, ["non-finite"]),
+    ("strings", lambda t: {"theta": np.array(["x"] * t.size)}, ["not floats"]),
+    ("history", lambda t: {"history_loss": np.array(["a", "b"])}, ["corrupt"]),
+    ("badmeta", lambda t: {"meta": np.frombuffer(b"\xff\xfe{", dtype=np.uint8)}, ["corrupt"]),
+])
+def test_bad_arrays(saved, tmp_path, name, arrays, words):
+    with np.load(saved) as z:
+        theta = z["theta"]
+    message = load_error(rewrite(saved, tmp_path, f"{name}.npz", **arrays(theta)))
+    for word in words:
+        assert word in message, (word, message)
+
+
+def test_missing_arrays(saved, tmp_path):
+    assert "no theta" in load_error(rewrite(saved, tmp_path, "notheta.npz", drop=("theta",)))
+
+
+# ----- atomic saves ---------------------------------------------------------------------------
+
+def test_a_failed_save_leaves_the_old_file_and_no_partial_file(trained, tmp_path, monkeypatch):
+    path = io.save(trained, tmp_path / "run.npz")
+    old = open(path, "rb").read()
+    trained.step()
+
+    def broken_savez(f, **arrays):
+        f.write(b"PK\x03\x04 half a file")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", broken_savez)
+    with pytest.raises(OSError, match="No space left"):
+        io.save(trained, path)
+    assert open(path, "rb").read() == old
+    assert sorted(os.listdir(tmp_path)) == ["run.npz"], "the temporary file was cleaned up"
+    monkeypatch.undo()
+    assert io.load(path).step_count == 15
+
+
+def test_a_failed_first_save_leaves_nothing(trained, tmp_path, monkeypatch):
+    def broken_savez(f, **arrays):
+        f.write(b"partial")
+        raise KeyboardInterrupt  # even an interrupt mid-write
+
+    monkeypatch.setattr(np, "savez", broken_savez)
+    with pytest.raises(KeyboardInterrupt):
+        io.save(trained, tmp_path / "new.npz")
+    assert os.listdir(tmp_path) == []
+
+
+def test_atomic_write_replaces_in_one_step(tmp_path):
+    target = tmp_path / "out.txt"
+    target.write_bytes(b"old")
+    io.atomic_write(target, lambda f: f.write(b"new contents"))
+    assert target.read_bytes() == b"new contents"
+
+    def fail(f):
+        f.write(b"half")
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError):
+        io.atomic_write(target, fail)
+    assert target.read_bytes() == b"new contents"
+    assert os.listdir(tmp_path) == ["out.txt"]
+
+
+def test_save_overwrites_an_existing_run(trained, tmp_path):
+    path = io.save(trained, tmp_path / "run.npz")
+    trained.fit(1)
+    io.save(trained, path)
+    assert io.load(path).epoch_count == 4
+    assert os.listdir(tmp_path) == ["run.npz"]
