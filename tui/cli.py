@@ -132,7 +132,7 @@ def make_parser():
     ls.add_argument("--check", action="store_true", help="run every lesson headless to its end")
 
     le = sub.add_parser("lesson", help="open the app in a lesson")
-    le.add_argument("id", help="lesson id (see `netstep lessons`)")
+    le.add_argument("id", nargs="?", help="lesson id (see `netstep lessons`); without one, the lesson list")
 
     s = sub.add_parser("serve", help="serve the app over SSH, one isolated session per connection")
     s.add_argument("--host", default="127.0.0.1")

@@ -1,0 +1,382 @@
+"""A lesson in progress: the live run, the step the learner is on, and what each key does.
+
+LessonSession is headless. The lesson screen calls it for every keypress and
+`netstep lessons --check` drives it the same way, so the checker exercises exactly
+the code the learner's keys run.
+
+Entering a step: a step with a `run` builds a fresh run (and the comparison run, if
+any), then applies the step's `change`. Moving forward with the check met keeps the
+learner's live run. Jumping to a step (resuming, going back, starting a step over)
+rebuilds the run from the latest step with a run and replays the steps in between
+headless, pressing their keys until their checks hold, so step k always starts from
+the state its text describes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+
+from . import checks
+from .loader import Lesson, Step
+
+LR_MIN, LR_MAX = 1e-6, 1e3
+KEY_REPEATS = 60         # presses of a non-training key the checker may make
+OP_REPEATS = 400
+
+
+class SessionError(RuntimeError):
+    """A step asked for something the run cannot do (wrong weight shape, missing demo...)."""
+
+
+_DATA_CACHE: dict = {}
+
+
+def _load_data(config):
+    import engine
+    from engine.config import load_data
+
+    key = (config.dataset, tuple(sorted((k, repr(v)) for k, v in config.dataset_options.items())), config.seed)
+    data = _DATA_CACHE.get(key)
+    if data is None:
+        data = load_data(config)
+        if len(_DATA_CACHE) > 16:
+            _DATA_CACHE.clear()
+        _DATA_CACHE[key] = data
+    return engine.build(config, data=data)
+
+
+def course_backward():
+    """The course's own backward pass (dZ2 = A2 - Y whatever the loss), from the
+    gradient-check bug-hunt scenario. It lives with the scenario, never in the
+    engine's real path."""
+    try:
+        from engine import scenarios
+    except ImportError:
+        raise SessionError("the course's backward pass comes with engine.scenarios, which this build lacks") from None
+    for name in ("course_backward", "buggy_backward", "tutorial_backward"):
+        fn = getattr(scenarios, name, None)
+        if callable(fn):
+            return fn
+    raise SessionError("engine.scenarios has no course backward pass (course_backward)")
+
+
+class StepState:
+    """What the learner has done in the current step."""
+
+    def __init__(self, trainer, grad_norms):
+        self.entry_step = trainer.step_count if trainer is not None else 0
+        self.gradcheck = None       # GradcheckReport of the latest g in this step
+        self.ops_seen = 0
+        self.phases_seen: list[str] = []
+        self.grad_norms = grad_norms  # the run's gradient norm per step (shared across steps of one run)
+
+
+class LessonSession:
+    def __init__(self, lesson: Lesson):
+        self.lesson = lesson
+        self.index = 0
+        self.trainer = None
+        self.compare = None
+        self.backward = "engine"
+        self.stepper = None
+        self.grad_norms: list[float] = []
+        self.compare_loss: list[float] = []
+        self.state = StepState(None, self.grad_norms)
+        self.lock = threading.RLock()
+        self.note = ""       # the latest thing a key did, for the status line
+        self.version = 0     # bumps whenever the run or the step changes (the screen redraws on it)
+
+    # ----- where we are --------------------------------------------------------------
+
+    @property
+    def step(self) -> Step:
+        return self.lesson.steps[self.index]
+
+    @property
+    def is_last(self) -> bool:
+        return self.index == len(self.lesson.steps) - 1
+
+    @property
+    def steps_in_step(self) -> int:
+        return self.trainer.step_count - self.state.entry_step
+
+    @property
+    def budget_left(self) -> int:
+        return max(0, self.step.max_steps - self.steps_in_step)
+
+    def verdicts(self):
+        with self.lock:
+            return checks.evaluate(self.step.check, self)
+
+    def met(self) -> bool:
+        with self.lock:
+            return checks.holds(self.step.check, self)
+
+    # ----- entering steps --------------------------------------------------------------
+
+    def start(self, index=0):
+        """Enter step `index` from scratch: rebuild its run and replay the steps before it."""
+        with self.lock:
+            index = max(0, min(int(index), len(self.lesson.steps) - 1))
+            first = self.lesson.run_index(index)
+            for i in range(first, index):
+                self._setup(self.lesson.steps[i])
+                self.index = i
+                self.simulate()
+            self.index = index
+            self._setup(self.step)
+            self.version += 1
+
+    def advance(self) -> bool:
+        """Move to the next step keeping the live run, if the current check holds."""
+        with self.lock:
+            if self.is_last or not self.met():
+                return False
+            self.index += 1
+            self._setup(self.step)
+            self.version += 1
+            return True
+
+    def _setup(self, step: Step):
+        if step.run is not None:
+            self._build(step.run)
+        self._apply_change(step.change)
+        self.state = StepState(self.trainer, self.grad_norms)
+        self.note = ""
+
+    def _build(self, run):
+        import engine.stepper
+
+        with np.errstate(all="ignore"):
+            self.trainer = _load_data(run.config)
+            self.compare = _load_data(run.compare_config) if run.compare_config is not None else None
+        self.backward = run.backward
+        self.stepper = engine.stepper.OpStepper(self.trainer)
+        self.grad_norms = []
+        self.compare_loss = []
+
+    def _apply_change(self, change):
+        runs = [t for t in (self.trainer, self.compare) if t is not None]
+        if ("weights" in change or "scale_weights" in change) and self.stepper is not None:
+            self.stepper.abandon()  # an open cycle's numbers would be stale
+        for t in runs:
+            if "lr" in change:
+                t.lr = change["lr"]
+            if "l2" in change:
+                t.l2 = change["l2"]
+            if "clip" in change:
+                t.clip = change["clip"]
+            if "scale_weights" in change:
+                for name, W in t.net.params.items():
+                    if name.startswith("W"):
+                        W *= change["scale_weights"]
+            for name, value in change.get("weights", {}).items():
+                if name not in t.net.params:
+                    raise SessionError(f"change.weights.{name}: the network has {', '.join(t.net.params)}")
+                try:
+                    t.net.params[name] = np.array(value)
+                except ValueError as e:
+                    raise SessionError(f"change.weights.{name}: {e}") from None
+
+    # ----- keys ------------------------------------------------------------------------
+
+    def press(self, key) -> str:
+        """Do what `key` does (p: one chunk of play). Returns a short note."""
+        with self.lock:
+            if key == "space":
+                n = self.train(1)
+                self.note = "one step" if n else self._stuck_note()
+            elif key == "p":
+                n = self.play_chunk()
+                self.note = f"{n} steps" if n else self._stuck_note()
+            elif key == "n":
+                self.next_op()
+            elif key == "b":
+                self.prev_op()
+            elif key == "g":
+                self.gradcheck()
+            elif key == "r":
+                self.start(self.index)
+                self.note = "this step starts over"
+            elif key in ("+", "-"):
+                self.set_lr(self.trainer.lr * (2.0 if key == "+" else 0.5))
+            else:
+                raise SessionError(f"unknown key {key!r}")
+            self.version += 1
+            return self.note
+
+    def _stuck_note(self) -> str:
+        if self.trainer.halted is not None:
+            return self.trainer.halted.message
+        if self.budget_left == 0:
+            return f"this step has used its {self.step.max_steps} training steps: press r to start it over"
+        return ""
+
+    def train(self, n) -> int:
+        """Up to n training steps (both runs when comparing); stops at a refused step or the budget."""
+        with self.lock:
+            self._finish_ops()
+            n = min(int(n), self.budget_left)
+            done = 0
+            with np.errstate(all="ignore"):
+                for _ in range(n):
+                    r = self.trainer.step()
+                    if not r.ok:
+                        break
+                    self.grad_norms.append(r.grad_norm)
+                    if self.compare is not None and self.compare.halted is None:
+                        c = self.compare.step()
+                        if c.ok:
+                            self.compare_loss.append(c.loss)
+                    done += 1
+            if done:
+                self.version += 1
+            return done
+
+    def chunk_size(self) -> int:
+        """Steps between two looks at the check while playing: one epoch for minibatch
+        runs, else 25 steps (a check costs one pass over the data)."""
+        return max(25, self.trainer.steps_per_epoch)
+
+    def play_chunk(self) -> int:
+        with self.lock:
+            n = self.chunk_size()
+            for name, value in self.step.check.items():
+                if name == "steps_at_least" and self.trainer.step_count < value:
+                    n = min(n, value - self.trainer.step_count)  # land on the step the check names
+            return self.train(n)
+
+    def set_lr(self, lr):
+        with self.lock:
+            lr = min(LR_MAX, max(LR_MIN, float(lr)))
+            self.trainer.lr = lr
+            if self.compare is not None:
+                self.compare.lr = lr
+            self.note = f"learning rate {lr:g}"
+            self.version += 1
+
+    def gradcheck(self):
+        import engine
+
+        with self.lock:
+            self._finish_ops()
+            t = self.trainer
+            backward = course_backward() if self.backward == "course" else None
+            with np.errstate(all="ignore"):
+                report = engine.gradcheck(t.net, t.X, t.Y, t.loss, l2=t.l2, backward=backward)
+            self.state.gradcheck = report
+            worst = max(report.errors.values()) if report.errors else 0.0
+            self.note = f"gradient check {'passed' if report.passed else 'failed'} (largest relative error {worst:.3g})"
+            self.version += 1
+            return report
+
+    def next_op(self):
+        with self.lock:
+            if self.budget_left == 0 and not self.stepper.in_cycle:
+                self.note = self._stuck_note()
+                return None
+            before = self.trainer.step_count
+            with np.errstate(all="ignore"):
+                op = self.stepper.next()
+            if op is None:
+                self.note = self._stuck_note()
+                return None
+            self.state.ops_seen += 1
+            if op.phase not in self.state.phases_seen:
+                self.state.phases_seen.append(op.phase)
+            if self.trainer.step_count != before:
+                self._booked()
+            self.note = op.equation
+            self.version += 1
+            return op
+
+    def prev_op(self):
+        with self.lock:
+            op = self.stepper.back()
+            self.note = op.equation if op is not None else ""
+            self.version += 1
+            return op
+
+    def _booked(self):
+        """A cycle walked op by op has been applied: record it like a step (and step the comparison)."""
+        r = self.trainer.result
+        if r is not None and r.ok:
+            self.grad_norms.append(r.grad_norm)
+        if self.compare is not None and self.compare.halted is None:
+            with np.errstate(all="ignore"):
+                c = self.compare.step()
+            if c.ok:
+                self.compare_loss.append(c.loss)
+
+    def _finish_ops(self):
+        """Finish a cycle left open by n, so a full step never starts mid-cycle."""
+        if self.stepper is not None and self.stepper.in_cycle:
+            before = self.trainer.step_count
+            with np.errstate(all="ignore"):
+                self.stepper.finish_cycle()
+            if self.trainer.step_count != before:
+                self._booked()
+
+    # ----- headless ------------------------------------------------------------------------
+
+    def simulate(self):
+        """Press the step's keys, repeating each while it can still move an unmet condition.
+
+        Returns the final verdicts. This is what `netstep lessons --check` runs for
+        every step, and what replays earlier steps when the learner jumps ahead.
+        """
+        with self.lock:
+            for key in self.step.keys:
+                presses = 0
+                self.press(key)
+                while True:
+                    unmet = [name for name, v in self.verdicts() if not v.ok]
+                    if not any(key in checks.CONDITIONS[name].keys for name in unmet):
+                        break
+                    if key in ("space", "p"):
+                        if self.trainer.halted is not None or self.budget_left == 0:
+                            break
+                    elif key in ("n", "b"):
+                        if presses >= OP_REPEATS:
+                            break
+                    elif presses >= KEY_REPEATS or key in ("g", "r"):
+                        break
+                    self.press(key)
+                    presses += 1
+            return self.verdicts()
+
+
+def check_lesson(lesson: Lesson) -> dict:
+    """Run a lesson headless from its first step to its last.
+
+    Returns {"id", "ok", "steps": [{"step", "title", "ok", "conditions": [...], "training_steps"}],
+    "seconds", "error"}; ok only when every step's check was met.
+    """
+    t0 = time.perf_counter()
+    session = LessonSession(lesson)
+    out = {"id": lesson.id, "ok": True, "steps": [], "error": None}
+    try:
+        session.start(0)
+        while True:
+            verdicts = session.simulate()
+            ok = all(v.ok for _, v in verdicts)
+            out["steps"].append({"step": session.index + 1, "title": session.step.title, "ok": ok,
+                                 "training_steps": session.steps_in_step,
+                                 "conditions": [{"name": n, "ok": v.ok, "detail": v.detail} for n, v in verdicts]})
+            if not ok:
+                out["ok"] = False
+                break
+            if session.is_last:
+                break
+            if not session.advance():
+                out["ok"] = False
+                out["error"] = f"step {session.index + 1}: could not advance"
+                break
+    except Exception as e:  # a lesson that crashes the checker is a failed lesson, reported, not a traceback
+        out["ok"] = False
+        out["error"] = f"step {session.index + 1}: {type(e).__name__}: {e}"
+    out["seconds"] = time.perf_counter() - t0
+    return out
