@@ -49,6 +49,15 @@ def _clean(x):
 
 
 def run(args) -> int:
+    import numpy as np
+
+    # A run that diverges overflows on its way to the trainer's guard, which stops it and
+    # says where (the "stopped" line); NumPy's own overflow warnings would only add noise.
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _run(args)
+
+
+def _run(args) -> int:
     config = run_config(args)
     trainer = build_trainer(config)
     epochs = config.epochs
