@@ -1,14 +1,14 @@
-"""`netstep` with no command: the trainer app (the TUI issue replaces this)."""
+"""`netstep` with no command (and `python -m tui`): the trainer app on the given run."""
 
 from __future__ import annotations
-
-import sys
 
 from tui.cli import build_trainer, run_config
 
 
 def run(args) -> int:
+    # The run is built before Textual is imported: a bad flag exits 2 with one line, fast.
     trainer = build_trainer(run_config(args))
-    print(f"netstep: the trainer app is coming; meanwhile try `netstep train` ({trainer.config.describe()})",
-          file=sys.stderr)
+    from tui.app import NetstepApp
+
+    NetstepApp(trainer).run()
     return 0

@@ -1,0 +1,46 @@
+"""Class decisions from network outputs: predicted class, confidence, confusion matrix.
+
+The decision rule is the one accuracy uses (engine.trainer.accuracy): a single output
+is class 1 above 0.5, several outputs pick the largest. The app's decision boundary
+and confusion matrix call these, so what they draw agrees with the accuracy shown.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def predicted_classes(A) -> np.ndarray:
+    """Class index per row of outputs A (m, k): threshold 0.5 for k = 1, argmax otherwise."""
+    A = np.asarray(A)
+    if A.shape[1] == 1:
+        return (A[:, 0] > 0.5).astype(np.int64)
+    return A.argmax(axis=1)
+
+
+def confidence(A) -> np.ndarray:
+    """How decided each row is, 0 (on the boundary) to 1 (certain).
+
+    One output: |A - 0.5| * 2, clipped to [0, 1]; k outputs: how far the largest
+    output is above the uniform 1/k, scaled so a one-hot row gives 1."""
+    A = np.asarray(A, dtype=np.float64)
+    if A.shape[1] == 1:
+        return np.clip(np.abs(A[:, 0] - 0.5) * 2.0, 0.0, 1.0)
+    k = A.shape[1]
+    return np.clip((A.max(axis=1) - 1.0 / k) / (1.0 - 1.0 / k), 0.0, 1.0)
+
+
+def n_classes(Y) -> int:
+    Y = np.asarray(Y)
+    return 2 if Y.shape[1] == 1 else Y.shape[1]
+
+
+def confusion(net, X, Y) -> np.ndarray:
+    """Counts (K, K): row = true class, column = predicted class, for net on (X, Y)."""
+    Y = np.asarray(Y)
+    if Y.ndim == 1:
+        Y = Y.reshape(-1, 1)
+    K = n_classes(Y)
+    true = predicted_classes(Y)
+    pred = predicted_classes(net.predict(X))
+    return np.bincount(true * K + pred, minlength=K * K).reshape(K, K)

@@ -1,0 +1,351 @@
+"""The trainer app: a live, keyboard-first dashboard over one engine run.
+
+The app holds a RunState (the trainer and its latest Snapshot) and a View (what the
+user chose to look at). Panels are plain widgets that draw snapshots, so any screen
+can place them. While playing, a thread worker owns the trainer and steps it at full
+speed; a timer samples the latest snapshot TICK_HZ times a second and hands it to the
+panels of every screen on the stack. Nothing here does the math: actions call the
+engine (step, evaluate, build, gradcheck, save, load) and panels draw its numbers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import os
+import time
+
+from textual import work
+from textual.app import App
+from textual.message import Message
+from textual.worker import get_current_worker
+
+import engine
+from engine.init import INITS
+from tui import keys
+from tui.palette import TrainerCommands
+from tui.screens.config_form import ConfigForm
+from tui.screens.gradcheck import GradcheckScreen
+from tui.screens.help import HelpScreen
+from tui.screens.main import MainScreen
+from tui.screens.path_prompt import PathPrompt
+from tui.state import RunState, View
+from tui.widgets.panel import Panel
+
+TICK_HZ = 15
+UI_BUDGET = 0.12    # share of a core the drawing may take while playing; above it, panels slow down
+MAX_SLOWDOWN = 8.0
+CYCLES = {
+    "dataset": engine.datasets.NAMES,
+    "hidden": engine.activations.HIDDEN,
+    "init": INITS,
+    "optimizer": engine.optim.OPTIMIZERS,
+}
+
+
+class NetstepApp(App):
+    """netstep: watch a neural network train, one cycle per keypress or at full speed."""
+
+    TITLE = "netstep"
+    CSS_PATH = ["app.tcss", "widgets/widgets.tcss"]
+    BINDINGS = keys.bindings()
+    COMMANDS = App.COMMANDS | {TrainerCommands}
+    # A mode (not get_default_screen) so that the screen's own stylesheet is loaded.
+    MODES = {"dashboard": MainScreen}
+    DEFAULT_MODE = "dashboard"
+
+    class PlayStopped(Message):
+        """The training worker stopped: 'paused', 'halted' or 'finished'."""
+
+        def __init__(self, reason: str):
+            super().__init__()
+            self.reason = reason
+
+    def __init__(self, trainer, tick_hz: float = TICK_HZ, **kwargs):
+        super().__init__(**kwargs)
+        self.state = RunState(trainer)
+        self.view = View()
+        self.tick_hz = tick_hz
+        self._worker = None
+        self._shown = None
+        self.frames = 0          # snapshots handed to the panels (the benchmark reads it)
+        self.slowdown = 1.0      # multiplies each panel's minimum interval while playing
+        self._cpu_mark = None
+
+    def on_mount(self) -> None:
+        self.set_interval(1 / self.tick_hz, self._tick)
+
+    # ----- drawing -----------------------------------------------------------------
+
+    def panels(self):
+        for screen in self.screen_stack:
+            yield from screen.query(Panel)
+
+    def show_all(self, snap=None, force=False) -> None:
+        snap = snap or self.state.latest
+        self._shown = snap
+        self.frames += 1
+        for panel in self.panels():
+            panel.show(snap, force)
+
+    def redraw(self) -> None:
+        """After a change of view (layer, scale, layout): draw the latest snapshot again."""
+        self.show_all(force=True)
+
+    def _tick(self) -> None:
+        state = self.state
+        if state.worker_active:
+            state.request_snapshot()
+            self._budget()
+        else:
+            self._cpu_mark = None
+        snap = state.latest
+        if snap is not self._shown:
+            self.show_all(snap)
+
+    def _budget(self) -> None:
+        """Keep drawing to about UI_BUDGET of a core: the GIL it holds is training time lost.
+
+        Once a second, compare this thread's CPU time with the wall time and scale the
+        panels' intervals (the status line keeps the tick rate)."""
+        now, cpu = time.perf_counter(), time.thread_time()
+        if self._cpu_mark is None:
+            self._cpu_mark = (now, cpu)
+            return
+        wall = now - self._cpu_mark[0]
+        if wall < 1.0:
+            return
+        share = (cpu - self._cpu_mark[1]) / wall
+        self._cpu_mark = (now, cpu)
+        if share > UI_BUDGET:
+            self.slowdown = min(MAX_SLOWDOWN, self.slowdown * share / UI_BUDGET)
+        elif share < UI_BUDGET / 2:
+            self.slowdown = max(1.0, self.slowdown * 0.7)
+
+    # ----- owning the trainer ------------------------------------------------------
+
+    async def own(self, fn):
+        """Run fn() with the trainer to itself (queued to the worker while playing).
+
+        Exceptions from fn propagate. When paused, the panels redraw at once."""
+        result = await asyncio.wrap_future(self.state.submit(fn))
+        if not self.state.worker_active:
+            self.state.refresh()
+            self.show_all(force=True)
+        return result
+
+    async def pause(self) -> None:
+        """Stop the worker and wait until it has let go of the trainer."""
+        self.state.playing = False
+        worker = self._worker
+        if worker is not None and not worker.is_finished:
+            await worker.wait()
+
+    @work(thread=True, exclusive=True, group="train", exit_on_error=False)
+    def _train(self) -> None:
+        worker = get_current_worker()
+        reason = self.state.play_loop(lambda: worker.is_cancelled)
+        self.post_message(self.PlayStopped(reason))
+
+    def on_netstep_app_play_stopped(self, message: PlayStopped) -> None:
+        self.show_all(self.state.latest, force=True)
+        state = self.state
+        if message.reason == "halted" and state.trainer.halted is not None:
+            self.notify(state.trainer.halted.message, title="Training stopped", severity="error", timeout=12)
+        elif message.reason == "finished":
+            self.notify(f"Trained the run's {state.config.epochs} epochs. p plays on; c changes epochs.",
+                        title="Done", timeout=6)
+
+    def check_action(self, action: str, parameters):
+        # Under a dialog the dashboard's keys belong to the dialog.
+        if action in keys.DASHBOARD_ACTIONS and self.screen.is_modal:
+            return False
+        return True
+
+    # ----- actions: training -------------------------------------------------------
+
+    async def action_step(self) -> None:
+        await self.pause()
+        result = self.state.step()
+        self.state.refresh()
+        self.show_all(force=True)
+        if not result.ok:
+            self.notify(result.nonfinite.message, title="Step refused", severity="error", timeout=12)
+
+    async def action_toggle_play(self) -> None:
+        if self.state.playing or self.state.worker_active:
+            await self.pause()
+            return
+        self.state.playing = True
+        self.state.refresh()
+        self.show_all(force=True)
+        self._worker = self._train()
+
+    async def action_reset(self) -> None:
+        await self._rebuild(lambda: self.state.reset(), "reset: same seed, fresh weights")
+
+    async def action_new_seed(self) -> None:
+        await self._rebuild(lambda: self.state.new_seed(), None)
+        self.notify(f"seed {self.state.config.seed}", timeout=2)
+
+    async def _rebuild(self, fn, message) -> bool:
+        try:
+            await self.own(fn)
+        except engine.NetstepError as e:
+            self.notify(str(e), title="Run not changed", severity="error", timeout=8)
+            return False
+        if message:
+            self.notify(message, timeout=2)
+        return True
+
+    async def _set_lr(self, factor: float) -> None:
+        value = self.state.trainer.lr * factor
+        try:
+            await self.own(lambda: self.state.set_lr(value))
+        except (ValueError, engine.NetstepError) as e:
+            self.notify(str(e), title="Learning rate not changed", severity="warning")
+            return
+        self.notify(f"learning rate {self.state.trainer.lr:g}", timeout=2)
+
+    async def action_lr_up(self) -> None:
+        await self._set_lr(2.0)
+
+    async def action_lr_down(self) -> None:
+        await self._set_lr(0.5)
+
+    def action_cycle_speed(self) -> None:
+        speed = self.state.cycle_speed()
+        self.state.version += 1
+        if not self.state.worker_active:
+            self.state.refresh()
+        self.notify("play speed: " + ("full" if speed is None else f"at most {speed} steps a second"), timeout=2)
+
+    async def action_cycle(self, field: str) -> None:
+        """Next value of a run field (dataset, hidden, init, optimizer); rebuilds the run."""
+        state = self.state
+        config = state.config
+        options = CYCLES[field]
+        current = config.hidden if field == "hidden" and isinstance(config.hidden, str) else getattr(config, field)
+        start = options.index(current) if current in options else -1
+        last_error = None
+        for k in range(1, len(options) + 1):
+            value = options[(start + k) % len(options)]
+            changes = {field: value}
+            if field == "dataset":
+                changes["dataset_options"] = {}
+            try:
+                new = config.replace(**changes)
+                if field == "dataset":
+                    new = _fit_output(new)
+                await self.own(lambda new=new: state.rebuild(new))
+            except engine.NetstepError as e:  # such as digits without scikit-learn: try the next one
+                last_error = e
+                continue
+            self.notify(f"{field}: {value}", timeout=2)
+            return
+        self.notify(str(last_error), title=f"{field} not changed", severity="error")
+
+    # ----- actions: looking --------------------------------------------------------
+
+    def action_layer(self, delta: int) -> None:
+        L = self.state.latest.trainer.net.L
+        self.view.layer = max(1, min(L, self.view.layer + delta))
+        self.redraw()
+
+    def action_toggle_log(self) -> None:
+        self.view.log_scale = not self.view.log_scale
+        self.redraw()
+
+    def action_cycle_side(self) -> None:
+        self.view.side = (self.view.side + 1) % 3
+        screen = self.screen
+        if isinstance(screen, MainScreen):
+            screen.apply_layout(*screen.size)
+            if screen.layout_mode != "compact":
+                self.notify("every panel is already on screen; v picks one in the compact layout", timeout=3)
+        self.call_after_refresh(self.redraw)
+
+    async def action_gradcheck(self) -> None:
+        await self.pause()
+        t = self.state.trainer
+        self.push_screen(GradcheckScreen(t.net.copy(), t.X, t.Y, t.loss, t.l2))
+
+    # ----- actions: the run's config and files -------------------------------------
+
+    def action_config(self) -> None:
+        async def apply(config):
+            await self.own(lambda: self.state.rebuild(config))
+
+        def done(config):
+            if config is not None:
+                self.notify("run rebuilt: " + config.describe(), timeout=3)
+
+        self.push_screen(ConfigForm(self.state.config, apply), done)
+
+    def action_save(self) -> None:
+        async def save(path):
+            if not path:
+                return
+            try:
+                saved = await self.own(lambda: engine.io.save(self.state.trainer, path))
+            except OSError as e:
+                self.notify(f"cannot save to {path}: {e.strerror or e}", title="Not saved", severity="error")
+                return
+            self.notify(f"saved to {saved}", timeout=4)
+
+        self.push_screen(PathPrompt("Save the run (weights, config, history) to:", "netstep-run.npz", "Save"),
+                         save)
+
+    def action_load(self) -> None:
+        async def load(path):
+            if not path:
+                return
+            try:
+                await self.own(lambda: self.state.load(path))
+            except engine.NetstepError as e:
+                self.notify(str(e), title="Not loaded", severity="error", timeout=10)
+                return
+            except OSError as e:
+                self.notify(f"cannot read {path}: {e.strerror or e}", title="Not loaded", severity="error")
+                return
+            self.view.clamp_layer(self.state.trainer.net.L)
+            self.notify(f"loaded {path}: step {self.state.trainer.step_count}", timeout=4)
+
+        self.push_screen(PathPrompt("Load a run saved with ctrl+s from:", "netstep-run.npz", "Load"), load)
+
+    def action_export(self) -> None:
+        async def export(path):
+            if not path:
+                return
+            try:
+                rows = await self.own(lambda: list(self.state.trainer.history.csv_rows()))
+                text = io.StringIO()
+                csv.writer(text, lineterminator="\n").writerows(rows)
+                data = text.getvalue().encode("utf-8")
+                engine.io.atomic_write(path, lambda f: f.write(data))
+            except OSError as e:
+                self.notify(f"cannot write {path}: {e.strerror or e}", title="Not exported", severity="error")
+                return
+            self.notify(f"history ({len(rows) - 1} steps) written to {os.path.abspath(path)}", timeout=4)
+
+        self.push_screen(PathPrompt("Export the training history (CSV) to:", "netstep-history.csv", "Export"),
+                         export)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        await self.pause()
+        self.exit(0)
+
+
+def _fit_output(config):
+    """After a dataset change, pair the output and loss with its number of classes."""
+    data = engine.config.load_data(config)
+    if data.n_outputs > 1 and config.output == "sigmoid" and config.loss in ("bce", "mse"):
+        return config.replace(output="softmax", loss="cross_entropy")
+    if data.n_outputs == 1 and config.output == "softmax":
+        return config.replace(output="sigmoid", loss="bce")
+    return config

@@ -1,0 +1,75 @@
+"""Every key of the trainer app in one table: the bindings, the help screen and the
+command palette are all made from it, so they cannot disagree.
+
+Reserved for the operation mode (issue 5): n (next operation) and b (back one).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+
+@dataclass(frozen=True)
+class Key:
+    key: str            # Textual key name(s), comma-separated
+    action: str         # app action (without "app.")
+    label: str          # short footer label
+    help: str           # one line for the help screen and the command palette
+    group: str          # help-screen section
+    show: bool = True   # in the footer
+    display: str | None = None
+    id: str | None = None
+    footer_group: str | None = None   # keys sharing a footer entry, such as "+ -  lr"
+
+    @property
+    def binding_id(self) -> str:
+        return self.id or re.sub(r"[^a-z0-9]+", "-", self.action).strip("-")
+
+
+KEYS = (
+    Key("space", "step", "step", "Run one full cycle: forward, loss, backward, update", "Train", display="space"),
+    Key("p", "toggle_play", "play", "Play (train continuously in the background) or pause", "Train"),
+    Key("r", "reset", "reset", "Reset the run: same config, same seed, fresh weights", "Train"),
+    Key("s", "new_seed", "seed", "Reset with the next seed (new weights, new shuffling)", "Train"),
+    Key("plus,equals_sign", "lr_up", "lr×2", "Double the learning rate", "Train", display="+", footer_group="lr"),
+    Key("minus,underscore", "lr_down", "lr÷2", "Halve the learning rate", "Train", display="-", footer_group="lr"),
+    Key("t", "cycle_speed", "speed", "Play speed: full, 1000, 100 or 10 steps a second", "Train", show=False),
+    Key("left_square_bracket", "layer(-1)", "layer←", "Show the previous layer's weights", "Look", display="[", id="layer-prev", footer_group="layer"),
+    Key("right_square_bracket", "layer(1)", "layer→", "Show the next layer's weights", "Look", display="]", id="layer-next", footer_group="layer"),
+    Key("l", "toggle_log", "log", "Loss plot: log or linear scale", "Look", show=False),
+    Key("v", "cycle_side", "panel", "Compact layout: cycle the right-hand panel (weights, network, diagnostics)",
+        "Look", show=False),
+    Key("g", "gradcheck", "check", "Check the gradients against centred differences", "Look"),
+    Key("c", "config", "config", "Edit every field of the run (applying rebuilds it)", "Run"),
+    Key("d", "cycle('dataset')", "data", "Next dataset: xor, circles, moons, spiral, gaussians, digits", "Run",
+        footer_group="cycle"),
+    Key("a", "cycle('hidden')", "act", "Next hidden activation: relu, leaky_relu, tanh, sigmoid, linear", "Run",
+        footer_group="cycle"),
+    Key("i", "cycle('init')", "init", "Next initialization: zeros, small, xavier, he", "Run",
+        footer_group="cycle"),
+    Key("o", "cycle('optimizer')", "opt", "Next optimizer: sgd, momentum, adam, rmsprop", "Run",
+        footer_group="cycle"),
+    Key("ctrl+s", "save", "save", "Save the run (weights, config, history) to a .npz file", "File", show=False),
+    Key("ctrl+o", "load", "load", "Load a run saved with ctrl+s", "File", show=False),
+    Key("e", "export", "export", "Export the training history as CSV", "File", show=False),
+    Key("question_mark", "help", "help", "Show every key", "App", display="?"),
+    Key("q", "quit", "quit", "Quit", "App"),
+)
+
+# Keys that work only while the panels are in front (not under a dialog).
+DASHBOARD_ACTIONS = frozenset(k.action.split("(")[0] for k in KEYS) - {"help", "quit"}
+
+
+def bindings():
+    groups = {}
+    out = []
+    for k in KEYS:
+        group = None
+        if k.footer_group:
+            group = groups.setdefault(k.footer_group, Binding.Group(k.footer_group, compact=True))
+        out.append(Binding(k.key, k.action, k.label, show=k.show, key_display=k.display, tooltip=k.help,
+                           id=k.binding_id, group=group))
+    return out

@@ -1,0 +1,340 @@
+"""The app's state: the trainer, who may touch it, and the snapshot the panels draw.
+
+While paused, the UI thread calls the trainer directly. While playing, a worker
+thread owns the trainer: it steps at full speed and, between short chunks of steps,
+runs any queued commands (a learning-rate change, a reset) and, when the UI asks,
+copies the numbers the panels need into a Snapshot. The UI draws snapshots only, so
+it never reads an array that a step is halfway through writing, and it never does
+the math: every number in a snapshot comes from the engine.
+
+No Textual here: the state is driven the same way by the app, tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from concurrent.futures import Future
+
+import numpy as np
+
+import engine
+import engine.diagnostics
+
+SPEEDS = (None, 1000, 100, 10)   # steps per second while playing; None is full speed
+CHUNK_SECONDS = 0.01             # the worker checks for commands and snapshot requests this often
+EVAL_INTERVAL = 0.05             # full-data evaluate() at most 20 times a second while playing
+DIAG_INTERVAL = 0.25             # diagnostics at most 4 times a second while playing
+
+
+class Snapshot:
+    """Copies of everything the panels show, taken at one moment. Read-only by convention."""
+
+    def __init__(self, **fields):
+        self.__dict__.update(fields)
+
+    # fields: version, run_id, trainer (static facts only: config, data, net layout), config,
+    # step, epoch, loss, grad_norm, clipped, lr, optimizer, metrics, theta, g, change,
+    # params, grads, changes, history, n_loss, n_eval, diagnostics, diag_error, halted,
+    # playing, steps_per_s, speed, finished, taken_at
+
+    def param(self, name):
+        """W1, b1, ... (and dW1, db1, ..., ΔW1 ...) from this snapshot, or None."""
+        if name.startswith("d"):
+            return self.grads.get(name) if self.grads else None
+        if name.startswith("Δ"):
+            return self.changes.get("d" + name[1:]) if self.changes else None
+        return self.params.get(name)
+
+
+class RateMeter:
+    """Steps per second over the last second or so."""
+
+    def __init__(self, window=1.0):
+        self.window = window
+        self.samples = deque()
+
+    def reset(self):
+        self.samples.clear()
+
+    def add(self, now, total_steps):
+        self.samples.append((now, total_steps))
+        while len(self.samples) > 2 and now - self.samples[0][0] > self.window:
+            self.samples.popleft()
+
+    def rate(self):
+        if len(self.samples) < 2:
+            return None
+        (t0, s0), (t1, s1) = self.samples[0], self.samples[-1]
+        return (s1 - s0) / (t1 - t0) if t1 > t0 else None
+
+
+class RunState:
+    """The trainer of the current run and everything around it that outlives one frame."""
+
+    def __init__(self, trainer):
+        self._qlock = threading.Lock()
+        self._queue: list[tuple] = []
+        self._worker_active = False
+        self._want = False
+        self.playing = False
+        self.speed_index = 0
+        self.run_id = 0
+        self.version = 0
+        self.rate = RateMeter()
+        self.finished = False      # play stopped because the configured epochs were reached
+        self.unlimited = False     # play past the configured epochs (after the first stop there)
+        self._diag = None
+        self._diag_error = None
+        self._diag_at = -math.inf
+        self._diag_version = -1
+        self._install(trainer)
+        self.latest = self.snapshot()
+
+    # ----- the run ----------------------------------------------------------------------
+
+    def _install(self, trainer):
+        self.trainer = trainer
+        self.config = trainer.config
+        self.run_id += 1
+        self.version += 1
+        self._prev = trainer.net.theta.copy()  # theta before the latest step: its change is theta - prev
+        self._stepped = False
+        self.finished = False
+        self.unlimited = False
+        self.rate.reset()
+        self._diag_version = -1
+        self.metrics = trainer.evaluate()  # recorded once per step: a loaded run's last point is kept
+
+    def rebuild(self, config):
+        """A fresh run for `config`. Raises engine.ConfigError (or NetstepError) and keeps the old run."""
+        self._install(engine.build(config))
+
+    def load(self, path):
+        """Replace the run with one saved to `path`. Raises engine.FileFormatError and keeps the old run."""
+        self._install(engine.io.load(path))
+
+    def reset(self):
+        self.rebuild(self.config)
+
+    def new_seed(self):
+        self.rebuild(self.config.replace(seed=self.config.seed + 1))
+
+    def set_lr(self, value):
+        """Set the learning rate (the trainer's and the config's, so a reset keeps it)."""
+        self.trainer.lr = value                      # ValueError outside (0, 1e6]
+        self.config = self.config.replace(lr=self.trainer.lr)
+        self.trainer.config = self.config
+        self.version += 1
+
+    @property
+    def speed(self):
+        return SPEEDS[self.speed_index]
+
+    def cycle_speed(self):
+        self.speed_index = (self.speed_index + 1) % len(SPEEDS)
+        return self.speed
+
+    # ----- stepping ----------------------------------------------------------------------
+
+    def step(self):
+        """One full cycle (forward, loss, backward, update), then a full-data evaluation."""
+        trainer = self.trainer
+        np.copyto(self._prev, trainer.net.theta)
+        result = trainer.step()
+        self._stepped = result.ok
+        if result.ok:
+            self.metrics = trainer.evaluate()
+        self.version += 1
+        return result
+
+    @property
+    def target_step(self):
+        """Play stops at the configured number of epochs, once; after that it runs on."""
+        if self.unlimited:
+            return None
+        return self.config.epochs
+
+    def play_loop(self, should_stop=lambda: False):
+        """The worker's body: train at full speed (or the chosen speed) until told to stop,
+        the guard refuses a step, or the configured epochs are done. Returns the reason."""
+        with self._qlock:
+            self._worker_active = True
+        self.rate.reset()
+        reason = "paused"
+        perf = time.perf_counter
+        start_t = perf()
+        last_eval = start_t
+        last_rate = 0.0
+        done = 0
+        try:
+            while self.playing and not should_stop():
+                trainer = self.trainer
+                net_theta = trainer.net.theta
+                prev = self._prev
+                step = trainer.step
+                speed = self.speed
+                target = self.target_step
+                now = perf()
+                deadline = now + CHUNK_SECONDS
+                budget = None
+                if speed is not None:
+                    budget = int(speed * (now - start_t)) - done
+                    if budget <= 0:
+                        time.sleep(min(CHUNK_SECONDS, (1 - budget) / speed))
+                        self._service()
+                        continue
+                n = 0
+                result = None
+                while True:
+                    np.copyto(prev, net_theta)
+                    result = step()
+                    n += 1
+                    if not result.ok:
+                        break
+                    if target is not None and trainer.epoch_count >= target:
+                        break
+                    if budget is not None and n >= budget:
+                        break
+                    if perf() >= deadline:
+                        break
+                done += n
+                self._stepped = result.ok
+                self.version += 1
+                now = perf()
+                if now - last_rate > 0.05:
+                    self.rate.add(now, trainer.step_count)
+                    last_rate = now
+                if not result.ok:
+                    reason = "halted"
+                    self.playing = False
+                elif target is not None and trainer.epoch_count >= target:
+                    reason = "finished"
+                    self.finished = True
+                    self.unlimited = True
+                    self.playing = False
+                if now - last_eval >= EVAL_INTERVAL or not self.playing:
+                    if trainer.halted is None:
+                        self.metrics = trainer.evaluate()
+                    last_eval = now
+                self._service()
+                if speed is not None:
+                    if self.speed != speed:  # speed changed: start pacing afresh
+                        start_t, done = perf(), 0
+        finally:
+            with self._qlock:
+                self._worker_active = False
+                queued, self._queue = self._queue, []
+            for fn, fut in queued:
+                self._run(fn, fut)
+            self.playing = False
+            self.rate.reset()
+            self.latest = self.snapshot()
+        return reason
+
+    def _service(self):
+        """Between chunks: run queued commands, then take a snapshot if one was asked for."""
+        if self._queue:
+            with self._qlock:
+                queued, self._queue = self._queue, []
+            for fn, fut in queued:
+                self._run(fn, fut)
+        if self._want:
+            self._want = False
+            self.latest = self.snapshot()
+
+    @staticmethod
+    def _run(fn, fut):
+        try:
+            fut.set_result(fn())
+        except BaseException as e:  # handed to whoever waits on the future
+            fut.set_exception(e)
+
+    def submit(self, fn) -> Future:
+        """Run fn() with the trainer to itself: now when paused, between chunks when playing."""
+        fut = Future()
+        with self._qlock:
+            if self._worker_active:
+                self._queue.append((fn, fut))
+                return fut
+        self._run(fn, fut)
+        return fut
+
+    @property
+    def worker_active(self) -> bool:
+        return self._worker_active
+
+    def request_snapshot(self):
+        """Ask the worker for a fresh snapshot at its next chunk boundary (UI timer)."""
+        self._want = True
+
+    def refresh(self):
+        """Take a snapshot now (the caller owns the trainer: paused, or inside a queued command)."""
+        self.latest = self.snapshot()
+        return self.latest
+
+    # ----- snapshots ---------------------------------------------------------------------
+
+    def _diagnostics(self, force):
+        now = time.perf_counter()
+        if self._diag_version == self.version:
+            return
+        if not force and now - self._diag_at < DIAG_INTERVAL:
+            return
+        self._diag_at = now
+        self._diag_version = self.version
+        try:
+            self._diag = engine.diagnostics.compute(self.trainer)
+            self._diag_error = None
+        except Exception as e:  # a diagnostics bug must not take the app down
+            self._diag = None
+            self._diag_error = f"{type(e).__name__}: {e}"
+
+    def snapshot(self) -> Snapshot:
+        """Copy what the panels need. Call only while owning the trainer."""
+        trainer = self.trainer
+        net = trainer.net
+        theta = net.theta.copy()
+        last = trainer.last
+        g = None if last is None else np.array(last.g, copy=True)
+        change = theta - self._prev if self._stepped else None
+        self._diagnostics(force=not self._worker_active)
+        result = trainer.result
+        history = trainer.history
+        n_eval = min(len(history.eval_step), len(history.accuracy), len(history.test_loss))
+        params, grads, changes = {}, {}, {}
+        views = net.grad_views  # name-keyed views of any flat vector laid out like theta
+        for name, view in views(theta).items():
+            params[name[1:]] = view
+        if g is not None:
+            grads = views(g)
+        if change is not None:
+            changes = views(change)
+        return Snapshot(
+            version=self.version, run_id=self.run_id, trainer=trainer, config=self.config,
+            step=trainer.step_count, epoch=trainer.epoch_count,
+            loss=None if result is None else result.loss,
+            grad_norm=None if result is None else result.grad_norm,
+            clipped=False if result is None else result.clipped,
+            lr=trainer.lr, optimizer=trainer.opt.name, metrics=dict(self.metrics),
+            theta=theta, g=g, change=change, params=params, grads=grads, changes=changes,
+            history=history, n_loss=len(history.loss), n_eval=n_eval,
+            diagnostics=self._diag, diag_error=self._diag_error, halted=trainer.halted,
+            playing=self.playing, steps_per_s=self.rate.rate() if self.playing else None,
+            speed=self.speed, finished=self.finished, taken_at=time.perf_counter(),
+        )
+
+
+class View:
+    """What the user chose to look at (UI only; the trainer knows nothing of it)."""
+
+    def __init__(self):
+        self.layer = 1          # the layer the weights panel and the network highlight show
+        self.log_scale = False  # the loss plot's y axis
+        self.side = 0           # compact layout: which panel fills the right column
+
+    def clamp_layer(self, L: int) -> int:
+        self.layer = max(1, min(self.layer, L))
+        return self.layer

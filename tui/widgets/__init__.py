@@ -1,0 +1,1 @@
+"""The app's widgets, grouped by area; one widget per module."""

@@ -1,0 +1,90 @@
+"""The input plane coloured by the model's decision, with the data on top (line API).
+
+Every terminal cell holds two pixels stacked (the upper-half block with separate
+foreground and background colours), so a W x H widget shows a W x 2H grid of model
+outputs. Region colour is the predicted class, brighter where the model is surer;
+the data points sit on top in their true class's colour. With few points (XOR has
+four) each point is a ● glyph; with many, a single bright pixel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy as np
+from rich.segment import Segment
+from textual.strip import Strip
+from textual.widget import Widget
+
+from tui.widgets import colours
+
+HALF = "▀"
+GLYPH_POINTS = 60   # up to this many points, draw each as a glyph
+
+
+class BoundaryMap(Widget):
+    """Pixels of predicted class and confidence; data points drawn over them."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._strips: list[Strip] = []
+        self.pixels = None   # (2H, W) region RGB indices, for tests: class per pixel
+
+    @property
+    def grid_shape(self):
+        """(pixel rows, pixel columns) this widget can show."""
+        w, h = self.size
+        return 2 * max(0, h), max(0, w)
+
+    def set_field(self, classes, conf_levels, points):
+        """classes, conf_levels: (2H, W) ints; points: list of (pixel row, pixel col, class).
+
+        Cells are grouped into runs of equal colour with NumPy, so a frame costs a few
+        Python operations per run of colour, not per pixel."""
+        self.pixels = classes
+        strips = []
+        rows, cols = classes.shape if classes is not None else (0, 0)
+        if rows >= 2 and cols:
+            span = colours.LEVELS + 1
+            codes = classes.astype(np.int64) * span + conf_levels  # >= 0: region; < 0: a data point
+            glyph = np.zeros((rows // 2, cols), dtype=np.int64)   # 0: none; k + 1: a ● of class k
+            if len(points) <= GLYPH_POINTS:
+                for pr, pc, k in points:
+                    if 0 <= pr < rows and 0 <= pc < cols:
+                        glyph[min(pr // 2, rows // 2 - 1), pc] = k + 1
+            else:
+                pts = np.asarray(points, dtype=np.int64).reshape(-1, 3)
+                ok = (pts[:, 0] >= 0) & (pts[:, 0] < rows) & (pts[:, 1] >= 0) & (pts[:, 1] < cols)
+                pts = pts[ok]
+                codes[pts[:, 0], pts[:, 1]] = -1 - pts[:, 2]
+            base = int(codes.max()) + 2
+            low = int(codes.min())
+            for y in range(rows // 2):
+                top, bot, gl = codes[2 * y], codes[2 * y + 1], glyph[y]
+                key = ((top - low) * base + (bot - low)) * 64 + gl
+                cuts = np.flatnonzero(np.diff(key)) + 1
+                starts = [0, *cuts.tolist()]
+                ends = [*cuts.tolist(), cols]
+                segments = []
+                for a, b in zip(starts, ends):
+                    t, u, g = int(top[a]), int(bot[a]), int(gl[a])
+                    if g:
+                        style = colours.plain_style(fg=colours.point_rgb(g - 1), bg=_rgb(t), bold=True)
+                        segments.append(Segment("●" * (b - a), style))
+                    else:
+                        segments.append(Segment(HALF * (b - a), colours.half_style(_rgb(t), _rgb(u))))
+                strips.append(Strip(segments, cols))
+        self._strips = strips
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if y < len(self._strips):
+            return self._strips[y].adjust_cell_length(width, self.rich_style)
+        return Strip.blank(width, self.rich_style)
+
+
+def _rgb(code: int):
+    """The colour of one pixel code: a region (class, confidence) or a data point."""
+    if code < 0:
+        return colours.point_rgb(-code - 1)
+    return colours.region_rgb(*divmod(code, colours.LEVELS + 1))

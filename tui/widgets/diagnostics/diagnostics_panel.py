@@ -1,0 +1,150 @@
+"""Diagnostics: what engine.diagnostics.compute(trainer) reports, per layer, with its warnings.
+
+The engine decides what to measure (gradient norms, dead and saturated fractions,
+update ratios...) and what deserves a warning; this panel lays out whatever it
+returns: a "layers" list of rows becomes a table (one column per key), "warnings"
+become highlighted lines, other scalars a short list. Keys it does not know are shown
+as they come, so the panel grows with the engine instead of breaking.
+"""
+
+from __future__ import annotations
+
+import math
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from tui.widgets.panel import Panel
+
+# Row labels for the keys the engine reports today; unknown keys show as they come.
+LABELS = {
+    "units": "units", "activation": "activation", "grad_norm_W": "‖dW‖", "grad_norm_b": "‖db‖",
+    "grad_ratio": "grad ratio", "update_ratio": "update/‖W‖", "weight_norm": "‖W‖",
+    "act_mean": "mean A", "act_std": "std A", "dead": "dead", "dead_units": "dead units",
+    "saturated": "saturated", "identical_units": "identical", "nonfinite": "inf/NaN",
+}
+# Which row a warning code points at, so its cell can be highlighted.
+CODE_KEY = {"dead": "dead", "saturated": "saturated", "vanishing": "grad_ratio", "big_update": "update_ratio",
+            "identical": "identical_units", "nonfinite": "nonfinite", "exploding": "grad_norm_W",
+            "weak_signal": "act_std"}
+HEADLINE = (("grad_norm", "‖grad‖"), ("clipped", "clipped"))
+SKIP = {"step", "epoch", "every", "examples", "activations", "halted", "layers", "warnings"}
+
+
+class DiagnosticsPanel(Panel):
+    """Per-layer numbers and warnings from the engine."""
+
+    TITLE = "Diagnostics"
+    MIN_INTERVAL = 0.5
+
+    _shape = None
+
+    def compose(self):
+        self.body = Static(id="diag-body")
+        with VerticalScroll(id="diag-scroll"):
+            yield self.body
+
+    def draw(self, snap) -> None:
+        parts = []
+        if snap.halted is not None:
+            parts.append(Text("■ stopped: " + snap.halted.message, style="bold red"))
+        if snap.diag_error:
+            parts.append(Text(f"diagnostics unavailable: {snap.diag_error}", style="yellow"))
+        d = snap.diagnostics
+        warnings = []
+        if isinstance(d, dict):
+            warnings = _warnings(d.get("warnings"))
+            layers = d.get("layers")
+            head = Text(no_wrap=True, overflow="ellipsis")
+            for key, label in HEADLINE:
+                if key in d:
+                    head.append(f"{label} ", style="dim")
+                    head.append(_fmt(d[key]) + "  ", style="bold")
+            for key, value in d.items():
+                if key not in SKIP and key not in dict(HEADLINE) and _scalar(value):
+                    head.append(f"{key.replace('_', ' ')} ", style="dim")
+                    head.append(_fmt(value) + "  ")
+            if "step" in d:
+                head.append(f"(step {d['step']})", style="dim")
+            if head.plain:
+                parts.append(head)
+            if isinstance(layers, list) and layers and all(isinstance(r, dict) for r in layers):
+                flagged = {(w[2], CODE_KEY.get(w[3])) for w in warnings}
+                parts.append(_layer_table(layers, self.view.layer, flagged))
+        for level, message, _, _ in warnings:
+            style = "bold red" if level in ("error", "critical") else "bold yellow" if level == "warning" else "cyan"
+            mark = "✖ " if level in ("error", "critical") else "▲ " if level == "warning" else "• "
+            parts.append(Text(mark + message, style=style))
+        serious = [w for w in warnings if w[0] in ("error", "critical", "warning")]
+        n = len(serious)
+        self.border_subtitle = f"{n} warning{'s' if n != 1 else ''}" if n else "no warnings"
+        self.set_class(bool(serious) or snap.halted is not None, "-warn")
+        shape = tuple(len(p.plain.splitlines()) if isinstance(p, Text) else p.row_count for p in parts)
+        self.body.update(Group(*parts) if parts else Text(""), layout=shape != self._shape)
+        self._shape = shape
+
+
+def _scalar(v):
+    return isinstance(v, (int, float, str, bool)) or v is None
+
+
+def _fmt(v):
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            return str(v)
+        return f"{v:.3g}"
+    if isinstance(v, (list, tuple)):
+        if not v:
+            return "none"
+        return ",".join(_fmt(x) for x in v[:4]) + ("…" if len(v) > 4 else "")
+    return str(v)
+
+
+def _warnings(raw):
+    """(severity, message, layer, code) from a list of strings or dicts."""
+    out = []
+    if not isinstance(raw, (list, tuple)):
+        return out
+    for w in raw:
+        if isinstance(w, str):
+            out.append(("warning", w, None, None))
+        elif isinstance(w, dict):
+            msg = w.get("message") or w.get("text") or ", ".join(f"{k}={v}" for k, v in w.items())
+            layer = w.get("layer")
+            if layer and f"layer {layer}" not in str(msg):
+                msg = f"layer {layer}: {msg}"
+            level = str(w.get("severity", w.get("level", "warning")))
+            out.append((level, str(msg), layer, w.get("code")))
+        else:
+            out.append(("warning", str(w), None, None))
+    return out
+
+
+def _layer_table(rows, selected, flagged):
+    """One column per layer, one row per measure: narrow panels, many measures."""
+    keys = []
+    for r in rows:
+        for k, v in r.items():
+            if k not in keys and k != "layer" and (_scalar(v) or isinstance(v, (list, tuple))):
+                keys.append(k)
+    table = Table(box=None, padding=(0, 0, 0, 1), header_style="bold", expand=False)
+    table.add_column("", no_wrap=True, style="dim")
+    for r in rows:
+        l = r.get("layer", "?")
+        table.add_column(f"L{l}", justify="right", no_wrap=True,
+                         header_style="bold yellow" if l == selected else "bold")
+    for k in keys:
+        cells = []
+        for r in rows:
+            text = _fmt(r.get(k)) if k in r else ""
+            bad = (r.get("layer"), k) in flagged
+            cells.append(Text(text, style="bold black on yellow" if bad else ""))
+        table.add_row(LABELS.get(k, k.replace("_", " ")), *cells)
+    return table

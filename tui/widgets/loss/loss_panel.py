@@ -1,0 +1,42 @@
+"""The loss panel: the live plot and a key line with the latest numbers in its colours."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from tui.widgets import colours
+from tui.widgets.loss.loss_plot import ACC_RGB, LOSS_RGB, TEST_RGB, LossPlot, fmt_loss
+from tui.widgets.panel import Panel
+
+
+class LossPanel(Panel):
+    """Training loss, test loss (where there is a split) and accuracy over the steps."""
+
+    TITLE = "Loss"
+    MIN_INTERVAL = 0.5    # plotext takes ~10 ms a frame: twice a second while playing
+
+    def compose(self):
+        self.key = Static(id="loss-key")
+        self.plot = LossPlot(id="loss-plot")
+        yield self.key
+        yield self.plot
+
+    def draw(self, snap) -> None:
+        log = self.view.log_scale
+        self.border_title = "Loss" + (" · log scale" if log else "")
+        self.border_subtitle = "l: log/linear"
+        m = snap.metrics
+        t = Text(no_wrap=True, overflow="ellipsis")
+        t.append("━ ", style=colours.plain_style(fg=LOSS_RGB, bold=True))
+        t.append("loss ")
+        t.append(fmt_loss(snap.loss), style="bold")
+        if "test_loss" in m:
+            t.append("  ━ ", style=colours.plain_style(fg=TEST_RGB, bold=True))
+            t.append("test ")
+            t.append(fmt_loss(m["test_loss"]), style="bold")
+        t.append("  ━ ", style=colours.plain_style(fg=ACC_RGB, bold=True))
+        t.append("accuracy ")
+        t.append(f"{m['accuracy'] * 100:.1f}%" if "accuracy" in m else "—", style="bold")
+        self.key.update(t, layout=False)
+        self.plot.plot_history(snap.history, snap.n_loss, snap.n_eval, log)

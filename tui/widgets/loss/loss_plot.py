@@ -1,0 +1,132 @@
+"""The loss curve: a plotext plot of training loss, test loss and accuracy.
+
+The history can be millions of steps long; the plot shows at most two points per
+character column (braille resolution). The per-step losses are copied into a NumPy
+buffer incrementally (only the new steps each frame) and averaged per bucket, so a
+frame costs the same at step 100 and at step 10 million.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from textual_plotext import PlotextPlot
+
+from tui.widgets import colours
+
+LOSS_RGB = colours.POS
+TEST_RGB = colours.NEG
+ACC_RGB = (80, 200, 120)
+AXIS_COLUMNS = 12   # room the y labels on both sides take
+
+
+class LossPlot(PlotextPlot):
+    """Training loss (left axis), test loss, accuracy (right axis, 0 to 1)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._history = None
+        self._buf = np.empty(1024)
+        self._n = 0
+        self.log_scale = False
+        self.points = 0      # points drawn for the loss line (tests check the downsampling)
+
+    def _sync(self, history, n):
+        """Bring the buffer up to the first n per-step losses of `history`."""
+        if history is not self._history or n < self._n:
+            self._history, self._n = history, 0
+        if n > self._n:
+            if n > len(self._buf):
+                grown = np.empty(max(n, 2 * len(self._buf)))
+                grown[:self._n] = self._buf[:self._n]
+                self._buf = grown
+            self._buf[self._n:n] = history.loss[self._n:n]
+            self._n = n
+        return self._buf[:n]
+
+    def plot_history(self, history, n_loss, n_eval, log_scale) -> None:
+        self.log_scale = log_scale
+        loss = self._sync(history, n_loss)
+        plt = self.plt
+        plt.clear_figure()
+        plt.frame(True)
+        columns = max(4, self.size.width - AXIS_COLUMNS)
+        xs, ys = downsample(loss, 2 * columns)
+        self.points = len(xs)
+        if log_scale:
+            ys = np.where(ys > 0, ys, np.nan)
+        if len(xs):
+            plt.plot(xs.tolist(), ys.tolist(), marker="braille", color=LOSS_RGB)
+        if n_eval:
+            steps = np.asarray(history.eval_step[:n_eval], dtype=float)
+            test = np.asarray(history.test_loss[:n_eval], dtype=float)
+            acc = np.asarray(history.accuracy[:n_eval], dtype=float)
+            idx = thin(len(steps), 2 * columns)
+            steps, test, acc = steps[idx], test[idx], acc[idx]
+            if np.isfinite(test).any():
+                ok = np.isfinite(test) & ((test > 0) if log_scale else True)
+                plt.plot(steps[ok].tolist(), test[ok].tolist(), marker="braille", color=TEST_RGB)
+            ok = np.isfinite(acc)
+            if ok.any():
+                plt.plot(steps[ok].tolist(), acc[ok].tolist(), marker="braille", color=ACC_RGB, yside="right")
+                plt.ylim(0, 1, yside="right")
+                plt.yticks([0, 0.5, 1], ["0%", "50%", "100%"], yside="right")
+        if log_scale:
+            plt.yscale("log", yside="left")
+        if n_loss:
+            ticks = step_ticks(n_loss, max(2, min(6, columns // 7)))
+            plt.xticks(ticks, [_short(t) for t in ticks])
+        self.refresh()
+
+
+def downsample(values: np.ndarray, points: int):
+    """(x, y): the steps 1..n averaged into at most `points` buckets (x = bucket centre step)."""
+    n = len(values)
+    if n == 0:
+        return np.empty(0), np.empty(0)
+    points = max(1, points)
+    if n <= points:
+        return np.arange(1, n + 1, dtype=float), values.astype(float, copy=True)
+    edges = np.linspace(0, n, points + 1).astype(np.int64)
+    edges = np.unique(edges)
+    starts = edges[:-1]
+    counts = np.diff(edges)
+    finite = np.where(np.isfinite(values), values, 0.0)
+    sums = np.add.reduceat(finite, starts)
+    ys = sums / counts
+    xs = starts + (counts + 1) / 2.0
+    return xs, ys
+
+
+def thin(n: int, points: int):
+    """Indices of at most `points` evenly spread entries of n (always the last one)."""
+    if n <= points:
+        return np.arange(n)
+    idx = np.linspace(0, n - 1, points).round().astype(np.int64)
+    return np.unique(idx)
+
+
+def fmt_loss(v) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "—"
+    return f"{v:.4g}"
+
+
+def step_ticks(n: int, count: int):
+    """Round step numbers for the x axis, from 1 to n."""
+    if n <= 1:
+        return [1]
+    raw = n / count
+    mag = 10 ** int(math.floor(math.log10(raw))) if raw >= 1 else 1
+    step = next((m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw), 10 * mag)
+    ticks = [t for t in range(0, n + 1, max(1, int(step))) if t >= 1]
+    return ticks or [1, n]
+
+
+def _short(t: int) -> str:
+    if t >= 1_000_000:
+        return f"{t / 1e6:g}M"
+    if t >= 10_000:
+        return f"{t / 1e3:g}k"
+    return str(t)

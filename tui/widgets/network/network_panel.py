@@ -1,0 +1,94 @@
+"""The network: its layers with unit counts and activations, and the shape of every array.
+
+The dimension table is what a learner checks their own code against: X (m, 2),
+W1 (2, 3), b1 (1, 3), Z1 (m, 3) ... with the actual m of the current data. The
+selected layer (the one the weights panel shows) is highlighted in both.
+"""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from tui.widgets.panel import Panel
+
+MAX_DOTS = 12
+
+
+class NetworkPanel(Panel):
+    """Layers, units, activations and the dimension table."""
+
+    TITLE = "Network"
+
+    def compose(self):
+        self.diagram = Static(id="net-diagram")
+        self.table = Static(id="net-dims")
+        yield self.diagram
+        with VerticalScroll(id="net-dims-scroll"):
+            yield self.table
+
+    _key = None
+
+    def draw(self, snap) -> None:
+        trainer = snap.trainer
+        net = trainer.net
+        sel = self.view.clamp_layer(net.L)
+        key = (snap.run_id, sel, trainer.batch_size)
+        if key == self._key:
+            return  # shapes change with the run and the selection, not with every step
+        self._key = key
+        m = trainer.batch_size or len(trainer.X)
+        total = len(trainer.X)
+        sizes = "-".join(map(str, net.sizes))
+        self.border_title = f"Network · {sizes} · {net.n_params} parameters"
+        self.diagram.update(_diagram(net, sel))
+        self.table.update(_dims(net, trainer, sel, m, total))
+        batch = "full batch" if m == total else f"minibatch of {total}"
+        self.border_subtitle = f"m = {m} ({batch})"
+
+
+def _diagram(net, sel):
+    t = Text(no_wrap=True, overflow="ellipsis")
+    rows = [("X", net.sizes[0], "input", 0)]
+    for layer in net.layers:
+        label = "Ŷ" if layer.index == net.L else f"A{layer.index}"
+        rows.append((label, layer.n_out, layer.act.name, layer.index))
+    for i, (label, n, act, l) in enumerate(rows):
+        chosen = l == sel
+        marker = "▸ " if chosen else "  "
+        dots = "●" * min(n, MAX_DOTS) + ("…" if n > MAX_DOTS else "")
+        line = Text(no_wrap=True)
+        line.append(marker, style="bold yellow")
+        line.append(f"{label:<3}", style="bold")
+        line.append(f"{n:>4} ", style="")
+        line.append(f"{dots:<{MAX_DOTS + 1}} ", style="cyan" if l == 0 else ("yellow" if chosen else "green"))
+        line.append(act, style="italic" if l else "dim")
+        t.append_text(line)
+        if i < len(rows) - 1:
+            t.append("\n")
+    return t
+
+
+def _dims(net, trainer, sel, m, total):
+    table = Table(box=None, padding=(0, 1, 0, 0), show_header=True, header_style="bold dim", expand=True)
+    table.add_column("array", no_wrap=True)
+    table.add_column("shape", no_wrap=True)
+    table.add_column("what it is", overflow="fold", ratio=1)
+    table.add_row("X", f"({m}, {net.sizes[0]})", "inputs, row = example")
+    prev = "X"
+    for layer in net.layers:
+        l = layer.index
+        style = "bold yellow" if l == sel else None
+        table.add_row(f"W{l}", f"({layer.n_in}, {layer.n_out})", f"weights, layer {l}", style=style)
+        table.add_row(f"b{l}", f"(1, {layer.n_out})", "a bias per unit", style=style)
+        table.add_row(f"Z{l}", f"({m}, {layer.n_out})", f"{prev} W{l} + b{l}", style=style)
+        out = " = Ŷ" if l == net.L else ""
+        table.add_row(f"A{l}", f"({m}, {layer.n_out})", f"{layer.act.name}(Z{l}){out}", style=style)
+        prev = f"A{l}"
+    table.add_row("Y", f"({m}, {net.sizes[-1]})", "targets" + (", one-hot" if net.sizes[-1] > 1 else ", 0 or 1"))
+    loss = trainer.loss.name
+    table.add_row("L", "scalar", f"{loss} loss" + (f" + L2 ({trainer.l2:g})" if trainer.l2 else ""))
+    table.add_row("dW, db", "", "same shapes as W, b", style="dim")
+    return table

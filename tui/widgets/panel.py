@@ -1,0 +1,65 @@
+"""The base of every dashboard panel: a bordered box that draws snapshots.
+
+The app hands each panel on the current screen the latest Snapshot 10-30 times a
+second; a panel redraws only when the snapshot is new, it is displayed, and (while
+playing) its own minimum interval has passed, so an expensive panel (a plot, the
+decision boundary) costs a few frames a second whatever the step rate. Any screen can
+place panels: the dashboard, the lesson screen, the operation view.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from textual.containers import Vertical
+
+
+class Panel(Vertical):
+    """A dashboard panel. Subclasses implement draw(snapshot)."""
+
+    MIN_INTERVAL = 0.0   # seconds between redraws while playing
+    TITLE = ""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._drawn = None
+        self._drawn_at = -math.inf
+        self.border_title = self.TITLE
+
+    def on_mount(self) -> None:
+        snap = getattr(getattr(self.app, "state", None), "latest", None)
+        if snap is not None:
+            self.call_after_refresh(self.show, snap, True)
+
+    def on_resize(self) -> None:
+        # Layout-dependent panels (heatmaps, the boundary grid) redraw for their new size.
+        self.redraw()
+
+    def show(self, snap, force: bool = False) -> bool:
+        """Draw snap if it is new and due. Returns whether it drew."""
+        if not self.display or not self.is_mounted:
+            return False
+        key = (snap.run_id, snap.version)
+        if not force and key == self._drawn:
+            return False
+        now = time.monotonic()
+        if not force and snap.playing and now - self._drawn_at < self.MIN_INTERVAL * getattr(self.app, "slowdown", 1.0):
+            return False
+        self._drawn = key
+        self._drawn_at = now
+        self.draw(snap)
+        return True
+
+    def redraw(self) -> None:
+        """Draw the latest snapshot again (after a change of view: layer, scale...)."""
+        snap = getattr(getattr(self.app, "state", None), "latest", None)
+        if snap is not None:
+            self.show(snap, force=True)
+
+    def draw(self, snap) -> None:  # pragma: no cover - every panel overrides it
+        raise NotImplementedError
+
+    @property
+    def view(self):
+        return self.app.view

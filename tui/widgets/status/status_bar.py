@@ -1,0 +1,85 @@
+"""One line with the run's vital signs: playing or paused, step, epoch, loss, accuracy,
+learning rate, optimizer and steps per second (only while playing, so a paused
+screen is the same from one moment to the next). Narrow terminals drop the least
+important fields first."""
+
+from __future__ import annotations
+
+import math
+
+from rich.text import Text
+from textual.widgets import Static
+
+from tui.widgets.panel import Panel
+
+
+def _num(v, spec=".4g"):
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "—"
+    return format(v, spec)
+
+
+def _rate(r):
+    if r is None:
+        return "—"
+    if r >= 10_000:
+        return f"{r / 1000:.0f}k"
+    if r >= 1000:
+        return f"{r / 1000:.1f}k"
+    return f"{r:.0f}"
+
+
+class StatusBar(Panel):
+    """The status line. A Panel without a border, so it updates with the others."""
+
+    MIN_INTERVAL = 0.0
+
+    def compose(self):
+        self.line = Static(id="status-line")
+        yield self.line
+
+    def draw(self, snap) -> None:
+        if snap.halted is not None:
+            badge = (" STOPPED ", "bold white on red")
+        elif snap.playing:
+            badge = (" PLAYING ", "bold black on green")
+        else:
+            badge = (" PAUSED  ", "bold black on yellow")
+        m = snap.metrics
+        acc = m.get("accuracy")
+        cfg = snap.config
+        hidden = cfg.hidden if isinstance(cfg.hidden, str) else ",".join(cfg.hidden)
+        # (priority, label, value, style): lower priority goes first when room runs out
+        fields = [
+            (9, "step", f"{snap.step:,}", "bold"),
+            (6, "epoch", f"{snap.epoch:,}", "bold"),
+            (9, "loss", _num(snap.loss), "bold"),
+            (9, "acc", "—" if acc is None else f"{acc * 100:.1f}%", "bold green" if acc == 1.0 else "bold"),
+        ]
+        if "test_accuracy" in m:
+            fields.append((7, "test", f"{m['test_accuracy'] * 100:.1f}%", "bold"))
+        fields += [
+            (8, "lr", _num(snap.lr, ".3g"), "bold"),
+            (5, "opt", snap.optimizer, "bold"),
+            (3 if snap.speed is None else 7, "speed", "full" if snap.speed is None else f"≤{snap.speed}/s",
+             "bold" if snap.speed is None else "bold cyan"),
+            (8 if snap.playing else 4, "steps/s", _rate(snap.steps_per_s), "bold"),
+            (1, "", f"{cfg.dataset} · {hidden} · {cfg.init} · {cfg.loss} · seed {cfg.seed}", "dim italic"),
+        ]
+        width = self.size.width or 120
+        budget = width - len(badge[0])
+        keep = list(fields)
+        while keep and sum(len(f[1]) + len(f[2]) + 3 for f in keep) > budget:
+            keep.remove(min(keep, key=lambda f: f[0]))
+        t = Text(no_wrap=True, overflow="ellipsis")
+        t.append(*badge)
+        for f in fields:
+            if f not in keep:
+                continue
+            _, label, value, style = f
+            if label:
+                t.append(f"  {label} ", style="dim")
+            else:
+                t.append("   ")
+            t.append(value, style=style)
+        self.line.update(t, layout=False)

@@ -1,0 +1,181 @@
+"""Weights and gradients of one layer: W, b, dW, db as heatmaps, a legend, an inspector.
+
+The cursor walks the layer's [W; b] block (b is the row under W, as the engine stores
+it); the inspector shows the entry under it: its value, its gradient from the latest
+cycle and the change the latest update made to it.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.binding import Binding
+from textual.widgets import Static
+
+from tui.widgets.panel import Panel
+from tui.widgets.weights.heatmap import CELL_W, Heatmap, fmt
+from tui.widgets.weights.legend import ColourLegend
+
+FIXED_LINES = 4 + 4 + 1 + 1 + 3   # titles, gaps under the maps, legend, gap, inspector
+
+
+class WeightsPanel(Panel, can_focus=True):
+    """Heatmaps of the selected layer's parameters and gradients."""
+
+    TITLE = "Weights & gradients"
+    MIN_INTERVAL = 0.2
+    BINDINGS = [
+        Binding("up", "cursor(-1, 0)", "cursor up", show=False),
+        Binding("down", "cursor(1, 0)", "cursor down", show=False),
+        Binding("left", "cursor(0, -1)", "cursor left", show=False),
+        Binding("right", "cursor(0, 1)", "cursor right", show=False),
+    ]
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.cursor = (0, 0)       # (row, col) in [W; b]: row n_in is the bias row
+        self._layer_key = None
+        self._snap = None
+        self._mode = None
+
+    def compose(self):
+        self.title_W = Static(classes="map-title")
+        self.map_W = Heatmap("W", id="map-W")
+        self.title_b = Static(classes="map-title")
+        self.map_b = Heatmap("b", id="map-b")
+        self.title_dW = Static(classes="map-title")
+        self.map_dW = Heatmap("dW", id="map-dW")
+        self.title_db = Static(classes="map-title")
+        self.map_db = Heatmap("db", id="map-db")
+        yield self.title_W
+        yield self.map_W
+        yield self.title_b
+        yield self.map_b
+        yield self.title_dW
+        yield self.map_dW
+        yield self.title_db
+        yield self.map_db
+        yield ColourLegend(id="legend")
+        self.inspector = Static(id="inspector")
+        yield self.inspector
+
+    # ----- drawing -----------------------------------------------------------------
+
+    def _layout(self, rows, cols):
+        """(numbers, cell width, W lines) for a W of rows x cols in this panel's room."""
+        width = max(1, self.content_region.width)
+        height = max(1, self.content_region.height)
+        if cols * CELL_W <= width and 2 * (rows + 1) + FIXED_LINES <= height:
+            return True, CELL_W, rows
+        cell_w = max(1, min(4, width // max(1, cols)))
+        room = max(1, (height - FIXED_LINES - 2) // 2)
+        return False, cell_w, max(1, min((rows + 1) // 2, room))
+
+    def draw(self, snap) -> None:
+        self._snap = snap
+        net = snap.trainer.net
+        layer_index = self.view.clamp_layer(net.L)
+        layer = net.layers[layer_index - 1]
+        n_in, n_out = layer.n_in, layer.n_out
+        key = (snap.run_id, layer_index)
+        if key != self._layer_key:
+            self._layer_key = key
+            r, c = self.cursor
+            self.cursor = (min(r, n_in), min(c, n_out - 1))
+        l = layer_index
+        self.border_title = f"Weights & gradients · layer {l} of {net.L}"
+        self.border_subtitle = "[ ] layer · arrows: entry"
+        numbers, cell_w, w_lines = self._layout(n_in, n_out)
+        mode = (numbers, cell_w, w_lines)
+        if mode != self._mode:
+            self._mode = mode
+            self.map_W.styles.height = w_lines
+            self.map_dW.styles.height = w_lines
+            self.map_b.styles.height = 1
+            self.map_db.styles.height = 1
+        r, c = self.cursor
+        cur_W = (r, c) if r < n_in else None
+        cur_b = (0, c) if r == n_in else None
+        W, b = snap.params[f"W{l}"], snap.params[f"b{l}"]
+        dW, db = snap.grads.get(f"dW{l}"), snap.grads.get(f"db{l}")
+        self.map_W.set_matrix(W, cur_W, numbers, cell_w)
+        self.map_b.set_matrix(b, cur_b, numbers, cell_w)
+        self.map_dW.set_matrix(dW, cur_W, numbers, cell_w)
+        self.map_db.set_matrix(db, cur_b, numbers, cell_w)
+        self.title_W.update(_title(f"W{l}", W.shape, self.map_W.scale, "weights"), layout=False)
+        self.title_b.update(_title(f"b{l}", b.shape, self.map_b.scale, "biases"), layout=False)
+        none = dW is None
+        self.title_dW.update(_title(f"dW{l}", W.shape, None if none else self.map_dW.scale,
+                                    "no step yet" if none else f"∂L/∂W{l}"), layout=False)
+        self.title_db.update(_title(f"db{l}", b.shape, None if none else self.map_db.scale,
+                                    "no step yet" if none else f"∂L/∂b{l}"), layout=False)
+        self._inspect()
+
+    def _inspect(self):
+        snap = self._snap
+        if snap is None:
+            return
+        l = self.view.layer
+        layer = snap.trainer.net.layers[l - 1]
+        r, c = self.cursor
+        if r < layer.n_in:
+            name, idx = f"W{l}", (r, c)
+        else:
+            name, idx = f"b{l}", (0, c)
+        value = float(snap.params[name][idx])
+        grad = snap.grads.get("d" + name)
+        change = snap.changes.get("d" + name)
+        t = Text(no_wrap=True, overflow="ellipsis")
+        t.append(f"{name}[{idx[0]},{idx[1]}]", style="bold")
+        if name.startswith("W"):
+            t.append(f"  input {idx[0] + 1} → unit {idx[1] + 1}", style="dim")
+        else:
+            t.append(f"  bias of unit {idx[1] + 1}", style="dim")
+        t.append("\nvalue ", style="dim")
+        t.append(fmt(value, 10).strip(), style="bold")
+        t.append("   gradient ", style="dim")
+        t.append("—" if grad is None else fmt(float(grad[idx]), 10).strip(), style="bold")
+        t.append("\nlast change ", style="dim")
+        t.append("—" if change is None else _signed(float(change[idx])), style="bold")
+        rule = getattr(snap.trainer.opt, "rule", "")
+        if rule:
+            t.append(f"   {rule}", style="dim italic")
+        self.inspector.update(t, layout=False)
+
+    # ----- cursor ------------------------------------------------------------------
+
+    def action_cursor(self, dr: int, dc: int) -> None:
+        snap = self._snap
+        if snap is None:
+            return
+        layer = snap.trainer.net.layers[self.view.clamp_layer(snap.trainer.net.L) - 1]
+        r, c = self.cursor
+        self.cursor = (max(0, min(layer.n_in, r + dr)), max(0, min(layer.n_out - 1, c + dc)))
+        self.redraw()
+
+    @on(Heatmap.CellClicked)
+    def _clicked(self, event: Heatmap.CellClicked) -> None:
+        event.stop()
+        snap = self._snap
+        if snap is None:
+            return
+        layer = snap.trainer.net.layers[self.view.layer - 1]
+        row = layer.n_in if event.heatmap.name_hint in ("b", "db") else event.row
+        self.cursor = (row, event.col)
+        self.focus()
+        self.redraw()
+
+
+def _title(name, shape, scale, what):
+    t = Text(no_wrap=True, overflow="ellipsis")
+    t.append(name, style="bold")
+    t.append(f" ({shape[0]}, {shape[1]})", style="")
+    if scale is not None:
+        t.append(f"  ±{fmt(scale, 7).strip()}", style="dim")
+    t.append(f"  {what}", style="dim italic")
+    return t
+
+
+def _signed(v):
+    s = fmt(v, 10).strip()
+    return s if s.startswith("-") or v == 0 else "+" + s
