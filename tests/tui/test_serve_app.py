@@ -1,0 +1,66 @@
+"""`netstep serve` with the real app as the session program (the default command)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import re
+import sys
+
+import pytest
+from serve_helpers import WAIT, Term, connect, gone, running
+
+pytestmark = [
+    pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="netstep serve needs Linux pidfds"),
+    pytest.mark.skipif(importlib.util.find_spec("tui.app") is None, reason="the Textual app (tui/app.py) is not built"),
+]
+
+
+def _child_pid(server) -> int:
+    (session,) = server.sessions
+    return session.child.pid
+
+
+async def test_real_app_over_ssh_steps_reflows_and_quits(tmp_path):
+    async with running(tmp_path, command=[sys.executable, "-m", "tui"]) as server:
+        async with await connect(server, "alice") as conn:
+            term = await Term.open(conn, 120, 36)
+            await term.wait_for(r"\bstep 0\b")
+            pid = _child_pid(server)
+
+            term.send(" ")                      # one training step
+            await term.wait_for(r"\bstep 1\b")
+            term.send(" ")
+            await term.wait_for(r"\bstep 2\b")
+
+            term.resize(90, 30)                 # panels redraw to the new width
+            await term.wait_for(r"(?m)^╭[^\n]{88}╮$")
+            assert not re.search(r"(?m)^[^\n]{91}", term.text())
+
+            term.send("q")
+            assert await term.closed() == 0
+        assert await gone(pid)
+        # The app ran in alice's own folder.
+        assert (tmp_path / "data" / "users" / "alice").is_dir()
+
+
+async def test_real_app_sessions_are_independent(tmp_path):
+    async with running(tmp_path, command=[sys.executable, "-m", "tui"]) as server:
+        conns = await asyncio.gather(connect(server, "alice"), connect(server, "bob"))
+        a, b = await asyncio.gather(*(Term.open(c, 120, 36) for c in conns))
+        await asyncio.gather(a.wait_for(r"\bstep 0\b"), b.wait_for(r"\bstep 0\b"))
+        for _ in range(3):
+            a.send(" ")
+        await a.wait_for(r"\bstep 3\b")
+        b.send(" ")
+        await b.wait_for(r"\bstep 1\b")
+        assert re.search(r"\bstep 3\b", a.text()) and not re.search(r"\bstep [23]\b", b.text())
+        pids = [s.child.pid for s in server.sessions]
+        for t in (a, b):
+            t.send("q")
+        assert await asyncio.gather(a.closed(), b.closed()) == [0, 0]
+        for pid in pids:
+            assert await gone(pid, WAIT)
+        for c in conns:
+            c.close()
