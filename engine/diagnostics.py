@@ -245,7 +245,12 @@ def _layer_row(net, layer, Z, A, theta, g, delta) -> LayerReport:
     if delta is not None:
         dW = _norm_safe(delta[w0:w1])
         update_ratio = dW / weight_norm if weight_norm > 0 else (None if dW == 0 else math.inf)
-    act_mean, act_std = float(A.mean()), float(A.std())
+    # Mean and spread from two sums (cheaper than A.mean() and A.std(), each a chain of
+    # Python-level reductions); the rounding this allows is far below what a warning needs.
+    flat = A.reshape(-1)
+    n = flat.size
+    act_mean = float(flat.sum()) / n
+    act_std = math.sqrt(max(float(np.dot(flat, flat)) / n - act_mean * act_mean, 0.0))
     row = LayerReport(layer=layer.index, activation=name, units=layer.n_out, weight_norm=weight_norm,
                       grad_norm_W=gW, grad_norm_b=gb, grad_ratio=None, update_ratio=update_ratio,
                       act_mean=act_mean, act_std=act_std)
@@ -260,7 +265,8 @@ def _layer_row(net, layer, Z, A, theta, g, delta) -> LayerReport:
     elif name == "tanh":
         row.saturated = float(np.count_nonzero(np.abs(A) > THRESHOLDS["tanh_tail"])) / A.size
     if hidden and layer.n_out > 1:
-        spread = float(np.ptp(layer.Wb, axis=1).max())
+        Wb = layer.Wb
+        spread = float((Wb.max(axis=1) - Wb.min(axis=1)).max())
         row.identical_units = bool(spread < THRESHOLDS["identical"])
     numbers = (weight_norm, gW, gb, act_mean, act_std, update_ratio if update_ratio is not None else 0.0)
     if not all(math.isfinite(x) for x in numbers):

@@ -54,7 +54,7 @@ def test_gradient_update_and_activation_numbers_match_an_independent_computation
         assert row.update_ratio == pytest.approx(np.linalg.norm(W_new - W_old) / np.linalg.norm(W_new), rel=1e-9)
         # Activations of the step's own forward pass (the weights before its update).
         assert row.act_mean == pytest.approx(cache[f"A{l}"].mean(), rel=1e-12, abs=1e-15)
-        assert row.act_std == pytest.approx(cache[f"A{l}"].std(), rel=1e-12)
+        assert row.act_std == pytest.approx(cache[f"A{l}"].std(), rel=1e-9)
         assert row.grad_ratio == pytest.approx(np.linalg.norm(grads[f"dW{l}"]) / np.linalg.norm(grads["dW3"]), rel=1e-12)
 
 
