@@ -113,18 +113,28 @@ class Probe:
 
     @property
     def metrics(self) -> dict:
+        """Full-data loss and accuracy (the session's latest evaluation when it is current)."""
         if self._metrics is None:
-            with np.errstate(all="ignore"):
-                self._metrics = self.trainer.evaluate(record=False)
+            known = getattr(self.session, "metrics", None)
+            if known is not None and known.get("step") == self.trainer.step_count:
+                self._metrics = known
+            else:
+                with np.errstate(all="ignore"):
+                    self._metrics = self.trainer.evaluate(record=False)
         return self._metrics
 
     @property
     def compare_metrics(self) -> dict | None:
-        if self.session.compare is None:
+        compare = self.session.compare
+        if compare is None:
             return None
         if self._compare_metrics is None:
-            with np.errstate(all="ignore"):
-                self._compare_metrics = self.session.compare.evaluate(record=False)
+            known = getattr(self.session, "compare_metrics", None)
+            if known is not None and known.get("step") == compare.step_count:
+                self._compare_metrics = known
+            else:
+                with np.errstate(all="ignore"):
+                    self._compare_metrics = compare.evaluate(record=False)
         return self._compare_metrics
 
     @property

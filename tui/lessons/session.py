@@ -85,6 +85,8 @@ class LessonSession:
         self.grad_norms: list[float] = []
         self.compare_loss: list[float] = []
         self.state = StepState(None, self.grad_norms)
+        self.metrics = None          # the latest full-data evaluate() of the run (also in its history)
+        self.compare_metrics = None
         self.lock = threading.RLock()
         self.note = ""       # the latest thing a key did, for the status line
         self.version = 0     # bumps whenever the run or the step changes (the screen redraws on it)
@@ -106,6 +108,14 @@ class LessonSession:
     @property
     def budget_left(self) -> int:
         return max(0, self.step.max_steps - self.steps_in_step)
+
+    def play_done(self, verdicts=None) -> bool:
+        """Whether playing should pause: every condition that training moves holds (the
+        others, such as a gradient check, wait for their own keys)."""
+        if not self.step.check:
+            return False
+        verdicts = self.verdicts() if verdicts is None else verdicts
+        return all(v.ok for name, v in verdicts if "p" in checks.CONDITIONS[name].keys)
 
     def verdicts(self):
         with self.lock:
@@ -144,8 +154,17 @@ class LessonSession:
         if step.run is not None:
             self._build(step.run)
         self._apply_change(step.change)
+        self._evaluate()
         self.state = StepState(self.trainer, self.grad_norms)
         self.note = ""
+
+    def _evaluate(self):
+        """Full-data loss and accuracy now, recorded in the history (the loss panel's accuracy
+        and test curves); the checks read these instead of evaluating again."""
+        with np.errstate(all="ignore"):
+            self.metrics = self.trainer.evaluate()
+            if self.compare is not None:
+                self.compare_metrics = self.compare.evaluate()
 
     def _build(self, run):
         import engine.stepper
@@ -157,6 +176,7 @@ class LessonSession:
         self.stepper = engine.stepper.OpStepper(self.trainer)
         self.grad_norms = []
         self.compare_loss = []
+        self.compare_metrics = None
 
     def _apply_change(self, change):
         runs = [t for t in (self.trainer, self.compare) if t is not None]
@@ -232,7 +252,8 @@ class LessonSession:
                         if c.ok:
                             self.compare_loss.append(c.loss)
                     done += 1
-            if done:
+            if done or self.metrics is None or self.metrics["step"] != self.trainer.step_count:
+                self._evaluate()
                 self.version += 1
             return done
 
@@ -241,9 +262,11 @@ class LessonSession:
         runs, else 25 steps (a check costs one pass over the data)."""
         return max(25, self.trainer.steps_per_epoch)
 
-    def play_chunk(self) -> int:
+    def play_chunk(self, n=None) -> int:
+        """One chunk of play (n steps, by default chunk_size()), ending early on the step a
+        steps_at_least condition names so the check can be seen holding exactly there."""
         with self.lock:
-            n = self.chunk_size()
+            n = self.chunk_size() if n is None else max(1, int(n))
             for name, value in self.step.check.items():
                 if name == "steps_at_least" and self.trainer.step_count < value:
                     n = min(n, value - self.trainer.step_count)  # land on the step the check names
@@ -289,6 +312,7 @@ class LessonSession:
                 self.state.phases_seen.append(op.phase)
             if self.trainer.step_count != before:
                 self._booked()
+                self._evaluate()
             self.note = op.equation
             self.version += 1
             return op
@@ -319,6 +343,7 @@ class LessonSession:
                 self.stepper.finish_cycle()
             if self.trainer.step_count != before:
                 self._booked()
+                self._evaluate()
 
     # ----- headless ------------------------------------------------------------------------
 

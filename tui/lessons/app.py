@@ -1,0 +1,62 @@
+"""The lessons app: the lesson list, and each lesson's screen over its own run.
+
+Separate from the dashboard app because a lesson's keys drive the lesson's session
+(with its checks and progress), not the dashboard's free-running state. It offers
+the same `state` (the latest snapshot) and `view` (layer, log scale) that the
+dashboard's panels read, so those panels work here unchanged.
+"""
+
+from __future__ import annotations
+
+from textual.app import App
+
+from tui.state import View
+
+class _NoRun:
+    latest = None
+
+
+class LessonApp(App):
+    """netstep lessons: the course, guided, one step per keypress."""
+
+    TITLE = "netstep lessons"
+    CSS_PATH = ["../widgets/widgets.tcss"]
+
+    def __init__(self, lesson_id=None, lessons=None, errors=(), store=None, store_problem=None, **kwargs):
+        super().__init__(**kwargs)
+        from tui.lessons import load_all
+        from tui.store import open_store
+
+        if lessons is None:
+            lessons, errors = load_all()
+        self.lessons = lessons
+        self.load_errors = list(errors)
+        if store is None:
+            store, store_problem = open_store()
+        self.store = store
+        self.store_problem = store_problem
+        self.lesson_id = lesson_id
+        self.view = View()
+        self.state = _NoRun()   # the lesson screen on top puts its LessonLive here
+
+    def on_mount(self) -> None:
+        from tui.screens.lesson import LessonScreen
+        from tui.screens.lesson_list import LessonListScreen
+
+        for message in self.load_errors:
+            self.notify(message, title="Lesson skipped", severity="warning", timeout=10)
+        if self.store_problem:
+            self.notify(self.store_problem, title="Progress", severity="warning", timeout=10)
+        self.push_screen(LessonListScreen(self.lessons, self.store))
+        if self.lesson_id is not None:
+            lesson = next(l for l in self.lessons if l.id == self.lesson_id)
+            self.push_screen(LessonScreen(lesson, self.store))
+
+    def on_unmount(self) -> None:
+        self.store.close()
+
+
+def run_app(lesson_id=None) -> int:
+    app = LessonApp(lesson_id)
+    result = app.run()
+    return result if isinstance(result, int) else 0

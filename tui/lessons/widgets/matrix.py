@@ -1,0 +1,46 @@
+"""Small matrices as aligned text: the numbers a lesson asks the learner to read."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from rich.text import Text
+
+MAX_ROWS = 6
+MAX_COLS = 6
+
+
+def number(x, digits=4) -> str:
+    x = float(x)
+    if not math.isfinite(x):
+        return str(x)
+    if x == 0:
+        return "0"
+    if 1e-3 <= abs(x) < 1e4:
+        return f"{x:.{digits}f}".rstrip("0").rstrip(".") if abs(x) >= 1 else f"{x:.{digits}f}"
+    return f"{x:.{digits - 1}e}"
+
+
+def matrix(name, values, max_rows=MAX_ROWS, max_cols=MAX_COLS) -> Text:
+    """`name (r, c)` then the rows, right-aligned, with ... where rows or columns are cut."""
+    a = np.atleast_2d(np.asarray(values, dtype=float))
+    r, c = a.shape
+    shown = a[:max_rows, :max_cols]
+    cells = [[number(v) for v in row] for row in shown]
+    width = max((len(s) for row in cells for s in row), default=1)
+    out = Text(no_wrap=True, overflow="ellipsis")
+    out.append(f"{name} ", style="bold")
+    out.append(f"({r}, {c})\n", style="dim")
+    for i, row in enumerate(cells):
+        out.append("  ")
+        for j, s in enumerate(row):
+            v = shown[i, j]
+            style = "cyan" if v > 0 else "magenta" if v < 0 else "dim"
+            out.append(s.rjust(width) + " ", style=style)
+        if c > max_cols:
+            out.append(f"… +{c - max_cols}", style="dim")
+        out.append("\n")
+    if r > max_rows:
+        out.append(f"  … {r - max_rows} more rows\n", style="dim")
+    return out

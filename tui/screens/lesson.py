@@ -1,0 +1,346 @@
+"""One lesson: its text beside the panels the current step needs.
+
+Right and left arrows move between steps; the learner's own keys (space, p, n, b, g,
+r, + and -) drive the engine through the lesson's LessonSession, exactly as
+`netstep lessons --check` does headless. A step whose check does not hold yet shows
+what the engine sees and a hint; the right arrow waits for it. Progress (the step
+you are on, the checks you have met) is saved as you go.
+
+While playing, a thread worker owns the run and trains in chunks of about 20 ms,
+looking at the check between chunks and pausing by itself once training has done
+what the step asks; the screen samples snapshots 20 times a second.
+"""
+
+from __future__ import annotations
+
+import time
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container, Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Markdown, Static
+from textual.worker import get_current_worker
+
+from tui.lessons.live import LessonLive
+from tui.lessons.session import LessonSession, SessionError
+from tui.lessons.widgets.check_panel import CheckPanel
+from tui.lessons.widgets.compare_panel import ComparePanel
+from tui.lessons.widgets.gradcheck_panel import GradcheckPanel
+from tui.lessons.widgets.outputs_panel import OutputsPanel
+from tui.lessons.widgets.trace_panel import TracePanel
+from tui.widgets.boundary.predictions_panel import PredictionsPanel
+from tui.widgets.diagnostics.diagnostics_panel import DiagnosticsPanel
+from tui.widgets.loss.loss_panel import LossPanel
+from tui.widgets.network.network_panel import NetworkPanel
+from tui.widgets.panel import Panel
+from tui.widgets.status.status_bar import StatusBar
+from tui.widgets.weights.weights_panel import WeightsPanel
+
+TICK_HZ = 20
+CHUNK_SECONDS = 0.02
+MAX_PANELS = 3
+# Lesson panel name -> the widget that draws it ("status" is the status line, always shown).
+PANEL_TYPES = {
+    "network": NetworkPanel, "loss": LossPanel, "heatmaps": WeightsPanel, "boundary": PredictionsPanel,
+    "diagnostics": DiagnosticsPanel, "outputs": OutputsPanel, "trace": TracePanel,
+    "gradcheck": GradcheckPanel, "compare": ComparePanel,
+}
+
+
+class LessonScreen(Screen):
+    """A lesson, one step at a time."""
+
+    CSS_PATH = "lesson.tcss"
+    BINDINGS = [
+        Binding("right", "next_step", "next step", key_display="→", priority=True),
+        Binding("left", "prev_step", "back", key_display="←", priority=True),
+        Binding("space", "engine('space')", "step", key_display="space", priority=True),
+        Binding("p", "play", "play"),
+        Binding("n", "engine('n')", "op"),
+        Binding("b", "engine('b')", "op back", show=False),
+        Binding("g", "engine('g')", "grad check"),
+        Binding("r", "restart", "restart step"),
+        Binding("plus,equals_sign", "engine('+')", "lr×2", key_display="+"),
+        Binding("minus,underscore", "engine('-')", "lr÷2", key_display="-"),
+        Binding("left_square_bracket", "layer(-1)", "layer←", show=False),
+        Binding("right_square_bracket", "layer(1)", "layer→", show=False),
+        Binding("l", "toggle_log", "log scale", show=False),
+        Binding("escape", "leave", "lessons"),
+        Binding("q", "quit_app", "quit"),
+    ]
+
+    def __init__(self, lesson, store, start_index=None, **kwargs):
+        super().__init__(**kwargs)
+        self.lesson = lesson
+        self.store = store
+        self.session = LessonSession(lesson)
+        self.live = LessonLive(self.session)
+        progress = store.get(lesson.id)
+        self.reached = progress.reached
+        self.recorded = set(progress.checks)
+        if start_index is None:
+            start_index = progress.step   # where the learner left off (a done lesson opens at its end)
+        self.start_index = max(0, min(int(start_index), len(lesson.steps) - 1))
+        self.busy = True
+        self.playing = False
+        self._want = False
+        self._shown = None
+        self._worker = None
+        self._panel_names = None
+
+    # ----- layout ------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        with Horizontal(id="lesson-body"):
+            with Vertical(id="lesson-side"):
+                yield Static(id="step-header")
+                with VerticalScroll(id="lesson-scroll"):
+                    yield Markdown(id="lesson-text")
+                yield CheckPanel(self.lesson, id="check")
+            with Container(id="lesson-panels"):
+                for name, cls in PANEL_TYPES.items():
+                    yield cls(id=f"panel-{name}", classes="lesson-panel")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.app.state = self.live
+        self.query_one("#lesson-scroll").can_focus = False
+        for panel in self.query(".lesson-panel"):
+            panel.display = False
+        self.query_one("#step-header", Static).update(f"[b]{self.lesson.title}[/b]\npreparing…")
+        self.set_interval(1 / TICK_HZ, self._tick)
+        self._enter(self.start_index)
+
+    def on_screen_resume(self) -> None:
+        self.app.state = self.live
+
+    # ----- entering steps ----------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="lesson-enter", exit_on_error=False)
+    def _enter(self, index: int) -> None:
+        """Rebuild step `index` (replaying the steps before it) off the UI thread."""
+        self.busy = True
+        try:
+            self.session.start(index)
+            error = None
+        except SessionError as e:
+            error = str(e)
+        self.app.call_from_thread(self._entered, error)
+
+    def _entered(self, error=None) -> None:
+        self.busy = False
+        if error:
+            self.notify(error, title="This step cannot run", severity="error", timeout=10)
+        self._show_step()
+
+    def _show_step(self) -> None:
+        s = self.session
+        step = s.step
+        n = len(self.lesson.steps)
+        self.reached = max(self.reached, s.index)
+        self._save()
+        dots = "".join("●" if i < s.index else "◉" if i == s.index else "○" for i in range(n))
+        self.query_one("#step-header", Static).update(
+            f"[b]{self.lesson.title}[/b]\n[dim]step {s.index + 1} of {n}[/dim]  {dots}\n[b]{step.title}[/b]")
+        self.query_one("#lesson-text", Markdown).update(step.text.strip())
+        self.query_one("#lesson-scroll").scroll_home(animate=False)
+        names = [p for p in step.panels if p in PANEL_TYPES][:MAX_PANELS] or ["loss"]
+        if names != self._panel_names:
+            self._panel_names = names
+            container = self.query_one("#lesson-panels")
+            for panel in self.query(".lesson-panel"):
+                panel.display = False
+            previous = None
+            for name in names:
+                panel = self.query_one(f"#panel-{name}")
+                panel.display = True
+                if previous is not None:
+                    container.move_child(panel, after=previous)
+                else:
+                    container.move_child(panel, before=0)
+                previous = panel
+            self.set_class(len(names) == 1, "-one-panel")
+        self._refresh()
+
+    # ----- drawing -----------------------------------------------------------------
+
+    def _refresh(self) -> None:
+        """After a key (paused): look at the check, take a snapshot, draw, save progress."""
+        s = self.session
+        with s.lock:
+            verdicts = s.verdicts()
+            snap = self.live.take(verdicts)
+        self._draw(snap, force=True)
+        self._note_met(verdicts)
+
+    def _draw(self, snap, force=False) -> None:
+        self._shown = snap
+        for panel in self.query(Panel):
+            panel.show(snap, force)
+
+    def _tick(self) -> None:
+        if self.playing:
+            self._want = True
+        snap = self.live.latest
+        if snap is not None and snap is not self._shown:
+            self._draw(snap)
+
+    def _note_met(self, verdicts) -> None:
+        s = self.session
+        if all(v.ok for _, v in verdicts) and s.index not in self.recorded:
+            self.recorded.add(s.index)
+            self._save(met=[s.index], done=s.is_last)
+            if s.step.check:
+                self.notify("Check met: press → for the next step." if not s.is_last else "Lesson complete!",
+                            timeout=3)
+
+    def _save(self, met=None, done=False) -> None:
+        try:
+            self.store.record(self.lesson.id, self.session.index, met=met, done=done)
+        except Exception as e:  # the lesson goes on even if the disk does not
+            self.notify(f"progress not saved: {e}", severity="warning", timeout=6)
+
+    # ----- keys ----------------------------------------------------------------------
+
+    async def _pause(self) -> None:
+        self.playing = False
+        worker = self._worker
+        if worker is not None and not worker.is_finished:
+            await worker.wait()
+
+    async def action_engine(self, key: str) -> None:
+        if self.busy:
+            return
+        await self._pause()
+        try:
+            note = self.session.press(key)
+        except SessionError as e:
+            self.notify(str(e), severity="error", timeout=8)
+            return
+        if key in ("+", "-", "g") and note:
+            self.notify(note, timeout=3)
+        elif key == "space" and self.session.trainer.halted is not None:
+            self.notify(self.session.trainer.halted.message, title="Step refused", severity="error", timeout=10)
+        self._refresh()
+
+    async def action_play(self) -> None:
+        if self.busy:
+            return
+        if self.playing:
+            await self._pause()
+            return
+        self.playing = True
+        self.live.playing = True
+        self._worker = self._play()
+
+    @work(thread=True, exclusive=True, group="lesson-play", exit_on_error=False)
+    def _play(self) -> None:
+        worker = get_current_worker()
+        s, live = self.session, self.live
+        chunk = s.chunk_size()
+        reason = "paused"
+        live.rate.reset()
+        try:
+            while self.playing and not worker.is_cancelled:
+                with s.lock:
+                    t0 = time.perf_counter()
+                    n = s.play_chunk(chunk)
+                    elapsed = time.perf_counter() - t0
+                    verdicts = s.verdicts()
+                    live.rate.add(time.perf_counter(), s.trainer.step_count)
+                    if n == 0:
+                        reason = "halted" if s.trainer.halted is not None else "budget"
+                        break
+                    if s.trainer.halted is not None:
+                        reason = "halted"
+                        break
+                    if s.play_done(verdicts):
+                        reason = "met"
+                        break
+                    if s.budget_left == 0:
+                        reason = "budget"
+                        break
+                    if self._want:
+                        self._want = False
+                        live.take(verdicts)
+                if elapsed > 0:
+                    chunk = max(s.chunk_size() if n >= chunk else 1, min(20000, int(chunk * CHUNK_SECONDS / elapsed)))
+        finally:
+            self.playing = False
+            live.playing = False
+        self.app.call_from_thread(self._play_stopped, reason)
+
+    def _play_stopped(self, reason: str) -> None:
+        s = self.session
+        if reason == "halted" and s.trainer.halted is not None:
+            self.notify(s.trainer.halted.message, title="Training stopped", severity="error", timeout=12)
+        elif reason == "budget":
+            self.notify(f"This step's {s.step.max_steps} training steps are used up. r starts the step over.",
+                        timeout=6)
+        self._refresh()
+
+    async def action_next_step(self) -> None:
+        if self.busy:
+            return
+        await self._pause()
+        s = self.session
+        if s.is_last:
+            self._refresh()
+            if s.met():
+                self.notify("This is the last step. Press escape for the lesson list.", timeout=4)
+            else:
+                self._explain_unmet()
+            return
+        if s.advance():
+            self._show_step()
+        elif s.index + 1 <= self.reached:
+            self._enter(s.index + 1)   # a step you have already reached: rebuilt as it starts
+        else:
+            self._explain_unmet()
+
+    def _explain_unmet(self) -> None:
+        s = self.session
+        unmet = [v.detail for _, v in s.verdicts() if not v.ok]
+        hint = s.step.hint or "Press the keys shown beside the text."
+        self.notify(f"Not yet: {'; '.join(unmet)}. {hint}", title="Check not met", severity="warning", timeout=6)
+        self._refresh()
+
+    async def action_prev_step(self) -> None:
+        if self.busy or self.session.index == 0:
+            return
+        await self._pause()
+        self._enter(self.session.index - 1)
+
+    async def action_restart(self) -> None:
+        if self.busy:
+            return
+        await self._pause()
+        self.notify("This step starts over.", timeout=2)
+        self._enter(self.session.index)
+
+    def action_layer(self, delta: int) -> None:
+        view = self.app.view
+        view.layer = max(1, min(self.session.trainer.net.L, view.layer + delta))
+        self._refresh()
+
+    def action_toggle_log(self) -> None:
+        self.app.view.log_scale = not self.app.view.log_scale
+        self._refresh()
+
+    async def action_leave(self) -> None:
+        await self._pause()
+        if len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
+        else:
+            self.app.exit(0)
+
+    async def action_quit_app(self) -> None:
+        await self._pause()
+        self.app.exit(0)
+
+    @on(Markdown.LinkClicked)
+    def _no_links(self, event) -> None:
+        event.prevent_default()
