@@ -17,6 +17,8 @@ reported as a kink (not as a failure, and not hidden): the entry is listed in
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .losses import get as get_loss
@@ -111,7 +113,17 @@ def gradcheck(net, X, Y, loss, l2=0.0, h=1e-3, threshold=1e-7, tiny=1e-12, max_e
     `tiny` and the resolution of the difference itself: float64 can only measure a
     derivative to about 4 eps |L| / h, so gradients smaller than that are compared
     against that resolution instead of against themselves.
+
+    Where the loss or a gradient is not finite (a diverged network) nothing can be
+    compared: those entries get error inf, so the check fails instead of passing
+    on NaN comparisons.
     """
+    # Overflow at such weights is expected and reported through the errors, not as warnings.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _gradcheck(net, X, Y, loss, l2, h, threshold, tiny, max_entries, seed, backward, h_kink)
+
+
+def _gradcheck(net, X, Y, loss, l2, h, threshold, tiny, max_entries, seed, backward, h_kink):
     loss = get_loss(loss)
     net64 = net.copy(dtype=np.float64)
     X = np.asarray(X, dtype=np.float64)
@@ -149,6 +161,8 @@ def gradcheck(net, X, Y, loss, l2=0.0, h=1e-3, threshold=1e-7, tiny=1e-12, max_e
             floor = max(tiny, 10 * resolution / threshold)
             analytic = float(G[idx])
             err = abs(analytic - numeric) / max(abs(analytic), abs(numeric), floor)
+            if not (math.isfinite(L0) and math.isfinite(analytic) and math.isfinite(numeric)):
+                err, crossed = math.inf, False  # a NaN "crossing" must not pass for a kink
             where = tuple(int(i) for i in idx)
             entries.append(Entry(name, where, analytic, numeric, err, crossed))
             if crossed:

@@ -155,6 +155,18 @@ def test_gradcheck_exits_1_when_it_fails(capsys, monkeypatch):
     assert code == 1 and "FAIL" in out
 
 
+def test_gradcheck_of_a_diverged_run_fails_with_strict_json(capsys):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code, out, err = run(capsys, "gradcheck", "--dataset", "moons", "--sizes", "2,8,8,8,1", "--hidden", "linear",
+                             "--output", "linear", "--loss", "mse", "--init", "he", "--lr", "50", "--steps", "10",
+                             "--json")
+    assert code == 1
+    doc = json.loads(out, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
+    assert doc["passed"] is False and all(v is None for v in doc["errors"].values())
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)] and err == ""
+
+
 # ----- user errors ----------------------------------------------------------------------------
 
 BAD = [

@@ -6,6 +6,7 @@ ReLU kink must be reported as kinks, not counted as failures and not hidden.
 """
 
 import itertools
+import warnings
 
 import numpy as np
 import pytest
@@ -231,3 +232,17 @@ def test_report_to_dict_is_plain_data():
     d = engine.gradcheck(net, X, Y, "bce").to_dict()
     assert set(d) >= {"errors", "passed"}
     json.dumps(d)
+
+
+def test_a_diverged_network_fails_instead_of_passing_on_nan():
+    # Weights so large the loss overflows: no entry can be compared, and NaN comparisons
+    # must not read as "error 0, passed". No NumPy warnings either: the report says it.
+    net, X, Y = make_case("relu", "linear", "mse", depth=4, seed=1)
+    net.theta *= 1e80
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        report = engine.gradcheck(net, X, Y, "mse")
+    assert not report.passed
+    assert all(e == np.inf for e in report.errors.values())
+    assert all(v == [] for v in report.kinks.values())
+    assert set(report.failing) == set(net.params)
