@@ -1,8 +1,14 @@
 """Activation functions g(Z) and how a gradient flows back through them.
 
-Each activation has `forward(Z, out=None) -> A` and `backward(Z, A, dA) -> dZ`,
+Each activation has `forward(Z, out=None) -> A` and `backward(Z, A, dA, out=None) -> dZ`,
 the chain rule through g: dZ = dA * g'(Z) for the elementwise ones, and the
 Jacobian-vector product for softmax. All are stable at inputs of +-1000.
+backward may write its result into `out` (which may be dA itself) or ignore it;
+either way it computes the same numbers.
+
+Constants go to the ufuncs as 0-d arrays of the input's dtype: NumPy takes those
+faster than Python floats (a small network's step is mostly call overhead), and
+float32 arithmetic stays float32 exactly as with a Python float.
 """
 
 from __future__ import annotations
@@ -10,6 +16,40 @@ from __future__ import annotations
 import numpy as np
 
 LEAKY_SLOPE = 0.01
+
+
+class _Constants:
+    def __init__(self, dtype):
+        self.zero = np.zeros((), dtype=dtype)
+        self.one = np.ones((), dtype=dtype)
+        self.slope = np.array(LEAKY_SLOPE, dtype=dtype)
+
+
+class _PyConstants:  # for any other input (ints, lists): Python floats, as NumPy would promote them
+    zero, one, slope = 0.0, 1.0, LEAKY_SLOPE
+
+
+_CONSTANTS = {np.dtype(t): _Constants(t) for t in (np.float64, np.float32)}
+
+
+def _k(X):
+    """The constants matching X's dtype."""
+    try:
+        return _CONSTANTS[X.dtype]
+    except (AttributeError, KeyError):
+        return _PyConstants
+
+
+def row_max(Z):
+    """The largest entry of each row of a 2-D Z, as an (m, 1) column.
+
+    NumPy reduces short rows slowly; for a tall, narrow Z (a softmax over a few
+    classes) reducing a transposed copy down its columns is several times faster.
+    A max is exact, so both ways give the same numbers.
+    """
+    if Z.shape[1] <= 32 and Z.shape[0] >= 64:
+        return Z.T.copy().max(axis=0)[:, None]
+    return Z.max(axis=1, keepdims=True)
 
 
 class Activation:
@@ -21,7 +61,7 @@ class Activation:
     def forward(self, Z, out=None):
         raise NotImplementedError
 
-    def backward(self, Z, A, dA):
+    def backward(self, Z, A, dA, out=None):
         raise NotImplementedError
 
     def __repr__(self):
@@ -35,11 +75,18 @@ class ReLU(Activation):
     kinked = True
 
     def forward(self, Z, out=None):
-        return np.maximum(Z, 0.0, out=out)
+        return np.maximum(Z, _k(Z).zero, out=out)
 
-    def backward(self, Z, A, dA):
-        # (Z > 0) is a bool mask; multiplying by it zeroes the gradient of inactive units.
-        return np.multiply(dA, Z > 0.0)
+    def backward(self, Z, A, dA, out=None):
+        # dA times a 0/1 mask of the active units (Z > 0). For a few entries a float mask
+        # (heaviside) is cheaper: multiplying by a bool mask pays for a cast setup that
+        # costs more than the arithmetic. For many entries the bool mask is faster.
+        # Both give the same numbers (a NaN in Z, which never reaches a step's backward
+        # because the loss is NaN first, would give 0 via the bool mask, NaN via heaviside).
+        zero = _k(Z).zero
+        if Z.size <= 256:
+            return np.multiply(dA, np.heaviside(Z, zero), out=out)
+        return np.multiply(dA, np.greater(Z, zero), out=out)
 
 
 class LeakyReLU(Activation):
@@ -49,10 +96,11 @@ class LeakyReLU(Activation):
     kinked = True
 
     def forward(self, Z, out=None):
-        return np.maximum(Z, LEAKY_SLOPE * Z, out=out)
+        return np.maximum(Z, _k(Z).slope * Z, out=out)
 
-    def backward(self, Z, A, dA):
-        return np.where(Z > 0.0, dA, LEAKY_SLOPE * dA)
+    def backward(self, Z, A, dA, out=None):
+        k = _k(Z)
+        return np.where(np.greater(Z, k.zero), dA, k.slope * dA)
 
 
 class Sigmoid(Activation):
@@ -63,15 +111,15 @@ class Sigmoid(Activation):
     def forward(self, Z, out=None):
         # exp(-softplus(-Z)): never overflows, and keeps full relative precision
         # for tiny outputs (1 / (1 + e^-Z) overflows at Z < -709).
-        t = np.negative(Z, out=out)
-        np.logaddexp(0.0, t, out=t)
-        np.negative(t, out=t)
-        return np.exp(t, out=t)
+        t = np.negative(Z, out)
+        np.logaddexp(_k(Z).zero, t, t)
+        np.negative(t, t)
+        return np.exp(t, t)
 
-    def backward(self, Z, A, dA):
-        s = np.subtract(1.0, A)
-        s *= A
-        s *= dA
+    def backward(self, Z, A, dA, out=None):
+        s = np.subtract(_k(A).one, A)
+        np.multiply(s, A, s)
+        np.multiply(s, dA, s)
         return s
 
 
@@ -81,12 +129,12 @@ class Tanh(Activation):
     derivative = "1 - A^2"
 
     def forward(self, Z, out=None):
-        return np.tanh(Z, out=out)
+        return np.tanh(Z, out)
 
-    def backward(self, Z, A, dA):
+    def backward(self, Z, A, dA, out=None):
         s = np.multiply(A, A)
-        np.subtract(1.0, s, out=s)
-        s *= dA
+        np.subtract(_k(A).one, s, s)
+        np.multiply(s, dA, s)
         return s
 
 
@@ -101,7 +149,7 @@ class Linear(Activation):
         np.copyto(out, Z)
         return out
 
-    def backward(self, Z, A, dA):
+    def backward(self, Z, A, dA, out=None):
         return dA
 
 
@@ -112,12 +160,12 @@ class Softmax(Activation):
 
     def forward(self, Z, out=None):
         # Shifting by the row max leaves the result unchanged and keeps exp() <= 1.
-        t = np.subtract(Z, Z.max(axis=1, keepdims=True), out=out)
+        t = np.subtract(Z, row_max(Z), out)
         np.exp(t, out=t)
         t /= t.sum(axis=1, keepdims=True)
         return t
 
-    def backward(self, Z, A, dA):
+    def backward(self, Z, A, dA, out=None):
         # Jacobian-vector product of softmax: dZ_k = A_k (dA_k - sum_j dA_j A_j).
         return A * (dA - np.sum(dA * A, axis=1, keepdims=True))
 

@@ -88,6 +88,7 @@ class MSE(Loss):
 
     def value_and_dZ(self, Z, A, Y, output, layer):
         d = np.subtract(A, Y)  # shared by the value and dA, as in value() and dA()
+        # np.vdot, not dot: an overflow here is the guard's business, not a warning's.
         return 0.5 * float(np.vdot(d, d)) / len(Y), output.backward(Z, A, d)
 
     def dA_formula(self, layer):
@@ -146,7 +147,7 @@ class CrossEntropy(Loss):
     def value(self, Z, A, Y, output) -> float:
         if output is not None and output.name == "softmax":
             # log softmax(Z) = Z - max - log sum exp(Z - max): finite for any Z.
-            shifted = Z - Z.max(axis=1, keepdims=True)
+            shifted = Z - activations.row_max(Z)
             log_A = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
             total = -float(np.vdot(Y, log_A))
         elif output is not None and output.name == "sigmoid":

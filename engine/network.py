@@ -237,7 +237,7 @@ def forward_ops(net, Xa, ws, cache, record):
     A_prev = Xa
     for layer in net.layers:
         l = layer.index
-        Z = np.dot(A_prev, layer.Wb)
+        Z = A_prev.dot(layer.Wb)  # ndarray.dot: the same product as np.dot, without its dispatch cost
         cache[f"Z{l}"] = Z
         if record:
             prev = "X" if l == 1 else f"A{l - 1}"
@@ -275,7 +275,7 @@ def backward_ops(net, Xa, ws, cache, Y, loss, g, l2, record):
         l = layer.index
         Gb = g[layer.offset:layer.offset + layer.Wb.size].reshape(layer.Wb.shape)
         A_prev_aug = Xa if l == 1 else ws.Aa[l - 1]
-        np.dot(A_prev_aug.T, dZ, out=Gb)  # m * [dW_l; db_l]; the 1/m comes once below
+        A_prev_aug.T.dot(dZ, Gb)  # m * [dW_l; db_l]; the 1/m comes once below
         if record:
             prev = "X" if l == 1 else f"A{l - 1}"
             dW = Gb[:layer.n_in] * inv_m
@@ -287,7 +287,7 @@ def backward_ops(net, Xa, ws, cache, Y, loss, g, l2, record):
             yield ("backward", l, f"db{l}", f"db{l} = (1/m) sum over examples of dZ{l}",
                    f"({m}, {layer.n_out}) -> (1, {layer.n_out})", {f"dZ{l}": dZ}, db)
         if l > 1:
-            dA = np.dot(dZ, layer.W.T)
+            dA = dZ.dot(layer.W.T)
             if record:
                 yield ("backward", l - 1, f"dA{l - 1}", f"dA{l - 1} = dZ{l} W{l}^T",
                        f"({m}, {layer.n_out}) x ({layer.n_out}, {layer.n_in}) -> ({m}, {layer.n_in})",

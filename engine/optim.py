@@ -4,6 +4,10 @@ Every optimizer turns a gradient into the change to subtract from the parameters
 `delta(g) -> step`, then theta <- theta - step. They work on the network's flat
 parameter vector, so each keeps its state per parameter entry (velocity, moments);
 `state_views(net)` shows that state per named parameter (W1, b1, ...).
+
+The returned step and the intermediates live in scratch buffers reused by the next
+call (copy the step to keep it): a large network's update then allocates nothing,
+and fresh megabyte-sized temporaries cost page faults on every step.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ class Optimizer:
         self.lr = float(lr)
         self.t = 0  # number of updates made
         self.state: dict[str, np.ndarray] = {}
+        self._scratch: dict[str, np.ndarray] = {}  # not state: reusable work arrays
 
     def delta(self, g):
         raise NotImplementedError
@@ -31,11 +36,18 @@ class Optimizer:
     def reset(self):
         self.t = 0
         self.state = {}
+        self._scratch = {}
 
     def _buf(self, key, g):
         buf = self.state.get(key)
         if buf is None or buf.shape != g.shape:
             buf = self.state[key] = np.zeros_like(g)
+        return buf
+
+    def _tmp(self, key, g):
+        buf = self._scratch.get(key)
+        if buf is None or buf.shape != g.shape or buf.dtype != g.dtype:
+            buf = self._scratch[key] = np.empty_like(g)
         return buf
 
     def state_views(self, net):
@@ -60,7 +72,7 @@ class SGD(Optimizer):
 
     def delta(self, g):
         self.t += 1
-        return g * self.lr
+        return np.multiply(g, self.lr, out=self._tmp("step", g))
 
 
 class Momentum(Optimizer):
@@ -77,8 +89,8 @@ class Momentum(Optimizer):
         self.t += 1
         v = self._buf("v", g)
         v *= self.beta
-        v += (1.0 - self.beta) * g
-        return v * self.lr
+        v += np.multiply(g, 1.0 - self.beta, out=self._tmp("tmp", g))
+        return np.multiply(v, self.lr, out=self._tmp("step", g))
 
     def settings(self):
         return {"lr": self.lr, "beta": self.beta}
@@ -96,15 +108,18 @@ class Adam(Optimizer):
         self.t += 1
         m = self._buf("m", g)
         v = self._buf("v", g)
+        tmp = self._tmp("tmp", g)
         m *= self.beta1
-        m += (1.0 - self.beta1) * g
+        m += np.multiply(g, 1.0 - self.beta1, out=tmp)
         v *= self.beta2
-        v += (1.0 - self.beta2) * (g * g)
+        np.multiply(g, g, out=tmp)
+        tmp *= 1.0 - self.beta2
+        v += tmp
         # Bias correction: early averages are pulled toward their zero start.
         m_hat_scale = 1.0 / (1.0 - self.beta1 ** self.t)
-        denom = np.sqrt(v / (1.0 - self.beta2 ** self.t))
+        denom = np.sqrt(np.divide(v, 1.0 - self.beta2 ** self.t, out=tmp), out=tmp)
         denom += self.eps
-        step = m * (self.lr * m_hat_scale)
+        step = np.multiply(m, self.lr * m_hat_scale, out=self._tmp("step", g))
         step /= denom
         return step
 
@@ -123,11 +138,14 @@ class RMSProp(Optimizer):
     def delta(self, g):
         self.t += 1
         s = self._buf("s", g)
+        tmp = self._tmp("tmp", g)
         s *= self.rho
-        s += (1.0 - self.rho) * (g * g)
-        denom = np.sqrt(s)
+        np.multiply(g, g, out=tmp)
+        tmp *= 1.0 - self.rho
+        s += tmp
+        denom = np.sqrt(s, out=tmp)
         denom += self.eps
-        step = g * self.lr
+        step = np.multiply(g, self.lr, out=self._tmp("step", g))
         step /= denom
         return step
 

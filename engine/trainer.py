@@ -12,6 +12,7 @@ last finite ones, and the step record says which quantity went non-finite first.
 from __future__ import annotations
 
 import math
+import sys
 import time
 
 import numpy as np
@@ -84,17 +85,20 @@ def accuracy(A, Y) -> float:
 class StepResult:
     """What one step did. `accuracy` (on the step's batch) is computed on first use."""
 
-    __slots__ = ("step", "epoch", "loss", "lr", "grad_norm", "clipped", "nonfinite", "batch_size", "_A", "_Y", "_acc")
+    __slots__ = ("step", "epoch", "loss", "lr", "grad_norm", "clipped", "nonfinite", "_A", "_Y", "_acc")
 
     def __init__(self, step, epoch, loss, lr, grad_norm, clipped, nonfinite, A, Y):
         self.step, self.epoch, self.loss, self.lr = step, epoch, loss, lr
         self.grad_norm, self.clipped, self.nonfinite = grad_norm, clipped, nonfinite
-        self.batch_size = len(Y)
         self._A, self._Y, self._acc = A, Y, None
 
     @property
     def ok(self) -> bool:
         return self.nonfinite is None
+
+    @property
+    def batch_size(self) -> int:
+        return len(self._Y)
 
     @property
     def accuracy(self) -> float:
@@ -169,27 +173,39 @@ class _Last:
 
 
 class _Plan:
-    """Views and bound methods for the hot path at one batch size.
+    """Buffers, views and bound methods for the hot path at one batch size.
 
     Also serves as the latest cycle's record (same interface as _Last): Z and A per
-    layer, the flat gradient g and the update delta of the step just taken.
+    layer, the flat gradient g and the update delta of the step just taken. Z and the
+    backward pass's dA live in buffers reused by the next step (no per-step allocation
+    of layer-sized arrays); the output A is fresh every step, as StepResult keeps it.
     """
 
-    def __init__(self, net, ws, g):
+    def __init__(self, net, ws, g, m):
         L = net.L
-        self.fwd = []
-        for i, layer in enumerate(net.layers):
-            last = i == L - 1
-            self.fwd.append((layer.Wb, layer.act.forward, None if last else ws.A[i + 1], None if last else ws.Aa[i + 1]))
-        self.bwd = [layer.act.backward for layer in net.layers]
-        self.out_act = net.layers[-1].act
-        self.AaT = [None] + [ws.Aa[i].T for i in range(1, L)]
-        self.WT = [layer.W.T for layer in net.layers]
-        self.Gb = [g[layer.offset:layer.offset + layer.Wb.size].reshape(layer.Wb.shape) for layer in net.layers]
-        self.GW = [(Gb[:layer.n_in], layer.W) for Gb, layer in zip(self.Gb, net.layers)]
-        self.Z = [None] * L
-        self.A = [None] * L
+        dtype = net.dtype
+        layers = net.layers
+        self.L = L
+        self.Z = [np.empty((m, layer.n_out), dtype=dtype) for layer in layers]
+        self.A = [ws.A[i + 1] for i in range(L - 1)] + [None]
+        # Per layer: [W; b], the Z buffer, g(.), its out= buffer (hidden A inside [A, 1]), next layer's input [A, 1].
+        self.fwd = [(layer.Wb, self.Z[i], layer.act.forward, ws.A[i + 1] if i < L - 1 else None,
+                     ws.Aa[i + 1] if i < L - 1 else None) for i, layer in enumerate(layers)]
+        self.out_act = layers[-1].act
+        Gb = [g[layer.offset:layer.offset + layer.Wb.size].reshape(layer.Wb.shape) for layer in layers]
+        # Top layer down: [A_prev, 1]^T (None: the batch's [X, 1]^T), G block, W^T, dA buffer, g'(.) below, Z and A below.
+        self.bwd = []
+        for i in range(L - 1, -1, -1):
+            if i:
+                below = layers[i - 1]
+                self.bwd.append((ws.Aa[i].T, Gb[i], layers[i].W.T, np.empty((m, below.n_out), dtype=dtype),
+                                 below.act.backward, self.Z[i - 1], ws.A[i]))
+            else:
+                self.bwd.append((None, Gb[0], None, None, None, None, None))
+        self.GW = [(G[:layer.n_in], layer.W) for G, layer in zip(Gb, layers)]
+        self.inv_m = np.array(1.0 / m, dtype=dtype)  # a 0-d array: cheaper in a ufunc than a Python float
         self.g = g
+        self.Xa = self.XaT = None  # the latest batch's [X, 1] and its transpose (reused in full batch)
         self.Y = self.delta = None
 
     @property
@@ -248,6 +264,7 @@ class Trainer:
         self.epoch_count = 0
         self._pos = 0
         self._Xs, self._Ys = self._Xa, self.Y
+        self._spare = None  # an earlier epoch's shuffled arrays, for reuse
         self.opt.reset()
         self.history = History()
         self.last = None  # the latest cycle's arrays: .cache (Z1, A1, ...), .g (flat gradient), .delta
@@ -280,11 +297,32 @@ class Trainer:
             return self._Xa, self.Y, True
         n = len(self.X)
         if self._pos == 0:
-            perm = self._rng.permutation(n)
-            self._Xs, self._Ys = self._Xa[perm], self.Y[perm]
+            self._shuffle(self._rng.permutation(n))
         i, j = self._pos, min(self._pos + self.batch_size, n)
         self._pos = 0 if j >= n else j
         return self._Xs[i:j], self._Ys[i:j], j >= n
+
+    def _shuffle(self, perm):
+        """This epoch's [X, 1] and Y in the order perm.
+
+        Written into the arrays of two epochs ago when nothing else holds them (no
+        batch view, step result or op record refers to them): a fresh copy of a large
+        data set costs page faults every epoch. Anything still held keeps its data.
+        """
+        previous = (self._Xs, self._Ys) if self._Xs is not self._Xa else None
+        spare, self._spare = self._spare, previous
+        if spare is not None:
+            Xs, Ys = spare
+            del spare
+            # Free when our local name is the only reference: compare with an object that
+            # surely has just one (how getrefcount counts its argument varies by Python).
+            probe = object()
+            alone = sys.getrefcount(probe)
+            if sys.getrefcount(Xs) == alone and sys.getrefcount(Ys) == alone:
+                self._Xs = np.take(self._Xa, perm, axis=0, out=Xs, mode="clip")
+                self._Ys = np.take(self.Y, perm, axis=0, out=Ys, mode="clip")
+                return
+        self._Xs, self._Ys = self._Xa[perm], self.Y[perm]
 
     def _cycle(self, record):
         """One step. Yields (phase, layer, name, equation, shapes, operands, result) when recording."""
@@ -330,6 +368,7 @@ class Trainer:
 
         delta = self.opt.delta(g)
         if record:
+            delta = delta.copy()  # the optimizer reuses its step buffer; records must keep theirs
             old = net.theta.copy()
         net.theta -= delta
         # Book the step before yielding the update records: a caller that stops
@@ -403,8 +442,9 @@ class Trainer:
 
     def _fast_cycle(self):
         """step()'s hot path: the arithmetic of _cycle(record=False), call for call,
-        with every view and bound method looked up once per batch size instead of
-        once per step (a small network's step is NumPy call overhead and little else).
+        with every buffer, view and bound method looked up once per batch size instead
+        of once per step (a small network's step is NumPy call overhead and little else,
+        so the calls are the cheapest forms: ndarray.dot, positional out=, 0-d constants).
         tests/engine/test_stepping.py checks both paths leave bit-identical weights."""
         net = self.net
         if self.batch_size is None:
@@ -414,38 +454,39 @@ class Trainer:
         m = len(Y)
         plan = self._plans.get(m)
         if plan is None:
-            plan = self._plans[m] = _Plan(net, net.workspace(m), self._g)
+            plan = self._plans[m] = _Plan(net, net.workspace(m), self._g, m)
         step = self.step_count + 1
-        Zs, As = plan.Z, plan.A
         A_prev = Xa
-        for i, (Wb, forward, out, Aa) in enumerate(plan.fwd):
-            Z = np.dot(A_prev, Wb)
-            Zs[i] = Z
+        for Wb, Z, forward, out, Aa in plan.fwd:
+            A_prev.dot(Wb, Z)
             A = forward(Z, out)
-            As[i] = A
             A_prev = Aa
-        out_act = plan.out_act
-        value, dZ = self.loss.value_and_dZ(Z, A, Y, out_act, net.L)
+        plan.A[-1] = A
+        value, dZ = self.loss.value_and_dZ(Z, A, Y, plan.out_act, plan.L)
         if self.l2:
             value += l2_penalty(net, self.l2, m)
-        lr = self.base_lr if self.schedule.kind == "constant" else self.schedule(self.base_lr, self.epoch_count)
-        self.opt.lr = lr
+        schedule = self.schedule
+        lr = self.base_lr if schedule.kind == "constant" else schedule(self.base_lr, self.epoch_count)
+        opt = self.opt
+        opt.lr = lr
         if not math.isfinite(value):
             return self._refuse(step, Xa, Y, m, None, "loss", lr)
+        if Xa is not plan.Xa:
+            plan.Xa, plan.XaT = Xa, Xa.T
+        for AaT, Gb, WT, dA, backward, Z, A_below in plan.bwd:
+            if WT is None:
+                plan.XaT.dot(dZ, Gb)
+            else:
+                AaT.dot(dZ, Gb)
+                dZ.dot(WT, dA)
+                dZ = backward(Z, A_below, dA, dA)
         g = self._g
-        inv_m = 1.0 / m
-        bwd = plan.bwd
-        for i in range(net.L - 1, -1, -1):
-            np.dot(Xa.T if i == 0 else plan.AaT[i], dZ, out=plan.Gb[i])
-            if i:
-                dA = np.dot(dZ, plan.WT[i])
-                dZ = bwd[i - 1](Zs[i - 1], As[i - 1], dA)
-        g *= inv_m
+        np.multiply(g, plan.inv_m, g)
         if self.l2:
-            coef = self.l2 * inv_m
+            coef = self.l2 * (1.0 / m)  # as backward_ops computes it
             for GW, W in plan.GW:
                 GW += coef * W
-        gn2 = float(np.vdot(g, g))
+        gn2 = float(np.vdot(g, g))  # vdot: no floating-point-error check (the guard reads the result)
         grad_norm = math.sqrt(gn2) if math.isfinite(gn2) else self._long_norm(g)
         if grad_norm is None:
             return self._refuse(step, Xa, Y, m, None, "gradient", lr)
@@ -461,14 +502,16 @@ class Trainer:
         # With g finite (sum g^2 is, or clipping bounded it) and lr <= 1e6, every optimizer here gives a finite
         # delta (each |g_i| < 1.4e154 and the adaptive ones divide by at least eps), and
         # W - delta could only overflow for weights within 1e-140 of the largest float.
-        delta = self.opt.delta(g)
-        net.theta -= delta
+        delta = opt.delta(g)
+        theta = net.theta
+        np.subtract(theta, delta, theta)
         self.step_count = step
         if ends_epoch:
             self.epoch_count += 1
         self.history.loss.append(value)
         self.last = plan  # the latest cycle's arrays live in the plan until the next step
-        plan.Y, plan.delta = Y, delta
+        plan.Y = Y
+        plan.delta = delta
         self.halted = None
         self._result = StepResult(step, self.epoch_count, value, lr, grad_norm, clipped, None, A, Y)
 

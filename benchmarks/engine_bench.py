@@ -1,0 +1,696 @@
+"""Engine benchmark: three ratio tables (ours / peer) measured in one run.
+
+    /work/venv/bin/python benchmarks/engine_bench.py            # full run (about 2 minutes)
+    /work/venv/bin/python benchmarks/engine_bench.py --quick    # fewer rounds, for a smoke check
+
+1. XOR 2-3-1, one full-batch training step (preset `seed`) through Trainer.step(), against
+   the course's own implementation (reproduced below, for timing only), PyTorch CPU doing
+   the same step in float64, and scikit-learn's MLPClassifier.partial_fit on the same 4 points.
+   Also the number of NumPy calls per step: a step this small costs NumPy call overhead.
+2. digits 64-64-10 (preset `digits`: relu, softmax, cross-entropy, He, Adam lr 1e-3, batch 32):
+   time per epoch against scikit-learn's MLPClassifier on the same split, and our test accuracy
+   after 30 epochs.
+3. 784-256-10 float32, batch 256, synthetic data: our step time against the time of the
+   step's matrix products alone (the same ndarray.dot calls on same-shaped arrays).
+
+Method: each table runs several rounds; a round times ours and then the peer (the order
+alternates between rounds) over the same number of steps, so both see the same machine
+load. The headline is the median over rounds of the per-round ratio ours / peer; absolute
+times are supporting columns (median per step, or per epoch). Before each table, ours runs
+with BLAS pinned to one thread and with the default thread count, interleaved; the faster
+setting is used for the whole table (ours and peers alike) and the output says which.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+from contextlib import contextmanager, nullcontext
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+
+import engine  # noqa: E402
+
+try:
+    from threadpoolctl import threadpool_info, threadpool_limits
+except ImportError:  # the benchmark still runs; it just cannot pin or report threads
+    threadpool_info = threadpool_limits = None
+
+try:
+    import torch
+except ImportError:
+    torch = None
+
+try:
+    import sklearn
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+except ImportError:
+    sklearn = MLPClassifier = None
+
+perf = time.perf_counter
+
+
+# ===================================================================================
+# The course's implementation (shared/seed-tutorial.txt, "Build a Neural Network from
+# Scratch", steps 1-6), reproduced here ONLY as the benchmark's reference point. Its
+# algorithm is kept as the course writes it: int arrays for X and Y, np.dot, relu
+# derivative via astype(float), MSE loss computed every step, the shortcut
+# dZ2 = A2 - Y in backward, and a plain SGD update per parameter. Never used by the engine.
+# ===================================================================================
+
+def course_init_params(input_size, hidden_size, output_size):
+    W1 = np.random.randn(input_size, hidden_size) * 0.01
+    b1 = np.zeros((1, hidden_size))
+    W2 = np.random.randn(hidden_size, output_size) * 0.01
+    b2 = np.zeros((1, output_size))
+    return {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
+
+
+def course_relu(z):
+    return np.maximum(0, z)
+
+
+def course_relu_derivative(z):
+    return (z > 0).astype(float)
+
+
+def course_sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def course_forward(X, params):
+    W1, b1 = params["W1"], params["b1"]
+    W2, b2 = params["W2"], params["b2"]
+    Z1 = np.dot(X, W1) + b1
+    A1 = course_relu(Z1)
+    Z2 = np.dot(A1, W2) + b2
+    A2 = course_sigmoid(Z2)
+    cache = {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2}
+    return A2, cache
+
+
+def course_compute_loss(Y_pred, Y_true):
+    m = Y_true.shape[0]
+    squared_errors = (Y_pred - Y_true) ** 2
+    loss = (1 / (2 * m)) * np.sum(squared_errors)
+    return loss
+
+
+def course_backward(X, Y_true, params, cache):
+    m = X.shape[0]
+    W2 = params["W2"]
+    A1, A2 = cache["A1"], cache["A2"]
+    Z1 = cache["Z1"]
+    dZ2 = A2 - Y_true
+    dW2 = (1 / m) * np.dot(A1.T, dZ2)
+    db2 = (1 / m) * np.sum(dZ2, axis=0, keepdims=True)
+    dA1 = np.dot(dZ2, W2.T)
+    dZ1 = dA1 * course_relu_derivative(Z1)
+    dW1 = (1 / m) * np.dot(X.T, dZ1)
+    db1 = (1 / m) * np.sum(dZ1, axis=0, keepdims=True)
+    return {"dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2}
+
+
+class CourseXOR:
+    """One iteration of the course's train() loop body per step() (verbose printing off)."""
+
+    def __init__(self, float_data=False):
+        self.X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
+        self.Y = np.array([[0], [1], [1], [0]])
+        if float_data:  # a variant, for reference: the same code on float64 data
+            self.X, self.Y = self.X.astype(float), self.Y.astype(float)
+        np.random.seed(42)
+        self.params = course_init_params(2, 3, 1)
+        self.history = []
+        self.lr = 0.5
+
+    def step(self):
+        X, Y, params, lr = self.X, self.Y, self.params, self.lr
+        Y_pred, cache = course_forward(X, params)
+        loss = course_compute_loss(Y_pred, Y)
+        self.history.append(loss)
+        grads = course_backward(X, Y, params, cache)
+        params["W1"] -= lr * grads["dW1"]
+        params["b1"] -= lr * grads["db1"]
+        params["W2"] -= lr * grads["dW2"]
+        params["b2"] -= lr * grads["db2"]
+        return loss
+
+# ============================ end of the course's code =============================
+
+
+# ----- peers ------------------------------------------------------------------------
+
+class TorchXOR:
+    """The same step in PyTorch CPU, float64: nn.Linear layers, the course's 1/2m MSE,
+    torch.optim.SGD, and loss.item() (our step returns the loss as a Python float too)."""
+
+    def __init__(self, net, X, Y, lr):
+        nn = torch.nn
+        sizes = net.sizes
+        layers = []
+        for l in range(1, net.L + 1):
+            lin = nn.Linear(sizes[l - 1], sizes[l]).double()
+            with torch.no_grad():
+                lin.weight.copy_(torch.from_numpy(net.params[f"W{l}"].T.copy()))
+                lin.bias.copy_(torch.from_numpy(net.params[f"b{l}"].ravel().copy()))
+            layers.append(lin)
+            layers.append(nn.ReLU() if l < net.L else nn.Sigmoid())
+        self.model = nn.Sequential(*layers)
+        self.X = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float64))
+        self.Y = torch.from_numpy(np.ascontiguousarray(Y, dtype=np.float64))
+        self.m2 = 2.0 * len(X)
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=lr)
+
+    def step(self):
+        self.opt.zero_grad()
+        loss = ((self.model(self.X) - self.Y) ** 2).sum() / self.m2
+        loss.backward()
+        self.opt.step()
+        return loss.item()
+
+    def weights(self):
+        out = []
+        for lin in self.model[::2]:
+            out.append(lin.weight.detach().numpy().T)
+            out.append(lin.bias.detach().numpy().reshape(1, -1))
+        return out
+
+
+class SklearnXOR:
+    """MLPClassifier(3 relu units, logistic output, log-loss) with plain SGD lr 0.5, no L2,
+    no momentum: partial_fit on the 4 points is one full-batch step. Not the same work:
+    log-loss instead of MSE, and each call validates its input."""
+
+    def __init__(self, X, y):
+        import warnings
+        self.X, self.y = X, y
+        self.clf = MLPClassifier(hidden_layer_sizes=(3,), activation="relu", solver="sgd", alpha=0.0,
+                                 batch_size=len(X), learning_rate_init=0.5, momentum=0.0,
+                                 nesterovs_momentum=False, shuffle=False, random_state=42)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.clf.partial_fit(X, y, classes=np.array([0, 1]))
+
+    def step(self):
+        self.clf.partial_fit(self.X, self.y)
+
+
+# ----- timing -----------------------------------------------------------------------
+
+def time_calls(fn, n):
+    """Seconds per call of fn over n calls."""
+    t0 = perf()
+    for _ in range(n):
+        fn()
+    return (perf() - t0) / n
+
+
+def calls_for(fn, seconds):
+    """How many calls of fn take about `seconds` (at least 1), from a short trial."""
+    n = 1
+    while True:
+        t = time_calls(fn, n) * n
+        if t >= 0.002 or n >= 1 << 20:
+            return max(1, round(seconds * n / max(t, 1e-9)))
+        n *= 4
+
+
+def interleaved(ours, peer, n_ours, n_peer, rounds, warm=3):
+    """Per-round (ours seconds, peer seconds), timing both back to back, order alternating.
+
+    n_ours / n_peer None: as many calls as take about 10 ms, so each round's two blocks
+    are short and close together in time (the load on a shared machine changes slowly).
+    """
+    n_ours = n_ours or calls_for(ours, 0.01)
+    n_peer = n_peer or calls_for(peer, 0.01)
+    for _ in range(warm):
+        time_calls(ours, max(1, n_ours // 4))
+        time_calls(peer, max(1, n_peer // 4))
+    out = []
+    for r in range(rounds):
+        if r % 2 == 0:
+            a = time_calls(ours, n_ours)
+            b = time_calls(peer, n_peer)
+        else:
+            b = time_calls(peer, n_peer)
+            a = time_calls(ours, n_ours)
+        out.append((a, b))
+    return out
+
+
+def summarize(pairs):
+    """(median ratio, lower quartile, upper quartile, ratio of the best rounds, median ours,
+    median peer) over rounds."""
+    ratios = [a / b for a, b in pairs]
+    q = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
+    best = min(a for a, _ in pairs) / min(b for _, b in pairs)
+    return (statistics.median(ratios), q[0], q[2], best,
+            statistics.median(a for a, _ in pairs), statistics.median(b for _, b in pairs))
+
+
+@contextmanager
+def blas_threads(n):
+    """Limit BLAS (and OpenMP, and torch's intra-op pool) to n threads; None = leave as is."""
+    if n is None or threadpool_limits is None:
+        yield
+        return
+    old_torch = torch.get_num_threads() if torch is not None else None
+    with threadpool_limits(limits=n):
+        if torch is not None:
+            torch.set_num_threads(n)
+        try:
+            yield
+        finally:
+            if torch is not None:
+                torch.set_num_threads(old_torch)
+
+
+def default_threads():
+    if threadpool_info is None:
+        return None
+    blas = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    return max(blas) if blas else None
+
+
+def choose_threads(make_ours, n, rounds):
+    """Time ours with BLAS pinned to 1 thread and unpinned, interleaved by rounds; return
+    (threads to use, or None to leave the default; median pinned / unpinned time ratio)."""
+    if threadpool_limits is None or (default_threads() or 1) <= 1:
+        return None, 1.0
+    ours = make_ours()
+    time_calls(ours, n)
+    ratios = []
+    for r in range(rounds):
+        with blas_threads(1):
+            pinned = time_calls(ours, n)
+        unpinned = time_calls(ours, n)
+        ratios.append(pinned / unpinned)
+    ratio = statistics.median(ratios)
+    # Pin only on a clear gain: small differences are noise on a shared machine.
+    return (1 if ratio < 0.95 else None), ratio
+
+
+def thread_note(threads, ratio):
+    if ratio == 1.0 and threads is None:
+        return "BLAS threads: not adjustable here (threadpoolctl missing or 1 thread)"
+    if threads == 1:
+        return f"BLAS pinned to 1 thread for this table (pinned step took {ratio:.2f}x the unpinned time)"
+    return (f"BLAS not pinned ({default_threads()} threads; pinned to 1 the step took {ratio:.2f}x the "
+            f"unpinned time, no clear gain)")
+
+
+def fmt_us(seconds):
+    return f"{seconds * 1e6:9.2f} us"
+
+
+def fmt_ms(seconds):
+    return f"{seconds * 1e3:9.2f} ms"
+
+
+def print_table(title, header, rows, notes=()):
+    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    line = "  ".join("-" * w for w in widths)
+    print()
+    print(title)
+    print(line)
+    print("  ".join(str(h).ljust(w) for h, w in zip(header, widths)))
+    print(line)
+    for r in rows:
+        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)))
+    print(line)
+    for n in notes:
+        print("  " + n)
+
+
+def verdict(ok):
+    return "yes" if ok else "NO"
+
+
+# ----- counting NumPy calls -----------------------------------------------------------
+
+class _Counted(np.ndarray):
+    """An ndarray that counts the NumPy calls made on it: ufuncs (operators included),
+    reductions, array functions (np.dot, np.sum, ...) and the methods dot, astype, copy.
+    Views (.T, reshape, ravel) are counted apart. Nested calls count once."""
+
+    calls = 0
+    views = 0
+    depth = 0
+
+    @staticmethod
+    def _plain(x):
+        return x.view(np.ndarray) if isinstance(x, _Counted) else x
+
+    @classmethod
+    def _enter(cls):
+        if cls.depth == 0:
+            cls.calls += 1
+        cls.depth += 1
+
+    @staticmethod
+    def _wrap(result):
+        if isinstance(result, np.ndarray) and not isinstance(result, _Counted):
+            return result.view(_Counted)
+        return result
+
+    def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
+        _Counted._enter()
+        try:
+            args = [self._plain(x) for x in inputs]
+            if out is not None:
+                kwargs["out"] = tuple(self._plain(o) for o in out)
+            result = getattr(ufunc, method)(*args, **kwargs)
+        finally:
+            _Counted.depth -= 1
+        if out is not None:
+            return out[0] if len(out) == 1 else out
+        if isinstance(result, tuple):
+            return tuple(self._wrap(r) for r in result)
+        return self._wrap(result)
+
+    def __array_function__(self, func, types, args, kwargs):
+        _Counted._enter()
+        try:
+            result = super().__array_function__(func, types, args, kwargs)
+        finally:
+            _Counted.depth -= 1
+        return self._wrap(result)
+
+    def dot(self, b, out=None):
+        _Counted._enter()
+        try:
+            plain = np.ndarray.dot(self._plain(self), self._plain(b), out=self._plain(out))
+        finally:
+            _Counted.depth -= 1
+        return out if out is not None else self._wrap(plain)
+
+    def astype(self, *args, **kwargs):
+        _Counted._enter()
+        _Counted.depth -= 1
+        return self._wrap(np.ndarray.astype(self._plain(self), *args, **kwargs))
+
+    def copy(self, *args, **kwargs):
+        _Counted._enter()
+        _Counted.depth -= 1
+        return self._wrap(np.ndarray.copy(self._plain(self), *args, **kwargs))
+
+    @property
+    def T(self):
+        if _Counted.depth == 0:
+            _Counted.views += 1
+        return self._wrap(np.ndarray.transpose(self._plain(self)))
+
+    def reshape(self, *args, **kwargs):
+        if _Counted.depth == 0:
+            _Counted.views += 1
+        return self._wrap(np.ndarray.reshape(self._plain(self), *args, **kwargs))
+
+    def ravel(self, *args, **kwargs):
+        if _Counted.depth == 0:
+            _Counted.views += 1
+        return self._wrap(np.ndarray.ravel(self._plain(self), *args, **kwargs))
+
+
+@contextmanager
+def _counted_constructors():
+    """While building a Trainer, make the engine's own arrays _Counted."""
+    saved = {name: getattr(np, name) for name in ("zeros", "empty", "asarray")}
+
+    def wrap(f):
+        return lambda *a, **k: f(*a, **k).view(_Counted)
+
+    for name, f in saved.items():
+        setattr(np, name, wrap(f))
+    try:
+        yield
+    finally:
+        for name, f in saved.items():
+            setattr(np, name, f)
+
+
+def count_calls(step, steps=3):
+    """NumPy calls and views per call of step (average over `steps` calls)."""
+    _Counted.calls = _Counted.views = _Counted.depth = 0
+    for _ in range(steps):
+        step()
+    return _Counted.calls / steps, _Counted.views / steps
+
+
+def count_ours_xor():
+    with _counted_constructors():
+        tr = engine.build(engine.presets["seed"])
+        tr.step()  # the first step builds the per-batch-size buffers: make those counted too
+    assert isinstance(tr.net.theta, _Counted) and isinstance(tr._Xa, _Counted)
+    calls, views = count_calls(tr.step)
+    # The count ran the real arithmetic: it must leave the weights a plain run leaves.
+    plain = engine.build(engine.presets["seed"])
+    for _ in range(4):
+        plain.step()
+    same = np.array_equal(plain.net.theta, tr.net.theta.view(np.ndarray))
+    return calls, views, same
+
+
+def count_course_xor():
+    c = CourseXOR()
+    c.X, c.Y = c.X.view(_Counted), c.Y.view(_Counted)
+    c.params = {k: v.view(_Counted) for k, v in c.params.items()}
+    return count_calls(c.step)
+
+
+RATIO_HEADER = ["ours/peer (median)", "quartiles", "best/best", "ours (median)", "peer (median)", "target", "met"]
+
+
+def ratio_row(name, pairs, fmt, target=None, target_text=""):
+    med, q1, q3, best, a, b = summarize(pairs)
+    met = "" if target is None else verdict(med <= target)
+    return [name, f"{med:.3f}x", f"{q1:.3f}-{q3:.3f}", f"{best:.3f}x", fmt(a), fmt(b), target_text, met]
+
+
+# ----- table 1: XOR -------------------------------------------------------------------
+
+def table_xor(rounds, quick):
+    cfg = engine.presets["seed"]
+
+    def make_ours():
+        return engine.build(cfg).step
+
+    threads, tratio = choose_threads(make_ours, 500, 6 if quick else 12)
+    rows = []
+    notes = [thread_note(threads, tratio)]
+    with blas_threads(threads):
+        ours_tr = engine.build(cfg)
+        ours = ours_tr.step
+        peers = [("course's own code (int X, Y as written)", CourseXOR().step, 0.5, "<= 0.5x"),
+                 ("course's code on float64 X, Y (reference)", CourseXOR(float_data=True).step, None, "")]
+        if torch is not None:
+            t_net = engine.build(cfg)
+            tx = TorchXOR(t_net.net, t_net.X, t_net.Y, cfg.lr)
+            peers.append((f"PyTorch {torch.__version__} CPU float64, optim.SGD", tx.step, 0.1,
+                          "<= 0.1x (>= 10x faster)"))
+        else:
+            notes.append("PyTorch column skipped: torch is not installed")
+        if MLPClassifier is not None:
+            sk = SklearnXOR(ours_tr.X, ours_tr.Y.ravel().astype(int))
+            peers.append((f"scikit-learn {sklearn.__version__} MLPClassifier.partial_fit", sk.step, None, ""))
+        else:
+            notes.append("scikit-learn column skipped: scikit-learn is not installed")
+        for name, fn, target, target_text in peers:
+            pairs = interleaved(ours, fn, None, None, rounds)
+            rows.append(ratio_row(name, pairs, fmt_us, target, target_text))
+
+    calls, views, same = count_ours_xor()
+    ccalls, cviews = count_course_xor()
+    notes.append(f"NumPy calls per step (ufuncs incl. operators, reductions, np functions, dot/astype/copy): "
+                 f"ours {calls:.0f}, course {ccalls:.0f}; views (.T, reshape, ravel): ours {views:.0f}, "
+                 f"course {cviews:.0f}. The count run left the same weights as a plain run: {same}.")
+    if torch is not None:
+        check = engine.build(cfg)
+        tx = TorchXOR(check.net, check.X, check.Y, cfg.lr)
+        for _ in range(50):
+            check.step()
+            tx.step()
+        err = max(float(np.max(np.abs(w - check.net.params[k]))) for w, k in zip(tx.weights(), check.net.params))
+        notes.append(f"PyTorch does the same arithmetic: after 50 steps its weights differ from ours by at most {err:.1e}.")
+    notes.append("The course's backward uses dZ2 = A2 - Y, not the exact MSE-through-sigmoid gradient we use "
+                 "(3 fewer elementwise ops), so its weights drift from ours.")
+    notes.append("scikit-learn: log-loss instead of MSE, and every partial_fit call validates its input: "
+                 "similar, not identical work.")
+    print_table("Table 1. XOR 2-3-1, one full-batch training step (preset seed): ours / peer, time per step",
+                ["peer"] + RATIO_HEADER, rows, notes)
+
+
+# ----- table 2: digits ----------------------------------------------------------------
+
+def steps_to_epoch_end(tr):
+    start = tr.epoch_count
+    step = tr.step
+    while tr.epoch_count == start:
+        step()
+
+
+def table_digits(rounds, quick):
+    import warnings
+    cfg = engine.presets["digits"]
+    if MLPClassifier is None:
+        print("\nTable 2 skipped: scikit-learn is not installed (it also provides the digits data).")
+        return
+
+    def make_ours():
+        tr = engine.build(cfg)
+        return lambda: steps_to_epoch_end(tr)
+
+    threads, tratio = choose_threads(make_ours, 3, 6 if quick else 12)
+    notes = [thread_note(threads, tratio)]
+    rows = []
+    with blas_threads(threads), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        tr = engine.build(cfg)
+        data = tr.data
+        y_train = data.Y_train.argmax(axis=1)
+        y_test = data.Y_test.argmax(axis=1)
+        classes = np.arange(data.n_classes)
+
+        def make_sk(seed=0):
+            clf = MLPClassifier(hidden_layer_sizes=(64,), solver="adam", batch_size=32, learning_rate_init=1e-3,
+                                random_state=seed)
+            clf.partial_fit(data.X_train, y_train, classes=classes)
+            return clf
+
+        clf = make_sk()
+        sk_epoch = lambda: clf.partial_fit(data.X_train, y_train)  # noqa: E731
+        pairs = interleaved(lambda: steps_to_epoch_end(tr), sk_epoch, 1, 1, rounds, warm=2)
+        rows.append(ratio_row("sklearn MLPClassifier.partial_fit (one epoch)", pairs, fmt_ms, 0.5, "<= 0.5x"))
+        tr_full = engine.build(cfg)
+        pairs = interleaved(tr_full.epoch, sk_epoch, 1, 1, rounds, warm=1)
+        rows.append(ratio_row("  same, ours incl. full train+test evaluation (Trainer.epoch())", pairs, fmt_ms))
+
+        acc_tr = engine.build(cfg)
+        t0 = perf()
+        metrics = acc_tr.fit(30)
+        fit_seconds = perf() - t0
+        acc = metrics["test_accuracy"]
+        clf30 = make_sk()
+        for _ in range(29):
+            clf30.partial_fit(data.X_train, y_train)
+        sk_acc = clf30.score(data.X_test, y_test)
+    notes.append(f"Test accuracy after 30 epochs: ours {acc:.4f} (target >= 0.97: {verdict(acc >= 0.97)}), "
+                 f"sklearn {sk_acc:.4f}; {len(data.X_train)} train / {len(data.X_test)} test rows, the engine's "
+                 f"seeded split. Our 30-epoch fit() took {fit_seconds:.2f} s.")
+    notes.append(f"{tr.steps_per_epoch} minibatches of 32 per epoch, reshuffled each epoch, loss computed every step "
+                 f"on both sides. sklearn keeps its other defaults (alpha=1e-4 L2, shuffle=True); ours has no L2.")
+    print_table("Table 2. digits 64-64-10, Adam lr 1e-3, batch 32 (preset digits): ours / sklearn, time per epoch",
+                ["peer"] + RATIO_HEADER, rows, notes)
+
+
+# ----- table 3: 784-256-10 float32 ----------------------------------------------------
+
+def table_large(rounds, quick):
+    n_batches, m = 8, 256
+    rng = np.random.default_rng(0)
+    X = rng.random((m * n_batches, 784), dtype=np.float32)
+    labels = rng.integers(0, 10, len(X))
+    Y = np.eye(10, dtype=np.float32)[labels]
+    dataset = engine.datasets.Dataset("synthetic", X, Y, None, None, 10)
+
+    def build(optimizer, lr):
+        cfg = engine.RunConfig(dataset="digits", sizes=[784, 256, 10], hidden="relu", output="softmax",
+                               loss="cross_entropy", init="he", optimizer=optimizer, lr=lr, batch_size=m,
+                               dtype="float32", seed=0)
+        return engine.build(cfg, data=dataset)
+
+    def products(tr):
+        """The step's matrix products alone, on arrays shaped and laid out as ours are."""
+        net = tr.net
+        f = np.float32
+        Xa = np.ones((m, 785), dtype=f)
+        Xa[:, :-1] = X[:m]
+        Wb1, Wb2 = net.layers[0].Wb, net.layers[1].Wb
+        Aa1 = np.ones((m, 257), dtype=f)
+        G = np.empty_like(net.theta)
+        G1 = G[:Wb1.size].reshape(Wb1.shape)
+        G2 = G[Wb1.size:].reshape(Wb2.shape)
+        Z1 = np.empty((m, 256), dtype=f)
+        Z2 = np.empty((m, 10), dtype=f)
+        dZ2 = rng.random((m, 10), dtype=f)
+        dA1 = np.empty((m, 256), dtype=f)
+        dZ1 = rng.random((m, 256), dtype=f)
+        W2T = net.layers[1].W.T
+
+        def run():
+            Xa.dot(Wb1, Z1)             # Z1 = [X, 1] [W1; b1]
+            Aa1.dot(Wb2, Z2)            # Z2 = [A1, 1] [W2; b2]
+            Aa1.T.dot(dZ2, G2)          # m [dW2; db2]
+            dZ2.dot(W2T, dA1)           # dA1 = dZ2 W2^T
+            Xa.T.dot(dZ1, G1)           # m [dW1; db1]
+        return run
+
+    def make_ours():
+        return build("sgd", 0.01).step
+
+    threads, tratio = choose_threads(make_ours, n_batches, 4 if quick else 8)
+    notes = [thread_note(threads, tratio)]
+    rows = []
+    with blas_threads(threads):
+        for optimizer, lr in (("sgd", 0.01), ("adam", 1e-3)):
+            tr = build(optimizer, lr)
+            # A block is one epoch (8 steps), so every block pays one reshuffle.
+            pairs = interleaved(tr.step, products(tr), n_batches, n_batches, rounds, warm=2)
+            rows.append(ratio_row(f"ours ({optimizer}) / its matrix products", pairs, fmt_ms, 1.3, "<= 1.3x"))
+            assert tr.net.theta.dtype == np.float32
+    notes.append(f"{len(X)} synthetic rows (uniform pixels, random labels), batch {m}: an epoch is {n_batches} steps "
+                 f"and our step times include their share of the per-epoch reshuffle. relu, softmax, cross-entropy, He init.")
+    notes.append("Products: [X,1][W1;b1], [A1,1][W2;b2], [A1,1]^T dZ2, dZ2 W2^T, [X,1]^T dZ1: ndarray.dot with out=, "
+                 "the same shapes, dtypes and transposed views as the engine's.")
+    print_table("Table 3. 784-256-10 float32, batch 256: our step / its matrix products alone, time per step",
+                ["what"] + RATIO_HEADER, rows, notes)
+
+
+# ----- main ---------------------------------------------------------------------------
+
+def print_environment():
+    print("netstep engine benchmark (ratios ours / peer; medians over interleaved rounds)")
+    print(f"Python {platform.python_version()}, NumPy {np.__version__}, {os.cpu_count()} CPUs, "
+          f"{platform.machine()} {platform.processor() or ''}".rstrip())
+    if threadpool_info is None:
+        print("threadpoolctl is not installed: BLAS threads unknown and never pinned")
+        return
+    for info in threadpool_info():
+        extra = f", {info.get('architecture')}" if info.get("architecture") else ""
+        print(f"  {info['user_api']:6s} {info['internal_api']:9s} {info.get('version') or '?':14s} "
+              f"threads={info['num_threads']}{extra}  ({os.path.basename(info['filepath'])})")
+    env = {k: os.environ[k] for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                                      "OPENBLAS_CORETYPE") if k in os.environ}
+    print(f"  thread environment: {env or 'none set'}")
+    if torch is not None:
+        print(f"  torch intra-op threads: {torch.get_num_threads()}")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="fewer rounds (a smoke check; noisier)")
+    p.add_argument("--rounds", type=int, default=None, help="timing rounds per comparison (default 31, quick 7)")
+    p.add_argument("--only", choices=("xor", "digits", "large"), help="run one table")
+    args = p.parse_args(argv)
+    rounds = args.rounds or (7 if args.quick else 31)
+    print_environment()
+    t0 = perf()
+    if args.only in (None, "xor"):
+        table_xor(rounds, args.quick)
+    if args.only in (None, "digits"):
+        table_digits(rounds, args.quick)
+    if args.only in (None, "large"):
+        table_large(rounds, args.quick)
+    print(f"\n(benchmark took {perf() - t0:.0f} s; the machine may be shared, so compare ratios, not times)")
+
+
+if __name__ == "__main__":
+    main()
