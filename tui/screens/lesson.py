@@ -220,6 +220,9 @@ class LessonScreen(Screen):
         except SessionError as e:
             self.notify(str(e), severity="error", timeout=8)
             return
+        op = self.session.stepper.current if key in ("n", "b") else None
+        if op is not None and op.layer:
+            self.app.view.layer = op.layer   # the heatmaps follow the operation's layer
         if key in ("+", "-", "g") and note:
             self.notify(note, timeout=3)
         elif key == "space" and self.session.trainer.halted is not None:

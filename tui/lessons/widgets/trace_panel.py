@@ -35,10 +35,11 @@ class TracePanel(Panel):
             style = "reverse bold" if name == op.phase else "dim"
             head.append(f" {name} ", style=style)
             head.append(" ")
-        parts = [head, Text(op.equation, style="bold"), Text(op.shapes, style="dim"), Text("")]
+        # The result first: it is what this operation produced, and stays in view.
+        parts = [head, Text(op.equation, style="bold"), Text(op.shapes, style="dim"), Text(""),
+                 matrix(f"{op.name} =", op.result), Text("from", style="dim")]
         for name, value in op.operands.items():
             parts.append(matrix(name, value))
-        parts.append(matrix(f"= {op.name}", op.result))
         self.border_title = f"Trace · operation {k + 1} of this cycle"
         self.border_subtitle = "n next · b back"
         self.body.update(Group(*parts))
