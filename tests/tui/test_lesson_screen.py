@@ -231,3 +231,20 @@ def test_lesson_screen_snapshot(snap_compare, tmp_path, monkeypatch):
         await settle(pilot)
 
     assert snap_compare(LessonApp("dead-relu"), terminal_size=SIZE, run_before=ready)
+
+
+async def test_play_pauses_when_the_check_starts_to_hold_then_trains_on(lessons, store):
+    store.record("dead-relu", 3, met=[0, 1, 2])
+    app = lesson_app(lessons, store, "dead-relu")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await settle(pilot)
+        s = screen.session
+        assert s.index == 3 and not s.met()            # "Fix 1: He initialization"
+        await pilot.press("p")
+        await settle(pilot)
+        first = s.trainer.step_count
+        assert s.met() and 0 < first < s.step.max_steps   # paused by itself once 100% was reached
+        await pilot.press("p")                          # the check already holds: play runs on...
+        await settle(pilot)
+        assert s.trainer.step_count == s.step.max_steps  # ...until the step's training budget
+        assert any("training steps are used up" in n.message for n in app._notifications)

@@ -112,22 +112,26 @@ class LessonScreen(Screen):
             panel.display = False
         self.query_one("#step-header", Static).update(f"[b]{self.lesson.title}[/b]\npreparing…")
         self.set_interval(1 / TICK_HZ, self._tick)
-        self._enter(self.start_index)
+        self._go(self.start_index)
 
     def on_screen_resume(self) -> None:
         self.app.state = self.live
 
     # ----- entering steps ----------------------------------------------------------
 
+    def _go(self, index: int) -> None:
+        """Enter step `index` from scratch; keys wait (busy) until it is ready."""
+        self.busy = True
+        self._enter(index)
+
     @work(thread=True, exclusive=True, group="lesson-enter", exit_on_error=False)
     def _enter(self, index: int) -> None:
         """Rebuild step `index` (replaying the steps before it) off the UI thread."""
-        self.busy = True
         try:
             self.session.start(index)
             error = None
-        except SessionError as e:
-            error = str(e)
+        except Exception as e:  # a step that cannot be built is reported, never a crash
+            error = str(e) if isinstance(e, SessionError) else f"{type(e).__name__}: {e}"
         self.app.call_from_thread(self._entered, error)
 
     def _entered(self, error=None) -> None:
@@ -246,6 +250,10 @@ class LessonScreen(Screen):
         chunk = s.chunk_size()
         reason = "paused"
         live.rate.reset()
+        with s.lock:
+            # Pause by itself only when training makes the check hold, not when it already did
+            # (then p just trains on, for the learner to explore).
+            watch = not s.play_done()
         try:
             while self.playing and not worker.is_cancelled:
                 with s.lock:
@@ -260,7 +268,7 @@ class LessonScreen(Screen):
                     if s.trainer.halted is not None:
                         reason = "halted"
                         break
-                    if s.play_done(verdicts):
+                    if watch and s.play_done(verdicts):
                         reason = "met"
                         break
                     if s.budget_left == 0:
@@ -300,7 +308,7 @@ class LessonScreen(Screen):
         if s.advance():
             self._show_step()
         elif s.index + 1 <= self.reached:
-            self._enter(s.index + 1)   # a step you have already reached: rebuilt as it starts
+            self._go(s.index + 1)   # a step you have already reached: rebuilt as it starts
         else:
             self._explain_unmet()
 
@@ -315,21 +323,25 @@ class LessonScreen(Screen):
         if self.busy or self.session.index == 0:
             return
         await self._pause()
-        self._enter(self.session.index - 1)
+        self._go(self.session.index - 1)
 
     async def action_restart(self) -> None:
         if self.busy:
             return
         await self._pause()
         self.notify("This step starts over.", timeout=2)
-        self._enter(self.session.index)
+        self._go(self.session.index)
 
     def action_layer(self, delta: int) -> None:
+        if self.busy:
+            return
         view = self.app.view
         view.layer = max(1, min(self.session.trainer.net.L, view.layer + delta))
         self._refresh()
 
     def action_toggle_log(self) -> None:
+        if self.busy:
+            return
         self.app.view.log_scale = not self.app.view.log_scale
         self._refresh()
 
