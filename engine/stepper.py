@@ -5,9 +5,42 @@ the cursor is at the newest one), `back()` moves to the previous one. The operat
 of the current and previous cycles are kept, so going back and forward again shows
 the very same numbers. Stepping forward through whole cycles leaves exactly the
 weights that Trainer.step() would.
+
+`reads(op)`, `writes(op)` and `result_norm(op)` describe an Op for a display: the
+arrays it reads and writes, by name, and the size of what it produced.
 """
 
 from __future__ import annotations
+
+import numpy as np
+
+
+def _array_name(operand: str):
+    """The network array an operand label refers to ("A1^T" -> "A1", "W1 (old)" -> "W1"), or None."""
+    if operand == "change":
+        return None  # the update's step: not an array of the network
+    return operand.removesuffix(" (old)").removesuffix("^T")
+
+
+def reads(op) -> list[str]:
+    """Names of the arrays `op` reads (X, W1, b1, Z1, A1, Y, dZ2, dW1, ...), in operand order."""
+    out = []
+    for label in op.operands:
+        name = _array_name(label)
+        if name is not None and name not in out:
+            out.append(name)
+    return out
+
+
+def writes(op) -> list[str]:
+    """Names of the arrays `op` writes: its result (Z1, A1, L, dW2, W1 ...)."""
+    return [op.name]
+
+
+def result_norm(op) -> float:
+    """The Frobenius norm of the op's result (its absolute value for the scalar loss)."""
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run's norm is inf, not a warning
+        return float(np.linalg.norm(np.asarray(op.result, dtype=np.float64).ravel()))
 
 
 class OpStepper:
@@ -73,6 +106,14 @@ class OpStepper:
         """Show the previous operation (stays put at the oldest one kept)."""
         if self.cursor > 0:
             self.cursor -= 1
+        return self.current
+
+    def goto(self, op):
+        """Show a retained operation (an Op from self.ops, or its position there); computes nothing."""
+        i = op if isinstance(op, int) else next((k for k, o in enumerate(self.ops) if o is op), None)
+        if i is None or not 0 <= i < len(self.ops):
+            raise IndexError("that operation is not among the retained ones")
+        self.cursor = i
         return self.current
 
     def finish_cycle(self):

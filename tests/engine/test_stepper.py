@@ -91,3 +91,30 @@ def test_finish_cycle_mid_cycle_equals_one_step():
     plain.step()
     assert rest[-1].phase == "update"
     assert np.array_equal(trainer.net.theta, plain.net.theta)
+
+
+def test_goto_shows_a_retained_op_without_computing():
+    _, trainer = _pair()
+    stepper = OpStepper(trainer)
+    seen = [stepper.next() for _ in range(7)]
+    assert stepper.goto(2) is seen[2]
+    assert stepper.goto(seen[5]) is seen[5]
+    assert stepper.next() is seen[6]          # forward again over retained ops: nothing new computed
+    assert len(stepper.ops) == 7 and trainer.step_count == 0
+    with pytest.raises(IndexError):
+        stepper.goto(7)
+
+
+def test_reads_writes_and_norm_name_the_arrays_of_each_op():
+    from engine.stepper import reads, result_norm, writes
+
+    _, trainer = _pair()
+    ops = {op.name if op.phase != "update" else "<-" + op.name: op for op in trainer.ops()}
+    assert reads(ops["Z1"]) == ["X", "W1", "b1"] and writes(ops["Z1"]) == ["Z1"]
+    assert reads(ops["A1"]) == ["Z1"]
+    assert reads(ops["L"]) == ["A2", "Y"] and writes(ops["L"]) == ["L"]
+    assert reads(ops["dW2"]) == ["A1", "dZ2"]
+    assert reads(ops["dA1"]) == ["dZ2", "W2"]
+    assert reads(ops["<-W1"]) == ["W1", "dW1"] and writes(ops["<-W1"]) == ["W1"]
+    assert result_norm(ops["Z1"]) == float(np.linalg.norm(ops["Z1"].result))
+    assert result_norm(ops["L"]) == abs(float(ops["L"].result))
