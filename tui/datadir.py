@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from pathlib import Path
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+_UNSAFE = re.compile(r"[^\w.-]+")  # \w: letters and digits of any script, and '_' 
 
 
 def data_root() -> Path:
@@ -30,7 +31,8 @@ def safe_name(text: str | None, fallback: str = "user", limit: int = 48) -> str:
     No separators, no leading dot (so never '.', '..' or a hidden name), at most `limit`
     characters; `fallback` when nothing is left.
     """
-    name = _UNSAFE.sub("-", text or "").strip(".-")[:limit].strip(".-")
+    text = unicodedata.normalize("NFC", text or "")
+    name = _UNSAFE.sub("-", text).strip(".-")[:limit].strip(".-")
     return name or fallback
 
 
@@ -43,3 +45,25 @@ def inside(root: Path, name: str) -> Path:
             os.path.realpath(path) == real_root:
         raise ValueError(f"{name!r} does not name a folder inside {root}")
     return path
+
+
+def served() -> bool:
+    """True inside a `netstep serve` session (the server sets NETSTEP_SERVED)."""
+    return bool(os.environ.get("NETSTEP_SERVED"))
+
+
+def confine(text: str) -> Path:
+    """The file a path typed in the app names; inside a served session, only in the user's folder.
+
+    Locally any path is the user's business. Served, a relative path is taken from the
+    user's folder (NETSTEP_DATA_DIR) and anything resolving outside it ('..', an absolute
+    path, a symlink) raises ValueError with a line to show the student.
+    """
+    path = Path(text.strip()).expanduser()
+    if not served():
+        return path
+    root = os.path.realpath(data_root())
+    real = os.path.realpath(path if path.is_absolute() else Path(root) / path)
+    if os.path.commonpath([root, real]) != root or real == root:
+        raise ValueError("files live in your own folder here: type a plain name such as run.npz")
+    return Path(real)

@@ -156,14 +156,14 @@ def parse_authorized_keys(text: str, source: str) -> dict[bytes, KeyEntry]:
         parsed.append((key, safe_name(comment, fallback="") if comment else ""))
     if not parsed:
         raise ServeError(f"{source} holds no public keys (one 'ssh-ed25519 AAAA... name' per line)")
-    names = Counter(name for _, name in parsed if name)
+    counts = Counter(name for _, name in parsed if name)
+    for name, n in counts.items():
+        if n > 1:
+            log.warning("authorized keys: %d keys share the name %r; each gets a folder named "
+                        "from its fingerprint instead (give them distinct comments)", n, name)
     entries: dict[bytes, KeyEntry] = {}
     for key, name in parsed:
-        if not name or names[name] > 1:
-            if name:
-                log.warning("authorized keys: %d keys share the name %r; each gets a folder named "
-                            "from its fingerprint instead (give them distinct comments)", names[name], name)
-                names[name] = 0  # warn once
+        if not name or counts[name] > 1:
             name = _key_name(key)
         entries.setdefault(key.public_data, KeyEntry(name, key.get_fingerprint("sha256")))
     return entries
@@ -418,6 +418,16 @@ def describe_exit(returncode: int, cpu_limit: int) -> tuple[str, str | None]:
 
 # ---------------------------------------------------------------------------------------------
 # SSH side
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _normal_addr(host: str) -> str:
@@ -778,6 +788,7 @@ class Server:
         self.keys: AuthorizedKeys | None = AuthorizedKeys(config.authorized_keys) if config.authorized_keys else None
         self.host_key = None
         self.port = None
+        self.guests: Path | None = None
         self.connections: set[_Connection] = set()
         self.per_address: Counter = Counter()
         self.sessions: set[_Session] = set()       # sessions whose child is alive
@@ -791,10 +802,15 @@ class Server:
     async def start(self) -> None:
         try:
             (self.root / "users").mkdir(parents=True, exist_ok=True, mode=0o700)
+            # Guests' folders live under guests/<server pid>/, so a second server on the same
+            # data folder leaves ours alone; those of servers no longer running are swept here.
             guests = self.root / "guests"
-            if guests.exists():  # left by a server that was killed: nobody is using them now
-                shutil.rmtree(guests, ignore_errors=True)
             guests.mkdir(mode=0o700, exist_ok=True)
+            for old in guests.iterdir():
+                if not (old.name.isdigit() and _alive(int(old.name))):
+                    shutil.rmtree(old, ignore_errors=True)
+            self.guests = guests / str(os.getpid())
+            self.guests.mkdir(mode=0o700, exist_ok=True)
         except OSError as e:
             raise ServeError(f"cannot use data folder {self.root}: {e.strerror or e}") from None
         path = Path(self.config.host_key) if self.config.host_key else self.root / HOST_KEY_NAME
@@ -839,6 +855,8 @@ class Server:
                 conn.conn.abort()
         if self._acceptor is not None:
             await self._acceptor.wait_closed()
+        if self.guests is not None:
+            shutil.rmtree(self.guests, ignore_errors=True)
 
     # -- admission
 
@@ -892,7 +910,7 @@ class Server:
             folder.mkdir(mode=0o700, exist_ok=True)
             return Identity(entry.name, folder, False, f"key {entry.fingerprint}")
         name = safe_name(username, fallback="guest")
-        folder = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self.root / "guests"))
+        folder = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self.guests))
         return Identity(name, folder, True, "anonymous guest, throw-away folder")
 
     # -- children

@@ -235,7 +235,7 @@ async def test_anonymous_guests_get_throw_away_folders(tmp_path):
             term = await Term.open(conn)
             found = await term.wait_for(r"data=(\S+)")
             folder = found.group(1)
-            guests = str(tmp_path / "data" / "guests") + "/"
+            guests = str(tmp_path / "data" / "guests" / str(os.getpid())) + "/"
             assert folder.startswith(guests) and "/" not in folder[len(guests):]
             assert os.path.isdir(folder)
             await term.wait_for(r"user=etc-passwd ")
@@ -260,7 +260,7 @@ async def test_keys_and_anonymous_together(tmp_path):
         # An unknown key falls through to an empty keyboard-interactive round: a guest.
         async with await connect(server, "eve", username="eve", password="", kbdint_auth=True) as conn:
             term = await Term.open(conn)
-            await term.wait_for(r"data=\S+/guests/eve-")
+            await term.wait_for(rf"data=\S+/guests/{os.getpid()}/eve-")
             term.send("q")
             await term.closed()
 
@@ -274,3 +274,13 @@ async def test_host_key_is_made_once_with_mode_0600(tmp_path):
     assert (path.stat().st_mode & 0o777) == 0o600
     async with running(tmp_path) as server:
         assert server.host_key.get_fingerprint("sha256") == first == seen
+
+
+async def test_start_sweeps_guest_folders_of_servers_that_are_gone(tmp_path):
+    guests = tmp_path / "data" / "guests"
+    (guests / "999999999").mkdir(parents=True)   # above any pid_max: that server is gone
+    (guests / "1").mkdir()                       # pid 1 runs: another server's guests stay
+    async with running(tmp_path, allow_anonymous=True):
+        assert not (guests / "999999999").exists() and (guests / "1").is_dir()
+        assert (guests / str(os.getpid())).is_dir()
+    assert not (guests / str(os.getpid())).exists()

@@ -64,3 +64,30 @@ async def test_real_app_sessions_are_independent(tmp_path):
             assert await gone(pid, WAIT)
         for c in conns:
             c.close()
+
+
+async def test_served_app_saves_only_inside_the_students_folder(tmp_path):
+    async with running(tmp_path, command=[sys.executable, "-m", "tui"]) as server:
+        async with await connect(server, "alice") as conn:
+            term = await Term.open(conn, 120, 36)
+            await term.wait_for(r"\bstep 0\b")
+            term.send("\x13")                          # ctrl+s: save the run
+            await term.wait_for(r"Save the run")
+            for name in ("../bob/evil.npz", "mine.npz"):
+                for keys in ("\x01", "\x0b"):            # ctrl+a ctrl+k: empty the field
+                    term.send(keys)
+                    await asyncio.sleep(0.3)            # one at a time: sent in one burst with the text, the field came out empty
+                term.send(name)
+                await term.wait_for(rf"│ {re.escape(name)} +│")
+                term.send("\r")
+                if name.startswith(".."):
+                    await term.wait_for(r"own folder")
+            saved = tmp_path / "data" / "users" / "alice" / "mine.npz"
+            for _ in range(600):
+                if saved.exists():
+                    break
+                await asyncio.sleep(0.1)
+            assert saved.exists()
+            assert not (tmp_path / "data" / "users" / "bob").exists()
+            term.send("q")
+            assert await term.closed() == 0

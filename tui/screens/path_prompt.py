@@ -9,6 +9,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from tui.datadir import confine
+
 
 class PathPrompt(ModalScreen[str | None]):
     """Ask for a path; dismiss with it (stripped, never empty) or None on cancel."""
@@ -38,6 +40,11 @@ class PathPrompt(ModalScreen[str | None]):
         path = self.query_one(Input).value.strip()
         if not path:
             self.query_one("#prompt-error", Static).update("[red]type a file path[/]")
+            return
+        try:
+            path = str(confine(path))  # over `netstep serve`: only inside the student's own folder
+        except ValueError as e:
+            self.query_one("#prompt-error", Static).update(f"[red]{e}[/]")
             return
         self.dismiss(path)
 

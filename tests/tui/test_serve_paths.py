@@ -1,0 +1,135 @@
+"""The pure parts of `netstep serve`: folder names, path confinement, key files, commands, exits."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import asyncssh
+import pytest
+
+from tui.datadir import confine, data_root, inside, safe_name
+from tui.serve import ServeConfig, ServeError, Server, describe_exit, parse_authorized_keys
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("alice", "alice"),
+    ("Alice Smith", "Alice-Smith"),
+    ("alice@laptop", "alice-laptop"),
+    ("../../etc/passwd", "etc-passwd"),
+    ("..", "user"),
+    (".", "user"),
+    ("", "user"),
+    (None, "user"),
+    ("/", "user"),
+    (".hidden", "hidden"),
+    ("a/b\\c", "a-b-c"),
+    ("x" * 100, "x" * 48),
+    ("élève", "élève"),
+    ("e\u0301le\u0300ve", "élève"),       # one name however it was typed
+    ("日本", "日本"),
+    ("a\x00b", "a-b"),
+])
+def test_safe_name_is_one_harmless_component(text, expected):
+    name = safe_name(text)
+    assert name == expected
+    assert "/" not in name and not name.startswith(".") and name not in ("", ".", "..")
+
+
+def test_inside_never_leaves_its_root(tmp_path):
+    root = tmp_path / "users"
+    root.mkdir()
+    assert inside(root, "../../etc") == root / "etc"
+    assert inside(root, "..") == root / "user"
+    (root / "evil").symlink_to("/etc")
+    with pytest.raises(ValueError):
+        inside(root, "evil")
+
+
+def test_data_root_rule(monkeypatch, tmp_path):
+    monkeypatch.setenv("NETSTEP_DATA_DIR", str(tmp_path / "d"))
+    assert data_root() == tmp_path / "d"
+    monkeypatch.delenv("NETSTEP_DATA_DIR")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "x"))
+    assert data_root() == tmp_path / "x" / "netstep"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "h"))
+    assert data_root() == tmp_path / "h" / ".local" / "share" / "netstep"
+
+
+def test_confine_served_paths_to_the_users_folder(monkeypatch, tmp_path):
+    folder = tmp_path / "users" / "alice"
+    folder.mkdir(parents=True)
+    (tmp_path / "users" / "bob").mkdir()
+    monkeypatch.setenv("NETSTEP_DATA_DIR", str(folder))
+    monkeypatch.setenv("HOME", str(folder))
+    monkeypatch.delenv("NETSTEP_SERVED", raising=False)
+    assert confine("../bob/run.npz") == Path("../bob/run.npz")      # locally: the user's business
+
+    monkeypatch.setenv("NETSTEP_SERVED", "1")
+    assert confine("run.npz") == folder / "run.npz"
+    assert confine("  runs/a.csv ") == folder / "runs" / "a.csv"
+    assert confine("~/run.npz") == folder / "run.npz"
+    assert confine(str(folder / "x.npz")) == folder / "x.npz"
+    (folder / "out").symlink_to(tmp_path / "users" / "bob")
+    for bad in ("../bob/run.npz", "/etc/passwd", "..", ".", "out/run.npz", "a/../../bob/x"):
+        with pytest.raises(ValueError, match="your own folder"):
+            confine(bad)
+
+
+def _key(comment=None):
+    key = asyncssh.generate_private_key("ssh-ed25519", comment=comment)
+    return key, key.export_public_key().decode()
+
+
+def test_authorized_keys_names_come_from_comments():
+    (a, line_a), (b, line_b), (c, line_c), (d, line_d), (e, line_e) = (
+        _key("alice"), _key("../../root"), _key(), _key("twin"), _key("twin"))
+    text = "\n".join(["# class of 2026", line_a, 'from="10.0.0.0/8",no-pty ' + line_b, "", line_c, line_d, line_e])
+    entries = parse_authorized_keys(text, "keys")
+    assert entries[a.public_data].name == "alice"
+    assert entries[b.public_data].name == "root"                 # sanitised, options skipped
+    for key in (c, d, e):                                         # no comment, or a shared one
+        assert entries[key.public_data].name.startswith("key-")
+    assert entries[d.public_data].name != entries[e.public_data].name
+    assert entries[a.public_data].fingerprint == a.get_fingerprint("sha256")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("not a key at all\n", "keys line 1 is not an OpenSSH public key"),
+    ("# only comments\n\n", "holds no public keys"),
+])
+def test_authorized_keys_errors(text, message):
+    with pytest.raises(ServeError, match=message):
+        parse_authorized_keys(text, "keys")
+
+
+def test_only_lesson_commands_are_accepted(tmp_path):
+    server = Server(ServeConfig(allow_anonymous=True, data_dir=str(tmp_path)))
+    assert server.resolve_command(None) == ([], None)
+    assert server.resolve_command("  ") == ([], None)
+    assert server.resolve_command("lesson xor-1") == (["lesson", "xor-1"], None)
+    for bad in ("lesson ../x", "lesson", "lesson a b", "bash", "sh -c 'rm -rf /'", "lesson 'a;b'",
+                "scp -t .", "internal-sftp", "lesson $(id)"):
+        args, refusal = server.resolve_command(bad)
+        assert args == [] and "not available" in refusal
+
+
+def test_exit_descriptions():
+    assert describe_exit(0, 60) == ("app exited", None)
+    assert "status 3" in describe_exit(3, 60)[1]
+    reason, line = describe_exit(-signal.SIGXCPU, 60)
+    assert "CPU time limit (60 s)" in reason and "used up its CPU time" in line
+    assert "SIGSEGV" in describe_exit(-signal.SIGSEGV, 60)[1]
+
+
+def test_config_rules():
+    with pytest.raises(ServeError, match="--authorized-keys"):
+        ServeConfig().validate()
+    ServeConfig(allow_anonymous=True).validate()
+    limits = dict((name, (soft, hard)) for name, soft, hard in ServeConfig(cpu_limit=5, memory_limit=512).rlimits())
+    assert limits["RLIMIT_CPU"][0] == 5 and limits["RLIMIT_AS"] == (512 << 20, 512 << 20)
+    assert limits["RLIMIT_CORE"] == (0, 0)
+    assert "RLIMIT_CPU" not in dict((n, 0) for n, *_ in ServeConfig(cpu_limit=0).rlimits())
+    assert os.path.basename(ServeConfig().command[-1]) == "tui"
