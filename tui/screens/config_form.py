@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -57,6 +58,7 @@ HINTS = {
     "dtype": "float64 or float32",
 }
 NONE_WORDS = ("", "none", "off", "full", "null")
+NONE_OK = ("clip", "batch_size", "dataset_options")  # blank is a valid answer
 
 
 def to_text(name, value) -> str:
@@ -153,9 +155,10 @@ class ConfigForm(ModalScreen["engine.RunConfig | None"]):
                                 suggest = SuggestFromList(datasets.NAMES + ("csv:",))
                             elif name == "hidden":
                                 suggest = SuggestFromList(activations.HIDDEN)
-                            yield Input(to_text(name, value), placeholder=HINTS.get(name, ""),
+                            yield Input(to_text(name, value), placeholder="none" if name in NONE_OK else "",
                                         id=f"field-{name}", compact=True, suggester=suggest)
-                    yield Static(HINTS.get(name, ""), classes="form-hint", id=f"hint-{name}")
+                        yield Static(HINTS.get(name, ""), classes="form-hint", id=f"hint-{name}")
+                    yield Static("", classes="form-error", id=f"err-{name}")
             yield Static("", id="form-error")
             with Horizontal(id="form-buttons"):
                 yield Button("Apply", id="form-apply", variant="primary", compact=True)
@@ -175,16 +178,18 @@ class ConfigForm(ModalScreen["engine.RunConfig | None"]):
         """Validate every field and show the messages. True when the whole config is valid."""
         self.errors, self.config = validate(self.values(), self.base)
         for name in engine.RunConfig.fields():
-            hint = self.query_one(f"#hint-{name}", Static)
-            row = self.query_one(f"#row-{name}")
-            message = self.errors.get(name)
-            hint.update(f"[red]✖ {message}[/]" if message else HINTS.get(name, ""))
-            hint.set_class(bool(message), "-error")
-            row.set_class(bool(message), "-error")
+            self._mark(name, self.errors.get(name))
         other = [m for f, m in self.errors.items() if f not in HINTS]
-        self.query_one("#form-error", Static).update(f"[red]✖ {'; '.join(other)}[/]" if other else "")
+        self.query_one("#form-error", Static).update(Text("✖ " + "; ".join(other), style="red") if other else "")
         self.query_one("#form-apply", Button).disabled = bool(self.errors)
         return not self.errors
+
+    def _mark(self, name, message):
+        """Show (or clear) a field's error line under it."""
+        error = self.query_one(f"#err-{name}", Static)
+        error.update(Text("✖ " + message) if message else "")
+        error.set_class(bool(message), "-shown")
+        self.query_one(f"#row-{name}").set_class(bool(message), "-error")
 
     @on(Input.Changed)
     @on(Select.Changed)
@@ -205,10 +210,9 @@ class ConfigForm(ModalScreen["engine.RunConfig | None"]):
             field = getattr(e, "field", None)
             self.errors = {field or "config": str(e)}
             if field in HINTS:
-                self.query_one(f"#hint-{field}", Static).update(f"[red]✖ {e}[/]")
-                self.query_one(f"#row-{field}").set_class(True, "-error")
+                self._mark(field, str(e))
             else:
-                self.query_one("#form-error", Static).update(f"[red]✖ {e}[/]")
+                self.query_one("#form-error", Static).update(Text("✖ " + str(e), style="red"))
             return
         self.dismiss(self.config)
 

@@ -18,19 +18,21 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from tui.widgets.panel import Panel
+from tui.widgets.weights.heatmap import fmt
 
 # Row labels for the keys the engine reports today; unknown keys show as they come.
 LABELS = {
-    "units": "units", "activation": "activation", "grad_norm_W": "‖dW‖", "grad_norm_b": "‖db‖",
-    "grad_ratio": "grad ratio", "update_ratio": "update/‖W‖", "weight_norm": "‖W‖",
-    "act_mean": "mean A", "act_std": "std A", "dead": "dead", "dead_units": "dead units",
-    "saturated": "saturated", "identical_units": "identical", "nonfinite": "inf/NaN",
+    "units": "units", "activation": "g", "grad_norm_W": "|dW|", "grad_norm_b": "|db|",
+    "grad_ratio": "|dW|/|dWL|", "update_ratio": "|ΔW|/|W|", "weight_norm": "|W|",
+    "act_mean": "mean A", "act_std": "std A", "dead": "dead", "dead_units": "dead #",
+    "saturated": "saturated", "identical_units": "same W", "nonfinite": "inf/NaN",
 }
+SHORT_ACT = {"leaky_relu": "leaky", "sigmoid": "sigm", "softmax": "smax", "linear": "lin"}
 # Which row a warning code points at, so its cell can be highlighted.
 CODE_KEY = {"dead": "dead", "saturated": "saturated", "vanishing": "grad_ratio", "big_update": "update_ratio",
             "identical": "identical_units", "nonfinite": "nonfinite", "exploding": "grad_norm_W",
             "weak_signal": "act_std"}
-HEADLINE = (("grad_norm", "‖grad‖"), ("clipped", "clipped"))
+HEADLINE = (("grad_norm", "|grad|"), ("clipped", "clipped"))
 SKIP = {"step", "epoch", "every", "examples", "activations", "halted", "layers", "warnings"}
 
 
@@ -99,12 +101,12 @@ def _fmt(v):
     if isinstance(v, float):
         if not math.isfinite(v):
             return str(v)
-        return f"{v:.3g}"
+        return fmt(v, 7).strip()
     if isinstance(v, (list, tuple)):
         if not v:
             return "none"
-        return ",".join(_fmt(x) for x in v[:4]) + ("…" if len(v) > 4 else "")
-    return str(v)
+        return ",".join(_fmt(x) for x in v[:2]) + (f"+{len(v) - 2}" if len(v) > 2 else "")
+    return SHORT_ACT.get(v, str(v)) if isinstance(v, str) else str(v)
 
 
 def _warnings(raw):

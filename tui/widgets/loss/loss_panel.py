@@ -27,16 +27,18 @@ class LossPanel(Panel):
         self.border_title = "Loss" + (" · log scale" if log else "")
         self.border_subtitle = "l: log/linear"
         m = snap.metrics
+        has_test = "test_loss" in m
+        spec = ".3g" if has_test else ".4g"  # three numbers must fit the panel's width
         t = Text(no_wrap=True, overflow="ellipsis")
-        t.append("━ ", style=colours.plain_style(fg=LOSS_RGB, bold=True))
+        t.append("━", style=colours.plain_style(fg=LOSS_RGB, bold=True))
         t.append("loss ")
-        t.append(fmt_loss(snap.loss), style="bold")
-        if "test_loss" in m:
-            t.append("  ━ ", style=colours.plain_style(fg=TEST_RGB, bold=True))
+        t.append(fmt_loss(snap.loss, spec), style="bold")
+        if has_test:
+            t.append(" ━", style=colours.plain_style(fg=TEST_RGB, bold=True))
             t.append("test ")
-            t.append(fmt_loss(m["test_loss"]), style="bold")
-        t.append("  ━ ", style=colours.plain_style(fg=ACC_RGB, bold=True))
-        t.append("accuracy ")
+            t.append(fmt_loss(m["test_loss"], spec), style="bold")
+        t.append(" ━", style=colours.plain_style(fg=ACC_RGB, bold=True))
+        t.append("acc ")
         t.append(f"{m['accuracy'] * 100:.1f}%" if "accuracy" in m else "—", style="bold")
         self.key.update(t, layout=False)
         self.plot.plot_history(snap.history, snap.n_loss, snap.n_eval, log)

@@ -107,10 +107,10 @@ def thin(n: int, points: int):
     return np.unique(idx)
 
 
-def fmt_loss(v) -> str:
+def fmt_loss(v, spec=".4g") -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "—"
-    return f"{v:.4g}"
+    return format(v, spec)
 
 
 def step_ticks(n: int, count: int):

@@ -1,0 +1,27 @@
+"""Snapshots of the dashboard, paused on a fixed seed (nothing on screen depends on time).
+
+Update after an intended visual change with: pytest tests/tui/test_app_snapshots.py --snapshot-update
+"""
+
+from __future__ import annotations
+
+from tests.tui.app_helpers import make_app
+
+STEPS = ["space"] * 5
+
+
+def test_dashboard_120x40(snap_compare):
+    assert snap_compare(make_app(), terminal_size=(120, 40), press=STEPS)
+
+
+def test_dashboard_80x24(snap_compare):
+    assert snap_compare(make_app(), terminal_size=(80, 24), press=STEPS)
+
+
+def test_dashboard_spiral_120x40(snap_compare):
+    """Three classes: the boundary in class colours and a confusion matrix; layer 2 shown."""
+    assert snap_compare(make_app("spiral"), terminal_size=(120, 40), press=STEPS + ["right_square_bracket"])
+
+
+def test_too_small_notice(snap_compare):
+    assert snap_compare(make_app(), terminal_size=(70, 20))

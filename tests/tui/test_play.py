@@ -1,0 +1,71 @@
+"""Playing: the loss falls, and what the panels show is exactly what the engine holds."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests.tui.app_helpers import make_app, status, text_of, wait_for
+from tui.widgets.loss.loss_plot import downsample
+from tui.widgets.weights.heatmap import fmt
+
+
+async def test_play_for_a_while_then_every_number_shown_is_the_engines():
+    app = make_app(epochs=10**9)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.state.trainer.step_count >= 3000, "3000 steps of play")
+        assert app.frames >= 2  # the panels were fed while training ran
+        await pilot.press("p")
+        await wait_for(pilot, lambda: not app.state.worker_active, "pause")
+        await pilot.pause()
+        trainer = app.state.trainer
+        history = trainer.history.loss
+        assert history[-1] < 0.1 * history[0], "the loss fell"
+        metrics = trainer.evaluate(record=False)
+        assert metrics["accuracy"] == 1.0
+
+        line = status(app)
+        assert f"step {trainer.step_count:,}" in line
+        assert f"epoch {trainer.epoch_count:,}" in line
+        assert f"loss {trainer.result.loss:.4g}" in line
+        assert f"acc {metrics['accuracy'] * 100:.1f}%" in line
+        assert f"lr {trainer.lr:.3g}" in line
+        key = text_of(app.screen.query_one("#loss-key"))
+        assert f"loss {trainer.result.loss:.4g}" in key.replace("━", " ") and "acc 100.0%" in key.replace("━", " ")
+
+        # the heatmaps show W1 and dW1 as the engine has them, cell for cell
+        W1 = trainer.net.params["W1"]
+        dW1 = trainer.net.grad_views(trainer.last.g)["dW1"]
+        w_lines = text_of(app.screen.query_one("#map-W")).splitlines()
+        g_lines = text_of(app.screen.query_one("#map-dW")).splitlines()
+        for r in range(W1.shape[0]):
+            assert w_lines[r].split() == [fmt(float(v)).strip() for v in W1[r]]
+            assert g_lines[r].split() == [fmt(float(v)).strip() for v in dW1[r]]
+        inspector = text_of(app.screen.query_one("#inspector"))
+        assert fmt(float(W1[0, 0]), 10).strip() in inspector
+
+        # the boundary classifies each XOR corner as its label (the map draws the engine's predictions)
+        pred = app.screen.query_one("#boundary-map").pixels
+        assert pred[0, 0] == 1 and pred[-1, -1] == 1 and pred[0, -1] == 0 and pred[-1, 0] == 0
+
+
+async def test_the_plot_is_downsampled_to_its_width():
+    app = make_app(epochs=10**9)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.state.trainer.step_count >= 5000, "5000 steps")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: not app.state.worker_active, "pause")
+        await pilot.pause()
+        plot = app.screen.query_one("#loss-plot")
+        assert 0 < plot.points <= 2 * plot.size.width
+        assert plot._n == len(app.state.trainer.history.loss)
+
+
+def test_downsample_averages_buckets():
+    values = np.arange(1, 101, dtype=float)
+    xs, ys = downsample(values, 10)
+    assert len(xs) == 10
+    assert ys[0] == np.mean(values[:10]) and ys[-1] == np.mean(values[90:])
+    xs, ys = downsample(values[:5], 10)
+    np.testing.assert_array_equal(ys, values[:5])
