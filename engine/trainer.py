@@ -23,6 +23,8 @@ from .optim import Schedule
 
 PHASES = ("forward", "loss", "backward", "update")
 MAX_LR = 1e6  # keeps lr * g finite for any finite gradient (see _fast_cycle)
+CHECKPOINT_EVERY = 50  # steps between automatic checkpoints (a copy of the weights: cheap)
+CHECKPOINTS_KEPT = 4
 
 
 class Op:
@@ -64,9 +66,10 @@ class NonFinite:
         if self.quantity == "gradient norm":
             # Every entry is finite, only the length overflowed: clipping rescales it.
             return head + ("The gradient is too long to measure: turn on gradient clipping and continue, "
-                           "or lower the learning rate and reset the run.")
-        return head + ("Those weights are finite but already so large that the cycle overflows, so continuing "
-                       "from them fails again: lower the learning rate or turn on gradient clipping, and reset the run.")
+                           "or rewind to a checkpoint from before the blow-up and lower the learning rate.")
+        return head + ("Those weights are finite but already so large that the cycle overflows again from them: "
+                       "rewind to a checkpoint from before the blow-up, then lower the learning rate or turn on "
+                       "gradient clipping.")
 
     def to_dict(self):
         return {"step": self.step, "phase": self.phase, "layer": self.layer, "quantity": self.quantity, "kind": self.kind}
@@ -272,6 +275,53 @@ class Trainer:
         self._plans = {}
         self.halted = None  # NonFinite of the step that was refused, until the next good step
         self.seconds = 0.0
+        self.checkpoints = []
+        self.checkpoint()
+
+    # ----- checkpoints: a way back from a run that blew up -------------------------------
+
+    def checkpoint(self):
+        """Remember the weights, optimizer state and counters as they are now.
+
+        Taken every CHECKPOINT_EVERY steps and whenever a caller is about to change the
+        run (a new learning rate, say). The guard keeps the last finite weights, but by
+        the time anything overflows those are usually enormous; rewind() goes back to a
+        checkpoint from before the blow-up.
+        """
+        loss = self.history.loss[-1] if self.history.loss else None
+        if self.checkpoints and self.checkpoints[-1]["step"] == self.step_count:
+            self.checkpoints.pop()
+        self.checkpoints.append({
+            "step": self.step_count, "epoch": self.epoch_count, "loss": loss,
+            "theta": self.net.theta.copy(), "opt_t": self.opt.t,
+            "opt_state": {k: v.copy() for k, v in self.opt.state.items()},
+        })
+        del self.checkpoints[:-CHECKPOINTS_KEPT]
+
+    def rewind(self):
+        """Go back to the newest checkpoint taken before the loss blew up. Returns its step.
+
+        "Before the blow-up" means a loss at most twice the smallest among the kept
+        checkpoints (the starting point always qualifies). History after it is dropped;
+        the next epoch starts afresh. Then lower the learning rate or turn on clipping
+        and carry on.
+        """
+        losses = [c["loss"] for c in self.checkpoints if c["loss"] is not None and math.isfinite(c["loss"])]
+        best = min(losses) if losses else None
+        chosen = self.checkpoints[0]
+        for c in reversed(self.checkpoints):
+            if c["loss"] is None or (best is not None and c["loss"] <= 2 * best):
+                chosen = c
+                break
+        self.net.theta[...] = chosen["theta"]
+        self.opt.t = chosen["opt_t"]
+        self.opt.state = {k: v.copy() for k, v in chosen["opt_state"].items()}
+        self.step_count, self.epoch_count, self._pos = chosen["step"], chosen["epoch"], 0
+        self.history.truncate(chosen["step"])
+        self.checkpoints = [c for c in self.checkpoints if c["step"] <= chosen["step"]]
+        self.halted = None
+        self.last = None
+        return chosen["step"]
 
     @property
     def lr(self) -> float:
@@ -379,6 +429,8 @@ class Trainer:
         self.history.loss.append(value)
         self.last = _Last(cache, g, delta, Y)
         self.halted = None
+        if step % CHECKPOINT_EVERY == 0:
+            self.checkpoint()
         self._result = StepResult(step, self.epoch_count, value, lr, grad_norm, clipped, None, cache[f"A{L}"], Y)
         if record:
             grads = net.grad_views(g)
@@ -513,6 +565,8 @@ class Trainer:
         plan.Y = Y
         plan.delta = delta
         self.halted = None
+        if step % CHECKPOINT_EVERY == 0:
+            self.checkpoint()
         self._result = StepResult(step, self.epoch_count, value, lr, grad_norm, clipped, None, A, Y)
 
     def step(self) -> StepResult:

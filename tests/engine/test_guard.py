@@ -216,7 +216,7 @@ def test_after_real_divergence_a_lower_lr_needs_a_reset():
     trainer = diverging_trainer("sgd", 50.0, "linear", "float64")
     while quietly(trainer.step).ok:
         pass
-    assert "reset the run" in trainer.halted.message
+    assert "rewind" in trainer.halted.message
     kept = trainer.net.theta.copy()
     assert np.abs(kept).max() > 1e50
     trainer.lr = 1e-3
@@ -229,3 +229,44 @@ def test_after_real_divergence_a_lower_lr_needs_a_reset():
     losses = [trainer.step().loss for _ in range(200)]
     assert all(np.isfinite(losses)) and losses[-1] < losses[0]
     assert trainer.halted is None and np.isfinite(trainer.net.theta).all()
+
+
+def test_rewind_after_divergence_then_resume_with_a_lower_lr():
+    """The guard keeps finite weights, but those are huge by then: rewind() goes back to a
+    checkpoint from before the blow-up, and a lower learning rate then trains on."""
+    from engine.scenarios import EXPLODING
+
+    trainer = engine.build(EXPLODING)
+    for _ in range(500):
+        if not trainer.step().ok:
+            break
+    assert trainer.halted is not None
+    halted_at = trainer.step_count
+    assert np.isfinite(trainer.net.theta).all()
+    # Continuing from the kept weights fails again even with a much lower lr.
+    trainer.lr = 1e-3
+    assert not trainer.step().ok
+
+    step = trainer.rewind()
+    assert step < halted_at
+    assert trainer.halted is None
+    assert trainer.step_count == step and len(trainer.history.loss) == step
+    for _ in range(300):
+        assert trainer.step().ok
+    assert np.isfinite(trainer.net.theta).all()
+    assert trainer.evaluate()["loss"] < 0.7
+
+
+def test_rewind_restores_the_checkpointed_weights_and_optimizer_state():
+    config = engine.presets["default"].replace(optimizer="adam", lr=0.01)
+    trainer = engine.build(config)
+    for _ in range(engine.trainer.CHECKPOINT_EVERY):
+        trainer.step()
+    saved_theta = trainer.net.theta.copy()
+    saved_m = trainer.opt.state["m"].copy()
+    for _ in range(7):
+        trainer.step()
+    assert trainer.rewind() == engine.trainer.CHECKPOINT_EVERY
+    assert np.array_equal(trainer.net.theta, saved_theta)
+    assert np.array_equal(trainer.opt.state["m"], saved_m)
+    assert trainer.opt.t == engine.trainer.CHECKPOINT_EVERY

@@ -132,7 +132,7 @@ def test_guard_message_for_weights_too_large_to_continue_says_to_reset():
         while t.step().ok:
             pass
     assert t.halted.phase == "forward" and t.halted.quantity.startswith("Z")
-    assert "reset the run" in t.halted.message
+    assert "rewind" in t.halted.message
 
 
 # ----- vanishing -----------------------------------------------------------------------------
