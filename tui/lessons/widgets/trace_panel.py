@@ -37,7 +37,7 @@ class TracePanel(Panel):
             head.append(" ")
         # The result first: it is what this operation produced, and stays in view.
         parts = [head, Text(op.equation, style="bold"), Text(op.shapes, style="dim"), Text(""),
-                 matrix(f"{op.name} =", op.result), Text("from", style="dim")]
+                 matrix(op.name, op.result), Text("computed from", style="dim")]
         for name, value in op.operands.items():
             parts.append(matrix(name, value))
         self.border_title = f"Trace · operation {k + 1} of this cycle"
