@@ -59,8 +59,14 @@ def save(trainer, path):
         "hidden": net.hidden, "output": net.output, "init": net.init, "dtype": str(net.dtype),
         "params": {name: list(p.shape) for name, p in net.params.items()},
         "step": trainer.step_count, "epoch": trainer.epoch_count, "lr": trainer.base_lr,
+        # What it takes to continue exactly where the run stopped: the optimizer's
+        # update count and state (saved as opt_* arrays) and the shuffling generator.
+        "optimizer": trainer.opt.name, "opt_t": trainer.opt.t, "opt_state": sorted(trainer.opt.state),
+        "rng": trainer._rng.bit_generator.state, "pos": trainer._pos,
     }
     arrays = {"theta": net.theta, "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}
+    for key, value in trainer.opt.state.items():
+        arrays["opt_" + key] = value
     for name in _HISTORY:
         arrays["history_" + name] = np.asarray(getattr(trainer.history, name), dtype=np.float64)
     atomic_write(path, lambda f: np.savez(f, **arrays))
@@ -85,6 +91,7 @@ def load(path):
                 raise FileFormatError(f"{path} is corrupt: its weights are {theta.dtype} values, not floats")
             history = {name: z["history_" + name].astype(np.float64).tolist()
                        for name in _HISTORY if "history_" + name in files}
+            opt_state = {name[4:]: np.array(z[name], dtype=np.float64) for name in files if name.startswith("opt_")}
     except FileNotFoundError:
         raise FileFormatError(f"{path} not found") from None
     except FileFormatError:
@@ -123,4 +130,32 @@ def load(path):
     trainer.history = History.from_dict(history)
     trainer.history.eval_step[:] = eval_steps
     trainer.step_count, trainer.epoch_count, trainer.base_lr = step, epoch, lr
+    _restore_progress(trainer, meta, opt_state, path)
+    trainer.checkpoint()
     return trainer
+
+
+def _restore_progress(trainer, meta, opt_state, path):
+    """Optimizer state and shuffling, so a loaded run continues as the saved one would.
+
+    Files without them (or with state that does not fit) still load: the optimizer then
+    starts afresh, which is what a reset would do.
+    """
+    opt = trainer.opt
+    if meta.get("optimizer") != opt.name:
+        return
+    shapes_ok = all(v.shape == trainer.net.theta.shape and np.all(np.isfinite(v)) for v in opt_state.values())
+    if not shapes_ok or sorted(opt_state) != sorted(meta.get("opt_state", [])):
+        raise FileFormatError(f"{path} is corrupt: its optimizer state does not match its weights")
+    try:
+        opt.t = int(meta.get("opt_t", 0))
+        opt.state = {k: v.astype(trainer.net.dtype) for k, v in opt_state.items()}
+        if "rng" in meta:
+            trainer._rng.bit_generator.state = meta["rng"]
+        pos = int(meta.get("pos", 0))
+        if trainer.batch_size is not None and 0 < pos < len(trainer.X):
+            # Mid-epoch: the rest of this epoch's order cannot be rebuilt, so start the next epoch.
+            pos = 0
+        trainer._pos = pos
+    except (TypeError, ValueError, KeyError, OverflowError):
+        raise FileFormatError(f"{path} is corrupt: its optimizer or shuffling state is invalid") from None

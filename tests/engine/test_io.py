@@ -222,3 +222,24 @@ def test_save_overwrites_an_existing_run(trained, tmp_path):
     io.save(trained, path)
     assert io.load(path).epoch_count == 4
     assert os.listdir(tmp_path) == ["run.npz"]
+
+
+@pytest.mark.parametrize("changes", [
+    {"optimizer": "adam", "lr": 0.05},
+    {"optimizer": "momentum", "lr": 0.5},
+    {"dataset": "circles", "optimizer": "rmsprop", "lr": 0.01, "batch_size": 50},
+])
+def test_a_loaded_run_continues_exactly_as_the_saved_one(tmp_path, changes):
+    """Optimizer state and the shuffling generator are saved: stepping on after a load
+    gives the same weights as stepping on without one (at an epoch boundary)."""
+    config = engine.presets["default"].replace(**changes)
+    original = engine.build(config)
+    for _ in range(3 * original.steps_per_epoch):
+        original.step()
+    path = engine.io.save(original, tmp_path / "run.npz")
+    loaded = engine.io.load(path)
+    for _ in range(2 * original.steps_per_epoch):
+        original.step()
+        loaded.step()
+    assert np.array_equal(original.net.theta, loaded.net.theta)
+    assert loaded.opt.t == original.opt.t
