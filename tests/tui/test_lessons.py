@@ -296,3 +296,16 @@ def test_config_presets_used_by_lessons_exist():
         for step in lesson.steps:
             if step.run is not None:
                 assert step.run.preset in engine.presets
+
+
+def test_a_step_the_run_cannot_take_fails_with_a_message_not_a_traceback():
+    text = GOOD + textwrap.dedent("""
+        [[steps]]
+        title = "Second"
+        text = "More."
+        [steps.change.weights]
+        W1 = [[1.0, 2.0]]
+    """)
+    result = check_lesson(parse(text, "tiny.toml"))
+    assert not result["ok"]
+    assert result["error"].startswith("step 2: SessionError: change.weights.W1: W1 has shape (2, 4)")

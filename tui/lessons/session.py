@@ -146,7 +146,11 @@ class LessonSession:
             if self.is_last or not self.met():
                 return False
             self.index += 1
-            self._setup(self.step)
+            try:
+                self._setup(self.step)
+            except Exception:
+                self.index -= 1   # still on the step we were on (its run may need rebuilding: start())
+                raise
             self.version += 1
             return True
 
@@ -383,9 +387,11 @@ def check_lesson(lesson: Lesson) -> dict:
     t0 = time.perf_counter()
     session = LessonSession(lesson)
     out = {"id": lesson.id, "ok": True, "steps": [], "error": None}
+    where = 1   # the step being set up or played, for the message if something breaks
     try:
         session.start(0)
         while True:
+            where = session.index + 1
             verdicts = session.simulate()
             ok = all(v.ok for _, v in verdicts)
             out["steps"].append({"step": session.index + 1, "title": session.step.title, "ok": ok,
@@ -396,12 +402,13 @@ def check_lesson(lesson: Lesson) -> dict:
                 break
             if session.is_last:
                 break
+            where = session.index + 2
             if not session.advance():
                 out["ok"] = False
                 out["error"] = f"step {session.index + 1}: could not advance"
                 break
     except Exception as e:  # a lesson that crashes the checker is a failed lesson, reported, not a traceback
         out["ok"] = False
-        out["error"] = f"step {session.index + 1}: {type(e).__name__}: {e}"
+        out["error"] = f"step {where}: {type(e).__name__}: {e}"
     out["seconds"] = time.perf_counter() - t0
     return out

@@ -305,7 +305,13 @@ class LessonScreen(Screen):
             else:
                 self._explain_unmet()
             return
-        if s.advance():
+        try:
+            advanced = s.advance()
+        except SessionError as e:   # the next step does not fit this run: say so, rebuild this one
+            self.notify(str(e), title="The next step cannot run", severity="error", timeout=10)
+            self._go(s.index)
+            return
+        if advanced:
             self._show_step()
         elif s.index + 1 <= self.reached:
             self._go(s.index + 1)   # a step you have already reached: rebuilt as it starts
