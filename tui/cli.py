@@ -150,6 +150,8 @@ def make_parser():
                    help="CPU seconds per session before it is stopped (default 3600; 0 = none)")
     s.add_argument("--memory-limit", dest="memory_limit", type=int, default=1536, metavar="MB",
                    help="address space per session in MB (default 1536; 0 = none)")
+    s.add_argument("--no-sandbox", dest="sandbox", action="store_false",
+                   help="do not confine sessions with Landlock to reading code and writing their own folder")
 
     sub.add_parser("presets", help="list the named presets")
     return p

@@ -19,6 +19,7 @@ import asyncio
 import errno
 import fcntl
 import hashlib
+import importlib.util
 import json
 import logging
 import os
@@ -78,6 +79,7 @@ class ServeConfig:
     nice: int = 10                     # children run below the server
     kill_grace: float = 3.0            # SIGHUP, then SIGKILL after this many seconds
     keepalive: float = 30.0            # probe silent clients; 4 unanswered probes drop them
+    sandbox: bool = True               # Landlock: a session reads only code, writes only its folder
     data_dir: str | None = None        # default: tui.datadir.data_root()
     command: list[str] = field(default_factory=lambda: [sys.executable, "-m", "tui"])
 
@@ -232,6 +234,37 @@ def load_host_key(path: Path):
         raise ServeError(f"cannot read host key {path}: {getattr(e, 'strerror', None) or e}") from None
 
 
+# Files under /etc that Python, NumPy and the app read; the rest of /etc stays closed.
+_ETC_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf",
+              "/etc/hosts", "/etc/locale.alias", "/etc/mime.types", "/etc/ld.so.conf", "/etc/ld.so.conf.d")
+
+
+def sandbox_rules(command: list[str]) -> list[tuple[str, str]]:
+    """What every session may read: the system's libraries, this Python and its packages,
+    netstep's own code and the session command's files; /dev for its terminal. Writes go
+    only to the session's own folder, added per session."""
+    read = {"/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/proc", "/sys", *_ETC_FILES,
+            sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    read.update(p for p in sys.path if p and os.path.isdir(p))
+    for package in ("tui", "engine"):
+        spec = importlib.util.find_spec(package)
+        if spec is not None:
+            read.update(spec.submodule_search_locations or [])
+    read.update(os.path.dirname(os.path.abspath(arg)) for arg in command if os.path.isfile(arg))
+    rules = [(os.path.realpath(p), "read") for p in sorted(read) if os.path.exists(p)]
+    return rules + [("/dev", "device")]
+
+
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version, 0 where there is none."""
+    try:
+        import ctypes
+
+        return max(0, ctypes.CDLL(None, use_errno=True).syscall(444, None, 0, 1))
+    except (OSError, AttributeError):
+        return 0
+
+
 @dataclass
 class Identity:
     name: str          # NETSTEP_USER
@@ -246,6 +279,20 @@ class Identity:
 
 def _set_winsize(fd: int, cols: int, rows: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+def _raw_input(fd: int) -> None:
+    """Raw input from the start, output processing kept (a traceback still reads right).
+
+    Keys a student types while the app is still starting wait, unechoed, for the app;
+    Ctrl-C and Ctrl-S reach the app as keys instead of killing it or freezing the output.
+    """
+    attrs = termios.tcgetattr(fd)
+    attrs[0] &= ~(termios.BRKINT | termios.ICRNL | termios.INLCR | termios.IGNCR | termios.INPCK |
+                  termios.ISTRIP | termios.IXON | termios.IXOFF)
+    attrs[3] &= ~(termios.ECHO | termios.ECHONL | termios.ICANON | termios.IEXTEN | termios.ISIG)
+    attrs[6][termios.VMIN], attrs[6][termios.VTIME] = 1, 0
+    termios.tcsetattr(fd, termios.TCSANOW, attrs)
 
 
 def _clamp_size(cols: int, rows: int) -> tuple[int, int]:
@@ -280,6 +327,7 @@ class Child:
         master, slave = os.openpty()  # both non-inheritable: other sessions' children never hold them
         try:
             _set_winsize(slave, *self.size)
+            _raw_input(slave)
             self._proc = subprocess.Popen(self.argv, stdin=slave, stdout=slave, stderr=slave, cwd=self.cwd,
                                           env=self.env, start_new_session=True, close_fds=True)
         except BaseException:
@@ -789,6 +837,8 @@ class Server:
         self.host_key = None
         self.port = None
         self.guests: Path | None = None
+        self.landlock = 0
+        self._sandbox_rules: list[tuple[str, str]] | None = None
         self.connections: set[_Connection] = set()
         self.per_address: Counter = Counter()
         self.sessions: set[_Session] = set()       # sessions whose child is alive
@@ -815,6 +865,19 @@ class Server:
             raise ServeError(f"cannot use data folder {self.root}: {e.strerror or e}") from None
         path = Path(self.config.host_key) if self.config.host_key else self.root / HOST_KEY_NAME
         self.host_key = load_host_key(path)
+        self._sandbox_rules = None
+        if self.config.sandbox:
+            self.landlock = landlock_abi()
+            if self.landlock:
+                self._sandbox_rules = sandbox_rules(self.config.command)
+                root = os.path.realpath(self.root)
+                for path, _ in self._sandbox_rules:
+                    if os.path.commonpath([path, root]) == path:
+                        log.warning("the data folder %s is inside %s, which every session may read: students "
+                                    "could read each other's files; use a data folder outside it", root, path)
+            else:
+                log.warning("this kernel has no Landlock: sessions are not sandboxed, only confined by the app "
+                            "(Linux 5.13 or newer with Landlock enabled sandboxes them)")
         anonymous_only = self.keys is None
         try:
             self._acceptor = await asyncssh.create_server(
@@ -930,6 +993,8 @@ class Server:
         env.update({
             "TERM": session.term,
             "HOME": str(identity.folder),
+            "TMPDIR": str(identity.folder / ".tmp"),
+            "PYTHONDONTWRITEBYTECODE": "1",
             "NETSTEP_DATA_DIR": str(identity.folder),
             "NETSTEP_USER": identity.name,
             "NETSTEP_SERVED": "1",
@@ -941,7 +1006,11 @@ class Server:
         return env
 
     def spawn(self, session: _Session, extra: list[str]) -> Child:
+        folder = session.conn.identity.folder
+        (folder / ".tmp").mkdir(mode=0o700, exist_ok=True)
         spec = {"parent": os.getpid(), "limits": self.config.rlimits(), "nice": self.config.nice}
+        if self._sandbox_rules is not None:
+            spec["sandbox"] = self._sandbox_rules + [(os.path.realpath(folder), "write")]
         argv = [sys.executable, "-I", "-S", str(LAUNCHER), json.dumps(spec), *self.config.command, *extra]
         child = Child(argv, self.child_env(session), str(session.conn.identity.folder), session.size,
                       session._output, session._child_exited, session._input_drained)

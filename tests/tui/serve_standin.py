@@ -1,7 +1,8 @@
 """A tiny stand-in for the app in the `netstep serve` tests: raw keys in, a small screen out.
 
 Keys: q quits (status 0), x exits with status 3, s dies by SIGSEGV, m tries to allocate 3 GB,
-b spins the CPU forever, l shows the process's limits; anything else is recorded. The last
+b spins the CPU forever, l shows the process's limits, f probes the filesystem (a classmate's
+folder, /etc/shadow, its own folder); anything else is recorded. The last
 line is a rule as wide as the terminal, so a resize visibly reflows the screen.
 """
 
@@ -39,9 +40,34 @@ def limits():
             f"pgid={os.getpgrp()} fg={ctty}")
 
 
+def attempt(action):
+    try:
+        action()
+        return "ok"
+    except PermissionError:
+        return "DENIED"
+    except OSError as e:
+        return type(e).__name__
+
+
+def probe():
+    def read(path):
+        with open(path, "rb") as f:
+            f.read(1)
+
+    def write(path):
+        with open(path, "w") as f:
+            f.write("x")
+
+    return (f"probe read-other={attempt(lambda: read('../bob/secret.txt'))} "
+            f"write-other={attempt(lambda: write('../bob/evil.txt'))} "
+            f"shadow={attempt(lambda: read('/etc/shadow'))} own={attempt(lambda: write('own.txt'))} "
+            f"tmp={attempt(lambda: __import__('tempfile').TemporaryFile().close())}")
+
+
 def main():
     old = termios.tcgetattr(0)
-    tty.setraw(0)
+    tty.setraw(0, termios.TCSANOW)   # as Textual does: keys typed early are kept
     signal.signal(signal.SIGWINCH, lambda *_: draw())
     draw()
     try:
@@ -67,6 +93,8 @@ def main():
                         notes.append("MemoryError")
                 elif ch == "l":
                     notes.append(limits())
+                elif ch == "f":
+                    notes.append(probe())
                 else:
                     keys.append(ch)
             draw()

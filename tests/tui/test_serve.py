@@ -284,3 +284,35 @@ async def test_start_sweeps_guest_folders_of_servers_that_are_gone(tmp_path):
         assert not (guests / "999999999").exists() and (guests / "1").is_dir()
         assert (guests / str(os.getpid())).is_dir()
     assert not (guests / str(os.getpid())).exists()
+
+
+async def test_sessions_are_sandboxed_to_their_own_folder(tmp_path):
+    from tui.serve import landlock_abi
+
+    if not landlock_abi():
+        pytest.skip("this kernel has no Landlock")
+    bob = tmp_path / "data" / "users" / "bob"
+    bob.mkdir(parents=True)
+    (bob / "secret.txt").write_text("bob's work")
+    async with running(tmp_path) as server:
+        async with await connect(server, "alice") as conn:
+            term = await Term.open(conn)
+            term.send("f")
+            await term.wait_for(r"probe read-other=DENIED write-other=DENIED shadow=DENIED own=ok tmp=ok")
+            term.send("q")
+            assert await term.closed() == 0
+    assert (tmp_path / "data" / "users" / "alice" / "own.txt").exists()
+    assert not (bob / "evil.txt").exists()
+
+
+async def test_without_sandbox_the_same_probe_gets_through(tmp_path):
+    bob = tmp_path / "data" / "users" / "bob"
+    bob.mkdir(parents=True)
+    (bob / "secret.txt").write_text("bob's work")
+    async with running(tmp_path, sandbox=False) as server:
+        async with await connect(server, "alice") as conn:
+            term = await Term.open(conn)
+            term.send("f")
+            await term.wait_for(r"probe read-other=ok write-other=ok")   # so the probe itself is sound
+            term.send("q")
+            assert await term.closed() == 0

@@ -19,7 +19,7 @@ def config_from_args(args):
                          host_key=args.host_key, max_sessions=args.max_sessions,
                          idle_timeout=args.idle_timeout, allow_anonymous=args.allow_anonymous,
                          max_per_address=args.max_per_address, login_grace=args.login_grace,
-                         cpu_limit=args.cpu_limit, memory_limit=args.memory_limit)
+                         cpu_limit=args.cpu_limit, memory_limit=args.memory_limit, sandbox=args.sandbox)
     if COMMAND:
         config.command = list(COMMAND)
     return config
@@ -46,8 +46,15 @@ def _announce(server) -> None:
     per_address = c.max_per_address or "no limit"
     print(f"netstep serve: listening on {c.host}:{server.port}; host key "
           f"{server.host_key.get_fingerprint('sha256')}; {keys}; data in {server.root}", file=out)
+    if not c.sandbox:
+        sandbox = "not sandboxed (--no-sandbox)"
+    elif server.landlock:
+        sandbox = f"sandboxed with Landlock (ABI {server.landlock})"
+    else:
+        sandbox = "not sandboxed (no Landlock in this kernel)"
     print(f"netstep serve: at most {c.max_sessions} sessions ({per_address} per address), idle timeout {idle}, "
-          f"per session {c.cpu_limit or 'unlimited'} CPU s and {c.memory_limit or 'unlimited'} MB", file=out)
+          f"per session {c.cpu_limit or 'unlimited'} CPU s and {c.memory_limit or 'unlimited'} MB, {sandbox}",
+          file=out)
     host = "localhost" if c.host in ("127.0.0.1", "::1", "0.0.0.0", "::") else c.host
     print(f"netstep serve: students connect with: ssh -p {server.port} {host}   (Ctrl-C here stops the server)",
           file=out, flush=True)
