@@ -309,3 +309,13 @@ def test_a_step_the_run_cannot_take_fails_with_a_message_not_a_traceback():
     result = check_lesson(parse(text, "tiny.toml"))
     assert not result["ok"]
     assert result["error"].startswith("step 2: SessionError: change.weights.W1: W1 has shape (2, 4)")
+
+
+def test_headless_lesson_commands_do_not_import_textual():
+    import subprocess
+    import sys
+
+    code = ("import sys; from tui import cli; import tui.commands.lessons_cmd, tui.lessons.session, tui.store; "
+            "print('textual' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

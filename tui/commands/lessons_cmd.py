@@ -104,11 +104,11 @@ def _failure(result) -> str:
 
 
 def _open(args) -> int:
-    lessons, _ = _load()
+    lessons, errors = _load()
     ids = [l.id for l in lessons]
     lesson_id = getattr(args, "id", None)
     if lesson_id is not None and lesson_id not in ids:
         raise UserError(f"unknown lesson {lesson_id!r}; allowed: {', '.join(ids)}")
     from tui.lessons.app import run_app
 
-    return run_app(lesson_id)
+    return run_app(lesson_id, lessons, errors)

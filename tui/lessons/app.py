@@ -12,6 +12,7 @@ from textual.app import App
 
 from tui.state import View
 
+
 class _NoRun:
     latest = None
 
@@ -56,7 +57,7 @@ class LessonApp(App):
         self.store.close()
 
 
-def run_app(lesson_id=None) -> int:
-    app = LessonApp(lesson_id)
+def run_app(lesson_id=None, lessons=None, errors=()) -> int:
+    app = LessonApp(lesson_id, lessons=lessons, errors=errors)
     result = app.run()
     return result if isinstance(result, int) else 0
