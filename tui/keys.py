@@ -1,7 +1,7 @@
 """Every key of the trainer app in one table: the bindings, the help screen and the
 command palette are all made from it, so they cannot disagree.
 
-Reserved for the operation mode (issue 5): n (next operation) and b (back one).
+n and b walk the cycle one matrix operation at a time (the operation view).
 """
 
 from __future__ import annotations
@@ -43,6 +43,14 @@ KEYS = (
     Key("v", "cycle_side", "panel", "Compact layout: cycle the right-hand panel (weights, network, diagnostics)",
         "Look", show=False),
     Key("g", "gradcheck", "check", "Check the gradients against centred differences", "Look"),
+    Key("n", "next_op", "op→", "Operation mode: compute and show the next matrix operation of the cycle",
+        "Operations", footer_group="op", id="op-next"),
+    Key("b", "prev_op", "op←", "Operation mode: go back one operation (the last cycle is kept)",
+        "Operations", footer_group="op", id="op-back"),
+    Key("f", "toggle_precision", "precision", "Numbers rounded or exact (every digit the engine holds)",
+        "Operations", show=False),
+    Key("w", "edit_weight", "edit", "Edit the weight under the weights cursor (the network recomputes at once)",
+        "Operations", show=False),
     Key("c", "config", "config", "Edit every field of the run (applying rebuilds it)", "Run"),
     Key("d", "cycle('dataset')", "data", "Next dataset: xor, circles, moons, spiral, gaussians, digits", "Run",
         footer_group="cycle"),

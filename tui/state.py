@@ -22,7 +22,11 @@ import numpy as np
 
 import engine
 import engine.diagnostics
+import engine.stepper
+from tui.opstate import WeightEdit, op_view
 
+EDIT_ROWS = 8                    # examples whose outputs a weight edit shows before and after
+MAX_EDIT = 1e6                   # |weight| a hand edit may set (larger ones overflow the forward pass)
 SPEEDS = (None, 1000, 100, 10)   # steps per second while playing; None is full speed
 CHUNK_SECONDS = 0.01             # the worker checks for commands and snapshot requests this often
 EVAL_INTERVAL = 0.05             # full-data evaluate() at most 20 times a second while playing
@@ -90,6 +94,7 @@ class RunState:
         self._diag_error = None
         self._diag_at = -math.inf
         self._diag_version = -1
+        self.op_mode = False       # the operation view is open: snapshots show the arrays as at its op
         self._install(trainer)
         self.latest = self.snapshot()
 
@@ -106,6 +111,8 @@ class RunState:
         self.unlimited = False
         self.rate.reset()
         self._diag_version = -1
+        self.stepper = engine.stepper.OpStepper(trainer)  # op mode: one matrix operation at a time
+        self.edit = None           # the latest hand edit of a weight (until the next step)
         self.metrics = trainer.evaluate()  # recorded once per step: a loaded run's last point is kept
 
     def rebuild(self, config):
@@ -140,7 +147,15 @@ class RunState:
     # ----- stepping ----------------------------------------------------------------------
 
     def step(self):
-        """One full cycle (forward, loss, backward, update), then a full-data evaluation."""
+        """One full cycle (forward, loss, backward, update), then a full-data evaluation.
+
+        A cycle left open by op mode is finished instead (that is the step), so a step
+        never starts mid-cycle and stays exactly Trainer.step()'s arithmetic."""
+        if self.stepper.in_cycle:
+            self.finish_ops()
+            return self.trainer.result
+        self.stepper.reset()  # the ops kept are of earlier cycles now
+        self.edit = None
         trainer = self.trainer
         np.copyto(self._prev, trainer.net.theta)
         result = trainer.step()
@@ -151,6 +166,108 @@ class RunState:
         return result
 
     @property
+    # ----- op mode: one matrix operation at a time (engine.stepper.OpStepper) --------------
+
+    def _ops_moved(self, before):
+        """After the stepper ran: if its cycle booked a step, record it as step() does."""
+        trainer = self.trainer
+        if trainer.step_count != before:
+            self._stepped = True
+            self.metrics = trainer.evaluate()
+        self.version += 1
+
+    def next_op(self):
+        """Show the next operation, computing it at the newest one. None if the guard refused the step."""
+        trainer, stepper = self.trainer, self.stepper
+        before = trainer.step_count
+        if stepper.at_newest and not stepper.in_cycle:
+            np.copyto(self._prev, trainer.net.theta)  # a new cycle: its change is measured from here
+            self.edit = None
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # the guard reports these
+            op = stepper.next()
+        self._ops_moved(before)
+        return op
+
+    def prev_op(self):
+        """Show the previous operation (computes nothing)."""
+        op = self.stepper.back()
+        self.version += 1
+        return op
+
+    def goto_op(self, op):
+        """Show a retained operation (an Op or its position in stepper.ops)."""
+        op = self.stepper.goto(op)
+        self.version += 1
+        return op
+
+    def finish_ops(self) -> bool:
+        """Run the rest of a cycle left open by op mode (exactly the step it began). False if none was open."""
+        trainer, stepper = self.trainer, self.stepper
+        if not stepper.in_cycle:
+            return False
+        before = trainer.step_count
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            stepper.finish_cycle()
+        self._ops_moved(before)
+        return True
+
+    def step_ops(self):
+        """One whole cycle through the stepper (the op view then lists every op of it).
+
+        The same arithmetic as step(); a cycle left open is finished instead."""
+        if self.finish_ops():
+            return self.trainer.result
+        stepper = self.stepper
+        stepper.finish_cycle()  # only moves the cursor to the newest op: the next one starts a cycle
+        op = self.next_op()
+        if op is not None:
+            self.finish_ops()
+        return self.trainer.result
+
+    def leave_ops(self):
+        """Before play: finish a cycle left open, and forget the ops (training moves past them)."""
+        finished = self.finish_ops()
+        self.stepper.reset()
+        return finished
+
+    def edit_weight(self, name, index, value) -> WeightEdit:
+        """Set one entry of a parameter and evaluate at once, without a training step.
+
+        `value` must be a finite number with |value| <= MAX_EDIT (ValueError otherwise,
+        naming what is allowed). An open op cycle is abandoned and the ops forgotten:
+        their numbers were computed with the old weight."""
+        value = float(value)
+        if not (abs(value) <= MAX_EDIT):  # also refuses NaN
+            raise ValueError(f"a weight must be a finite number between -{MAX_EDIT:g} and {MAX_EDIT:g}")
+        trainer = self.trainer
+        net = trainer.net
+        if name not in net.params:
+            raise ValueError(f"no parameter {name}; the network has {', '.join(net.params)}")
+        P = net.params[name]
+        index = tuple(int(i) for i in index)
+        if len(index) != P.ndim or not all(0 <= i < n for i, n in zip(index, P.shape)):
+            raise ValueError(f"{name} has shape {P.shape}; no entry {index}")
+        before = trainer.step_count
+        cleared = bool(self.stepper.ops)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            self.stepper.abandon()  # finishes instead when the update was already applied
+            if trainer.step_count != before:
+                self._ops_moved(before)
+            self.stepper.reset()
+            rows = min(EDIT_ROWS, len(trainer.X))
+            X, Y = trainer.X[:rows], trainer.Y[:rows]
+            out_before = net.predict(X)
+            metrics_before = dict(self.metrics)
+            old = float(P[index])
+            P[index] = value  # the network's own array: the engine reads it from here on
+            out_after = net.predict(X)
+            self.metrics = trainer.evaluate(record=False)
+        self._stepped = False  # theta - prev would count the edit as the latest update
+        self.edit = WeightEdit(name, index, old, float(P[index]), X.copy(), Y.copy(), out_before, out_after,
+                               metrics_before, dict(self.metrics), cleared)
+        self.version += 1
+        return self.edit
+
     def target_step(self):
         """Play stops at the configured number of epochs, once; after that it runs on."""
         if self.unlimited:
@@ -315,7 +432,16 @@ class RunState:
         return Snapshot(
             version=self.version, run_id=self.run_id, trainer=trainer, config=self.config,
             step=trainer.step_count, epoch=trainer.epoch_count,
-            loss=None if result is None else result.loss,
+            loss=loss,
+        loss = None if result is None else result.loss
+        opv = op_view(self.stepper, trainer) if self.op_mode and not self.playing else None
+        if opv is not None:
+            # The arrays as they stand at the op on show (the engine's records; see tui/opstate.py).
+            for name, value in opv.params.items():
+                params[name][...] = value  # views of this snapshot's own copy of theta
+            grads, changes = dict(opv.grads), dict(opv.changes)
+        if self.edit is not None:
+            loss = self.edit.metrics_after["loss"]  # the loss at the edited weights (full data)
             grad_norm=None if result is None else result.grad_norm,
             clipped=False if result is None else result.clipped,
             lr=trainer.lr, optimizer=trainer.opt.name, metrics=dict(self.metrics),
@@ -328,6 +454,7 @@ class RunState:
 
 
 class View:
+            op_view=opv, edit=self.edit,
     """What the user chose to look at (UI only; the trainer knows nothing of it)."""
 
     def __init__(self):
@@ -338,3 +465,4 @@ class View:
     def clamp_layer(self, L: int) -> int:
         self.layer = max(1, min(self.layer, L))
         return self.layer
+        self.full_precision = False  # numbers as the engine holds them (repr) instead of rounded

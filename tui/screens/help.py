@@ -15,7 +15,8 @@ from tui.keys import KEYS
 EXTRA = (
     ("Look", "arrows", "Move the weights cursor (click a cell too); tab moves focus"),
     ("App", "ctrl+p", "Command palette: every action by name"),
-    ("Reserved", "n / b", "Operation mode: one matrix operation forward / back (coming)"),
+    ("Operations", "enter", "On the weights panel: edit that entry; in the trace log: the operation in full"),
+    ("Operations", "esc", "Leave the operation view (an open cycle stays open; space finishes it)"),
 )
 
 

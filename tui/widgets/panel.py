@@ -28,9 +28,9 @@ class Panel(Vertical):
         self.border_title = self.TITLE
 
     def on_mount(self) -> None:
-        snap = getattr(getattr(self.app, "state", None), "latest", None)
-        if snap is not None:
-            self.call_after_refresh(self.show, snap, True)
+        # redraw() reads the latest snapshot when it runs: one taken after mounting (a
+        # screen pushed and then stepped at once) must not be overwritten by an older one.
+        self.call_after_refresh(self.redraw)
 
     def on_resize(self) -> None:
         # Layout-dependent panels (heatmaps, the boundary grid) redraw for their new size.

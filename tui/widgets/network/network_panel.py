@@ -12,6 +12,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from tui.widgets.opmode.dims import op_dims
 from tui.widgets.panel import Panel
 
 MAX_DOTS = 12
@@ -35,7 +36,8 @@ class NetworkPanel(Panel):
         trainer = snap.trainer
         net = trainer.net
         sel = self.view.clamp_layer(net.L)
-        key = (snap.run_id, sel, trainer.batch_size)
+        opv = getattr(snap, "op_view", None)  # op mode: every array of the cycle, the op's marked
+        key = (snap.run_id, sel, trainer.batch_size, None if opv is None else id(opv.op))
         if key == self._key:
             return  # shapes change with the run and the selection, not with every step
         self._key = key
@@ -44,7 +46,13 @@ class NetworkPanel(Panel):
         sizes = "-".join(map(str, net.sizes))
         self.border_title = f"Network · {sizes} · {net.n_params} parameters"
         self.diagram.update(_diagram(net, sel))
-        self.table.update(_dims(net, trainer, sel, m, total))
+        if opv is None:
+            self.table.update(_dims(net, trainer, sel, m, total))
+        else:
+            table, written = op_dims(net, trainer, sel, m, opv)
+            self.table.update(table)
+            scroll = self.query_one("#net-dims-scroll")
+            self.call_after_refresh(lambda: scroll.scroll_to(y=max(0, written - 3), animate=False))
         batch = "full batch" if m == total else f"minibatch of {total}"
         self.border_subtitle = f"m = {m} ({batch})"
 

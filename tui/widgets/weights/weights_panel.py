@@ -29,6 +29,7 @@ class WeightsPanel(Panel, can_focus=True):
         Binding("down", "cursor(1, 0)", "cursor down", show=False),
         Binding("left", "cursor(0, -1)", "cursor left", show=False),
         Binding("right", "cursor(0, 1)", "cursor right", show=False),
+        Binding("enter", "app.edit_weight", "edit entry", show=False),
     ]
 
     def __init__(self, **kwargs):
@@ -102,13 +103,20 @@ class WeightsPanel(Panel, can_focus=True):
         self.map_b.set_matrix(b, cur_b, numbers, cell_w)
         self.map_dW.set_matrix(dW, cur_W, numbers, cell_w)
         self.map_db.set_matrix(db, cur_b, numbers, cell_w)
-        self.title_W.update(_title(f"W{l}", W.shape, self.map_W.scale, "weights"), layout=False)
-        self.title_b.update(_title(f"b{l}", b.shape, self.map_b.scale, "biases"), layout=False)
+        opv = getattr(snap, "op_view", None)  # op mode: mark what the op on show reads and writes
+        marks = opv.marks if opv is not None else {}
+        missing = "not yet this cycle" if opv is not None else "no step yet"
         none = dW is None
-        self.title_dW.update(_title(f"dW{l}", W.shape, None if none else self.map_dW.scale,
-                                    "no step yet" if none else f"∂L/∂W{l}"), layout=False)
-        self.title_db.update(_title(f"db{l}", b.shape, None if none else self.map_db.scale,
-                                    "no step yet" if none else f"∂L/∂b{l}"), layout=False)
+        titles = {
+            f"W{l}": (self.title_W, _title(f"W{l}", W.shape, self.map_W.scale, "weights")),
+            f"b{l}": (self.title_b, _title(f"b{l}", b.shape, self.map_b.scale, "biases")),
+            f"dW{l}": (self.title_dW, _title(f"dW{l}", W.shape, None if none else self.map_dW.scale,
+                                             missing if none else f"∂L/∂W{l}")),
+            f"db{l}": (self.title_db, _title(f"db{l}", b.shape, None if none else self.map_db.scale,
+                                             missing if none else f"∂L/∂b{l}")),
+        }
+        for name, (widget, text) in titles.items():
+            widget.update(_marked(text, marks[name]) if name in marks else text, layout=False)
         self._inspect()
 
     def _inspect(self):
@@ -144,6 +152,14 @@ class WeightsPanel(Panel, can_focus=True):
 
     # ----- cursor ------------------------------------------------------------------
 
+    def entry(self):
+        """(parameter name, index, description) of the entry under the cursor."""
+        l = self.view.layer
+        r, c = self.cursor
+        if self._snap is not None and r >= self._snap.trainer.net.layers[l - 1].n_in:
+            return f"b{l}", (0, c), f"bias of unit {c + 1}, layer {l}"
+        return f"W{l}", (r, c), f"input {r + 1} → unit {c + 1}, layer {l}"
+
     def action_cursor(self, dr: int, dc: int) -> None:
         snap = self._snap
         if snap is None:
@@ -173,6 +189,16 @@ def _title(name, shape, scale, what):
     if scale is not None:
         t.append(f"  ±{fmt(scale, 7).strip()}", style="dim")
     t.append(f"  {what}", style="dim italic")
+    return t
+
+
+def _marked(title, mark):
+    """A map title with a badge: the op on show reads this matrix, or writes it."""
+    t = Text(no_wrap=True, overflow="ellipsis")
+    t.append(" read " if mark == "read" else " written ",
+             style="bold black on rgb(110,200,235)" if mark == "read" else "bold black on rgb(250,215,90)")
+    t.append(" ")
+    t.append_text(title)
     return t
 
 

@@ -1,0 +1,1 @@
+"""Operation mode: the operation on show (equation, shapes, numbers) and the cycle's trace log."""

@@ -1,0 +1,137 @@
+"""Numbers and matrices as text for op mode: rounded for reading, or exactly as the engine holds them.
+
+`number(v, full)` gives four significant digits, or with full=True Python's repr of
+the float: the shortest text that reads back as the very same float64, so a learner
+(or a test) can compare it with the engine bit for bit. `matrix_block` lays out one
+named array with its shape, cut to a window with ⋮ and … when large; `pack` puts
+blocks side by side while they fit the width.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+from rich.text import Text
+
+from tui.widgets import colours
+
+GAP = 3
+_EXP = re.compile(r"e([+-])0*(\d)")
+
+POS_STYLE = colours.plain_style(fg=colours.mix(colours.POS, (255, 255, 255), 0.25))
+NEG_STYLE = colours.plain_style(fg=colours.mix(colours.NEG, (255, 255, 255), 0.25))
+ZERO_STYLE = colours.plain_style(dim=True)
+
+
+def number(v, full: bool = False) -> str:
+    """One entry: 4 significant digits (1.5e-8 style exponents), or repr(float) when full."""
+    v = float(v)
+    if full:
+        return repr(v)
+    if not math.isfinite(v):
+        return str(v)
+    if v == 0:
+        return "0"
+    text = f"{v:.4g}"
+    return _EXP.sub(lambda m: "e" + ("-" if m.group(1) == "-" else "") + m.group(2), text)
+
+
+def _style(v: float):
+    if v > 0:
+        return POS_STYLE
+    if v < 0:
+        return NEG_STYLE
+    return ZERO_STYLE
+
+
+def shape_text(a) -> str:
+    a = np.asarray(a)
+    if a.ndim == 0:
+        return "scalar"
+    if a.ndim == 1:
+        return f"({a.shape[0]},)"
+    return f"({a.shape[0]}, {a.shape[1]})"
+
+
+def _window(n: int, most: int):
+    """Indices to show out of n (None marks the cut): the first most-1 and the last."""
+    if most is None or n <= most:
+        return list(range(n))
+    return list(range(max(1, most - 2))) + [None, n - 1]
+
+
+def matrix_block(title, values, full=False, max_rows=8, max_cols=6, title_style="bold", note="") -> list[Text]:
+    """Lines of one titled matrix: 'title (r, c) note', then right-aligned rows."""
+    a = np.asarray(values, dtype=np.float64)
+    head = Text(no_wrap=True)
+    head.append(str(title), style=title_style)
+    head.append(" " + shape_text(a), style="dim")
+    if note:
+        head.append("  " + note, style="dim italic")
+    if a.ndim == 0:
+        line = Text(no_wrap=True)
+        line.append("  ")
+        line.append(number(a, full), style=_style(float(a)))
+        return [head, line]
+    a = np.atleast_2d(a)
+    rows, cols = _window(a.shape[0], max_rows), _window(a.shape[1], max_cols)
+    cells = [[None if (i is None or j is None) else number(a[i, j], full) for j in cols] for i in rows]
+    widths = []
+    for k, j in enumerate(cols):
+        if j is None:
+            widths.append(1)
+        else:
+            widths.append(max(len(row[k]) for row in cells if row[k] is not None))
+    lines = [head]
+    for r, i in enumerate(rows):
+        line = Text(no_wrap=True)
+        line.append("  ")
+        for k, j in enumerate(cols):
+            if k:
+                line.append("  ")
+            if i is None:
+                line.append(("⋮" if j is not None else " ").rjust(widths[k]), style="dim")
+            elif j is None:
+                line.append("…", style="dim")
+            else:
+                v = float(a[i, j])
+                line.append(cells[r][k].rjust(widths[k]), style=_style(v))
+        lines.append(line)
+    return lines
+
+
+def block_width(lines) -> int:
+    return max((line.cell_len for line in lines), default=0)
+
+
+def pack(blocks, width: int, gap: int = GAP) -> Text:
+    """Blocks side by side, wrapping to a new band of rows when the next one does not fit."""
+    out = Text(no_wrap=True, overflow="crop")
+    band, band_w = [], 0
+    bands = []
+    for b in blocks:
+        w = block_width(b)
+        if band and band_w + gap + w > width:
+            bands.append(band)
+            band, band_w = [], 0
+        band_w += (gap if band else 0) + w
+        band.append((b, w))
+    if band:
+        bands.append(band)
+    for n, band in enumerate(bands):
+        if n:
+            out.append("\n")
+        height = max(len(b) for b, _ in band)
+        for y in range(height):
+            if y:
+                out.append("\n")
+            for k, (b, w) in enumerate(band):
+                if k:
+                    out.append(" " * gap)
+                line = b[y] if y < len(b) else Text("")
+                out.append_text(line)
+                if k < len(band) - 1:
+                    out.append(" " * (w - line.cell_len))
+    return out
