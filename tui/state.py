@@ -165,7 +165,6 @@ class RunState:
         self.version += 1
         return result
 
-    @property
     # ----- op mode: one matrix operation at a time (engine.stepper.OpStepper) --------------
 
     def _ops_moved(self, before):
@@ -268,6 +267,7 @@ class RunState:
         self.version += 1
         return self.edit
 
+    @property
     def target_step(self):
         """Play stops at the configured number of epochs, once; after that it runs on."""
         if self.unlimited:
@@ -429,10 +429,6 @@ class RunState:
             grads = views(g)
         if change is not None:
             changes = views(change)
-        return Snapshot(
-            version=self.version, run_id=self.run_id, trainer=trainer, config=self.config,
-            step=trainer.step_count, epoch=trainer.epoch_count,
-            loss=loss,
         loss = None if result is None else result.loss
         opv = op_view(self.stepper, trainer) if self.op_mode and not self.playing else None
         if opv is not None:
@@ -442,6 +438,10 @@ class RunState:
             grads, changes = dict(opv.grads), dict(opv.changes)
         if self.edit is not None:
             loss = self.edit.metrics_after["loss"]  # the loss at the edited weights (full data)
+        return Snapshot(
+            version=self.version, run_id=self.run_id, trainer=trainer, config=self.config,
+            step=trainer.step_count, epoch=trainer.epoch_count,
+            loss=loss,
             grad_norm=None if result is None else result.grad_norm,
             clipped=False if result is None else result.clipped,
             lr=trainer.lr, optimizer=trainer.opt.name, metrics=dict(self.metrics),
@@ -450,19 +450,19 @@ class RunState:
             diagnostics=self._diag, diag_error=self._diag_error, halted=trainer.halted,
             playing=self.playing, steps_per_s=self.rate.rate() if self.playing else None,
             speed=self.speed, finished=self.finished, taken_at=time.perf_counter(),
+            op_view=opv, edit=self.edit,
         )
 
 
 class View:
-            op_view=opv, edit=self.edit,
     """What the user chose to look at (UI only; the trainer knows nothing of it)."""
 
     def __init__(self):
         self.layer = 1          # the layer the weights panel and the network highlight show
         self.log_scale = False  # the loss plot's y axis
         self.side = 0           # compact layout: which panel fills the right column
+        self.full_precision = False  # numbers as the engine holds them (repr) instead of rounded
 
     def clamp_layer(self, L: int) -> int:
         self.layer = max(1, min(self.layer, L))
         return self.layer
-        self.full_precision = False  # numbers as the engine holds them (repr) instead of rounded
