@@ -35,7 +35,7 @@ def landlock_abi(libc) -> int:
 
 
 def sandbox(rules) -> int:
-    """Confine this process and whatever it execs to `rules`: [(path, "read" | "write")].
+    """Confine this process and whatever it execs to `rules`: [(path, "read" | "write" | "device")].
 
     Reads are allowed only beneath the "read" paths, and writes (creating, removing, renaming
     too) only beneath the "write" ones; everything else on the filesystem is refused by the
@@ -53,7 +53,11 @@ def sandbox(rules) -> int:
         handled |= TRUNCATE
     if abi >= 5:
         handled |= IOCTL_DEV
-    attr = struct.pack("=Q", handled)
+    # ABI 4: no TCP at all (the app needs none); ABI 6: no signals to, and no abstract
+    # sockets of, processes outside this sandbox (the server, other students' sessions).
+    net = (1 << 0) | (1 << 1) if abi >= 4 else 0          # bind_tcp, connect_tcp
+    scoped = (1 << 0) | (1 << 1) if abi >= 6 else 0       # abstract_unix_socket, signal
+    attr = struct.pack("=QQQ", handled, net, scoped)[:8 if abi < 4 else 16 if abi < 6 else 24]
     ruleset = libc.syscall(SYS_CREATE_RULESET, attr, len(attr), 0)
     if ruleset < 0:
         raise OSError(ctypes.get_errno(), "landlock_create_ruleset")

@@ -62,7 +62,9 @@ def probe():
     return (f"probe read-other={attempt(lambda: read('../bob/secret.txt'))} "
             f"write-other={attempt(lambda: write('../bob/evil.txt'))} "
             f"shadow={attempt(lambda: read('/etc/shadow'))} own={attempt(lambda: write('own.txt'))} "
-            f"tmp={attempt(lambda: __import__('tempfile').TemporaryFile().close())}")
+            f"tmp={attempt(lambda: __import__('tempfile').TemporaryFile().close())} "
+            f"signal-parent={attempt(lambda: os.kill(os.getppid(), 0))} "
+            f"tcp={attempt(lambda: __import__('socket').create_connection(('127.0.0.1', 9), 5))}")
 
 
 def main():

@@ -298,7 +298,12 @@ async def test_sessions_are_sandboxed_to_their_own_folder(tmp_path):
         async with await connect(server, "alice") as conn:
             term = await Term.open(conn)
             term.send("f")
-            await term.wait_for(r"probe read-other=DENIED write-other=DENIED shadow=DENIED own=ok tmp=ok")
+            found = await term.wait_for(r"probe read-other=DENIED write-other=DENIED shadow=DENIED own=ok tmp=ok "
+                                        r"signal-parent=(\w+) tcp=(\w+)")
+            if landlock_abi() >= 6:
+                assert found.group(1) == "DENIED"   # cannot signal the server (or anyone outside)
+            if landlock_abi() >= 4:
+                assert found.group(2) == "DENIED"   # no TCP from a session
             term.send("q")
             assert await term.closed() == 0
     assert (tmp_path / "data" / "users" / "alice" / "own.txt").exists()
@@ -313,6 +318,7 @@ async def test_without_sandbox_the_same_probe_gets_through(tmp_path):
         async with await connect(server, "alice") as conn:
             term = await Term.open(conn)
             term.send("f")
-            await term.wait_for(r"probe read-other=ok write-other=ok")   # so the probe itself is sound
+            await term.wait_for(r"probe read-other=ok write-other=ok .* signal-parent=ok "
+                                r"tcp=ConnectionRefusedError")   # so the probe itself is sound
             term.send("q")
             assert await term.closed() == 0
