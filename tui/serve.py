@@ -337,9 +337,16 @@ class Child:
             os.close(slave)  # else reading the master never reports the child's end
         self.pid = self._proc.pid
         self.master = master
-        os.set_blocking(master, False)
-        self._pidfd = os.pidfd_open(self.pid)
-        self._loop.add_reader(self._pidfd, self._exited)
+        try:
+            os.set_blocking(master, False)
+            self._pidfd = os.pidfd_open(self.pid)
+            self._loop.add_reader(self._pidfd, self._exited)
+        except BaseException:   # never leave a child nobody watches
+            self._signal_group(signal.SIGKILL)
+            self._proc.wait()
+            os.close(master)
+            self.master = None
+            raise
         self.resume_output()
 
     # -- bytes in and out
@@ -561,8 +568,11 @@ class _Session(asyncssh.SSHServerSession):
         self.conn.reason = self.conn.reason or reason
         log.info("refused %s %s: %s", self.conn.peer, self.conn.who, reason)
         if self.open:
-            self.chan.write_stderr(message.encode() + b"\r\n")
-            self.chan.exit(1)
+            try:
+                self.chan.write_stderr(message.encode() + b"\r\n")
+                self.chan.exit(1)
+            except BrokenPipeError:
+                self.open = False
 
     # -- bytes and sizes
 
@@ -598,7 +608,10 @@ class _Session(asyncssh.SSHServerSession):
 
     def _output(self, data: bytes) -> None:
         if self.open:
-            self.chan.write(data)
+            try:
+                self.chan.write(data)
+            except BrokenPipeError:   # the client closed the channel; connection_lost follows
+                self.open = False
 
     # -- ending
 
@@ -622,9 +635,12 @@ class _Session(asyncssh.SSHServerSession):
                  self.child.pid, reason, returncode)
         self.server.child_ended(self)
         if self.open:
-            if message:
-                self.chan.write(TERMINAL_RESET + message.encode() + b"\r\n")
-            self.chan.exit(returncode if returncode >= 0 else 128 - returncode)
+            try:
+                if message:
+                    self.chan.write(TERMINAL_RESET + message.encode() + b"\r\n")
+                self.chan.exit(returncode if returncode >= 0 else 128 - returncode)
+            except BrokenPipeError:
+                self.open = False
         self.conn.cleanup()
 
     def connection_lost(self, exc) -> None:
