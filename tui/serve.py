@@ -964,7 +964,8 @@ class Server:
             return "netstep: the server is shutting down."
         if len(self.sessions) >= self.config.max_sessions:
             n = self.config.max_sessions
-            return f"netstep: all {n} sessions are in use; please try again in a few minutes."
+            taken = f"all {n} sessions are" if n > 1 else "the only session is"
+            return f"netstep: {taken} in use; please try again in a few minutes."
         return None
 
     def resolve_command(self, command: str | None) -> tuple[list[str], str | None]:
