@@ -2,7 +2,7 @@
 
 import pytest
 
-from tui.lessons import load_all, loader
+from tui.lessons import checks, load_all, loader
 from tui.lessons.app import LessonApp
 from tui.screens.lesson import LessonScreen
 from tui.screens.lesson_list import LessonListScreen
@@ -253,3 +253,31 @@ async def test_play_pauses_when_the_check_starts_to_hold_then_trains_on(lessons,
         await settle(pilot)
         assert s.trainer.step_count == s.step.max_steps  # ...until the step's training budget
         assert any("training steps are used up" in n.message for n in app._notifications)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lesson_id", [l.id for l in load_all()[0]])
+async def test_every_lesson_can_be_finished_through_the_screen(lesson_id, lessons, store):
+    """What --check does headless, through the screen's own keys and play worker: each
+    step's listed keys, pressed until its check holds, then the right arrow."""
+    lesson = next(l for l in lessons if l.id == lesson_id)
+    app = lesson_app(lessons, store, lesson_id)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await settle(pilot)
+        s = screen.session
+        for index, step in enumerate(lesson.steps):
+            assert s.index == index
+            for key in step.keys:
+                # Press it, and again while a condition it moves is unmet (as a learner would).
+                for _ in range(60):
+                    await pilot.press({"+": "plus", "-": "minus"}.get(key, key))
+                    screen = await settle(pilot)
+                    unmet = [n for n, v in s.verdicts() if not v.ok]
+                    if not any(key in checks.CONDITIONS[n].keys for n in unmet) or key in ("g", "r"):
+                        break
+                    if key == "p" and (s.trainer.halted is not None or s.budget_left == 0):
+                        break
+            assert s.met(), (lesson_id, index + 1, s.verdicts())
+            await pilot.press("right")
+            screen = await settle(pilot)
+        assert store.get(lesson_id).done
