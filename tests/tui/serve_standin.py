@@ -2,13 +2,15 @@
 
 Keys: q quits (status 0), x exits with status 3, s dies by SIGSEGV, m tries to allocate 3 GB,
 b spins the CPU forever, l shows the process's limits, f probes the filesystem (a classmate's
-folder, /etc/shadow, its own folder); anything else is recorded. The last
+folder, /etc/shadow, its own folder), g starts a grandchild in the same process group that
+ignores SIGHUP, h makes this process ignore SIGHUP too; anything else is recorded. The last
 line is a rule as wide as the terminal, so a resize visibly reflows the screen.
 """
 
 import os
 import resource
 import signal
+import subprocess
 import sys
 import termios
 import tty
@@ -97,6 +99,14 @@ def main():
                     notes.append(limits())
                 elif ch == "f":
                     notes.append(probe())
+                elif ch == "g":
+                    code = "import signal, time; signal.signal(signal.SIGHUP, signal.SIG_IGN); time.sleep(600)"
+                    kid = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.DEVNULL,
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    notes.append(f"grandchild={kid.pid}")
+                elif ch == "h":
+                    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+                    notes.append("ignoring SIGHUP")
                 else:
                     keys.append(ch)
             draw()

@@ -326,3 +326,27 @@ async def test_without_sandbox_the_same_probe_gets_through(tmp_path):
                                 r"tcp=ConnectionRefusedError")   # so the probe itself is sound
             term.send("q")
             assert await term.closed() == 0
+
+
+async def test_whole_process_group_ends_even_when_it_ignores_hangups(tmp_path):
+    async with running(tmp_path, kill_grace=1.0) as server:
+        # The app quits but leaves a grandchild behind in its group: it goes too.
+        async with await connect(server) as conn:
+            term = await Term.open(conn)
+            pid = await term.pid()
+            term.send("g")
+            grandchild = int((await term.wait_for(r"grandchild=(\d+)")).group(1))
+            term.send("q")
+            assert await term.closed() == 0
+        assert await gone(pid) and not os.path.exists(f"/proc/{grandchild}")
+
+        # Everything ignores SIGHUP and the student vanishes: SIGKILL after the grace.
+        conn = await connect(server)
+        term = await Term.open(conn)
+        pid = await term.pid()
+        term.send("gh")
+        grandchild = int((await term.wait_for(r"grandchild=(\d+)")).group(1))
+        await term.wait_for(r"ignoring SIGHUP")
+        conn.abort()
+        assert await gone(pid) and not os.path.exists(f"/proc/{grandchild}")
+        assert not server.sessions
