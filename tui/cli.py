@@ -135,13 +135,18 @@ def make_parser():
     le.add_argument("id", nargs="?", help="lesson id (see `netstep lessons`); without one, the lesson list")
 
     s = sub.add_parser("serve", help="serve the app over SSH, one isolated session per connection")
-    s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=2222)
-    s.add_argument("--authorized-keys", dest="authorized_keys", metavar="FILE")
-    s.add_argument("--host-key", dest="host_key", metavar="FILE")
-    s.add_argument("--max-sessions", dest="max_sessions", type=int, default=16, metavar="N")
-    s.add_argument("--idle-timeout", dest="idle_timeout", type=float, default=1800.0, metavar="S")
-    s.add_argument("--allow-anonymous", dest="allow_anonymous", action="store_true")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for a class)")
+    s.add_argument("--port", type=int, default=2222, help="port to listen on (default 2222)")
+    s.add_argument("--authorized-keys", dest="authorized_keys", metavar="FILE",
+                   help="students' public keys, one per line; the comment after each names its folder")
+    s.add_argument("--host-key", dest="host_key", metavar="FILE",
+                   help="the server's private key (default: made once in the data folder)")
+    s.add_argument("--max-sessions", dest="max_sessions", type=int, default=16, metavar="N",
+                   help="sessions at once (default 16)")
+    s.add_argument("--idle-timeout", dest="idle_timeout", type=float, default=1800.0, metavar="S",
+                   help="close a session after S seconds without a keystroke (default 1800; 0 = never)")
+    s.add_argument("--allow-anonymous", dest="allow_anonymous", action="store_true",
+                   help="let anyone in without a key, each in a throw-away folder (trusted networks only)")
     s.add_argument("--max-per-address", dest="max_per_address", type=int, default=4, metavar="N",
                    help="connections at once from one address (default 4; 0 = no limit, e.g. a class behind NAT)")
     s.add_argument("--login-grace", dest="login_grace", type=float, default=30.0, metavar="S",
