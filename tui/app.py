@@ -281,7 +281,7 @@ class NetstepApp(App):
     async def action_gradcheck(self) -> None:
         await self.pause()
         t = self.state.trainer
-        self.push_screen(GradcheckScreen(t.net.copy(), t.X, t.Y, t.loss, t.l2))
+        self.push_screen(GradcheckScreen(t.net.copy(), t.X, t.Y, t.loss, t.l2, full=self.view.full_precision))
 
     # ----- actions: operation mode (n, b), precision, editing a weight ---------------
 

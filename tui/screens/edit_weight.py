@@ -55,7 +55,7 @@ class EditWeightScreen(ModalScreen[float | None]):
             yield Static(f"[dim]now[/] {self.value!r}", id="ew-now")
             yield Input(value=repr(self.value), id="ew-input", compact=True, select_on_focus=True)
             yield Static("", id="ew-error")
-            yield Static("[dim]enter: set it and recompute at once (no training step) · esc cancels[/]",
+            yield Static("[dim]enter: set and recompute (no training step) · esc: cancel[/]",
                          id="ew-foot")
 
     def on_mount(self) -> None:

@@ -2,7 +2,10 @@
 
 The check runs in a thread on the engine's own float64 copy of the network, so the
 dialog opens at once and the run is never touched. One row per parameter tensor,
-then the worst entries with their analytic and numeric gradients.
+then the entries: for a small network every entry of every parameter (the engine
+checks them all), for a large one the entries the engine sampled from the tensor
+highlighted above. Each entry shows the analytic and numeric gradient, the relative
+error and pass / FAIL / kink in colour; `f` shows every digit.
 """
 
 from __future__ import annotations
@@ -13,24 +16,28 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
+from textual import on
 from textual.widgets import DataTable, LoadingIndicator, Static
 
 import engine
 
 MAX_EXAMPLES = 256   # the check costs four forward passes per checked entry
-WORST = 8
+ALL_ENTRIES = 400    # list every entry of every parameter when the engine checked them all and there are this few
 
 
 class GradcheckScreen(ModalScreen[None]):
     """Gradient check results."""
 
     CSS_PATH = "gradcheck.tcss"
-    BINDINGS = [Binding("escape,g,q", "close", "close")]
+    BINDINGS = [Binding("escape,g,q", "close", "close"), Binding("f", "precision", "precision")]
 
-    def __init__(self, net, X, Y, loss, l2):
+    def __init__(self, net, X, Y, loss, l2, full=False):
         super().__init__()
         self.net, self.X, self.Y, self.loss, self.l2 = net, X[:MAX_EXAMPLES], Y[:MAX_EXAMPLES], loss, l2
         self.report = None
+        self.full = full        # every digit (repr) instead of rounded numbers
+        self.every_entry = None  # True: the entries table lists every entry of every parameter
+        self.param = None       # the parameter whose sampled entries are listed (large networks)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="gc-box"):
@@ -40,7 +47,7 @@ class GradcheckScreen(ModalScreen[None]):
             yield DataTable(id="gc-table", cursor_type="row", zebra_stripes=True)
             yield Static("", id="gc-summary")
             yield DataTable(id="gc-entries", cursor_type="row")
-            yield Static("[dim]esc closes[/]", id="gc-foot")
+            yield Static("[dim]↑↓ choose a parameter · f every digit · esc closes[/]", id="gc-foot")
 
     def on_mount(self) -> None:
         self.query_one("#gc-table").display = False
@@ -64,22 +71,69 @@ class GradcheckScreen(ModalScreen[None]):
             ok = err < report.threshold
             table.add_row(name, shape, f"{checked}/{total}", f"{err:.3e}", str(len(report.kinks[name])),
                           Text("pass", style="bold green") if ok else Text("FAIL", style="bold red"), key=name)
-        kinks = sum(len(v) for v in report.kinks.values())
-        verdict = ("[b green]PASSED[/]" if report.passed else "[b red]FAILED[/]")
-        note = (f"  {kinks} probe(s) crossed a ReLU kink (Z = 0) where the slope jumps: listed, not counted"
-                if kinks else "")
-        self.query_one("#gc-summary", Static).update(
-            f"{verdict}: every relative error must be below {report.threshold:g}.{note}\nWorst entries:")
-        entries = sorted(report.entries, key=lambda e: (not e.kink, e.error), reverse=True)
-        entries = [e for e in entries if not e.kink][:WORST] + [e for e in report.entries if e.kink][:2]
+        checked = sum(c for c, _ in report.sampled.values())
+        self.every_entry = checked <= ALL_ENTRIES and all(c == t for c, t in report.sampled.values())
         et = self.query_one("#gc-entries", DataTable)
         et.display = True
-        et.add_columns("entry", "analytic", "numeric", "rel error", "")
+        et.add_columns("entry", "analytic", "numeric", "rel error", "result")
+        self.param = next(iter(report.errors), None)
+        self._entries()
+        table.focus()
+
+    def _summary(self) -> None:
+        report = self.report
+        kinks = sum(len(v) for v in report.kinks.values())
+        verdict = ("[b green]PASSED[/]" if report.passed else "[b red]FAILED[/]")
+        note = (f"  {kinks} probe(s) crossed a ReLU kink (Z = 0) where the slope jumps: listed, not counted."
+                if kinks else "")
+        if self.every_entry:
+            which = f"Every entry of every parameter ({len(report.entries)}):"
+        else:
+            checked, total = report.sampled[self.param]
+            which = (f"{self.param}: {checked} of {total} entries" + (" (a seeded sample)" if checked < total else "")
+                     + ", worst first; ↑↓ above chooses the parameter:")
+        self.query_one("#gc-summary", Static).update(
+            f"{verdict}: every relative error must be below {report.threshold:g}.{note}\n{which}")
+        choose = "tab: the entries" if self.every_entry else "↑↓ choose a parameter · tab: its entries"
+        self.query_one("#gc-foot", Static).update(f"[dim]{choose} · f every digit · esc closes[/]")
+
+    def _entries(self) -> None:
+        """Fill the entries table: all of them, or the highlighted parameter's (worst first)."""
+        report = self.report
+        if self.every_entry:
+            entries = report.entries
+        else:
+            entries = sorted((e for e in report.entries if e.param == self.param),
+                             key=lambda e: (not e.kink, -e.error if e.error == e.error else 0.0))
+        et = self.query_one("#gc-entries", DataTable)
+        et.clear()
+        full = self.full
         for e in entries:
             idx = ",".join(map(str, e.index))
-            flag = Text("kink", style="yellow") if e.kink else (
-                Text("ok", style="green") if e.error < report.threshold else Text("bad", style="bold red"))
-            et.add_row(f"{e.param}[{idx}]", f"{e.analytic:.6e}", f"{e.numeric:.6e}", f"{e.error:.2e}", flag)
+            flag = Text("kink", style="bold yellow") if e.kink else (
+                Text("pass", style="bold green") if e.error < report.threshold else Text("FAIL", style="bold red"))
+            colour = "yellow" if e.kink else ("green" if e.error < report.threshold else "red")
+            et.add_row(f"{e.param}[{idx}]", _num(e.analytic, full), _num(e.numeric, full),
+                       Text(_num(e.error, full, ".2e"), style=colour), flag)
+        self._summary()
+
+    @on(DataTable.RowHighlighted, "#gc-table")
+    def _param_chosen(self, event: DataTable.RowHighlighted) -> None:
+        if self.report is None or self.every_entry or event.row_key is None:
+            return
+        name = event.row_key.value
+        if name != self.param:
+            self.param = name
+            self._entries()
+
+    def action_precision(self) -> None:
+        self.full = not self.full
+        if self.report is not None:
+            self._entries()
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def _num(v, full, spec=".6e"):
+    return repr(float(v)) if full else format(float(v), spec)

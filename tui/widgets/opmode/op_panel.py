@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from rich.console import Group
 from rich.text import Text
-from textual.containers import VerticalScroll
+from textual.containers import ScrollableContainer
 from textual.widgets import Static
 
 from engine.trainer import PHASES
@@ -60,7 +60,7 @@ class OpPanel(Panel):
     TITLE = "Operation"
 
     def compose(self):
-        with VerticalScroll(id="op-scroll"):
+        with ScrollableContainer(id="op-scroll"):  # exact numbers can be wider than the panel
             self.body = Static(id="op-body")
             yield self.body
 
@@ -73,13 +73,13 @@ class OpPanel(Panel):
         self.border_subtitle = "n next · b back · f " + ("rounded" if full else "full precision")
         if snap.playing:
             self.border_title = "Operation"
-            self.body.update(Text.from_markup(
+            self._show(Text.from_markup(
                 "[b]Playing[/b]: cycles run at full speed.\n[dim]n pauses and computes the next operation.[/]"))
             return
         if opv is None:
             edit = getattr(snap, "edit", None)
             self.border_title = "Operation" if edit is None else f"Edited {edit.label}"
-            self.body.update(self._edit(edit, full) if edit is not None else self._intro(snap))
+            self._show(*(self._edit(edit, full) if edit is not None else [self._intro(snap)]))
             return
         op = opv.op
         n = len(opv.ops)
@@ -116,6 +116,12 @@ class OpPanel(Panel):
             parts.append(Text(""))
             norm = f"‖{op.name}‖ = {number(opv.norm(), full)}" if getattr(op.result, "ndim", 0) else ""
             parts.append(pack([matrix_block(f"→ {op.name}", op.result, full, rows, cols, WRITE_STYLE, norm)], width))
+        self._show(*parts)
+
+    def _show(self, *parts) -> None:
+        """Update the body; unwrapped lines wider than the panel scroll sideways instead of being cut."""
+        width = max((line.cell_len for p in parts if p.no_wrap for line in p.split("\n")), default=0)
+        self.body.styles.width = width if width > self._width() else "100%"
         self.body.update(Group(*parts))
 
     def _intro(self, snap) -> Text:
@@ -133,7 +139,7 @@ class OpPanel(Panel):
             t.append("\n" + snap.halted.message, style="red")
         return t
 
-    def _edit(self, edit, full) -> Group:
+    def _edit(self, edit, full) -> list:
         head = Text()
         head.append(edit.label, style="bold")
         head.append(f"  {number(edit.old, full)} → ", style="")
@@ -156,4 +162,4 @@ class OpPanel(Panel):
         if edit.cleared:
             parts += [Text(""), Text("The operations walked so far were computed with the old weight, so they "
                                      "were cleared: n starts a fresh cycle.", style="dim italic")]
-        return Group(*parts)
+        return parts
