@@ -79,7 +79,10 @@ class BoundaryMap(Widget):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         if y < len(self._strips):
-            return self._strips[y].adjust_cell_length(width, self.rich_style)
+            strip = self._strips[y]
+            if strip.cell_length != width:
+                strip = self._strips[y] = strip.adjust_cell_length(width, self.rich_style)
+            return strip
         return Strip.blank(width, self.rich_style)
 
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import math
 
-from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
@@ -69,8 +67,6 @@ class DiagnosticsPanel(Panel):
                 if key not in SKIP and key not in dict(HEADLINE) and _scalar(value):
                     head.append(f"{key.replace('_', ' ')} ", style="dim")
                     head.append(_fmt(value) + "  ")
-            if "step" in d:
-                head.append(f"(step {d['step']})", style="dim")
             if head.plain:
                 parts.append(head)
             if isinstance(layers, list) and layers and all(isinstance(r, dict) for r in layers):
@@ -82,10 +78,12 @@ class DiagnosticsPanel(Panel):
             parts.append(Text(mark + message, style=style))
         serious = [w for w in warnings if w[0] in ("error", "critical", "warning")]
         n = len(serious)
-        self.border_subtitle = f"{n} warning{'s' if n != 1 else ''}" if n else "no warnings"
+        at = f"step {d['step']} · " if isinstance(d, dict) and "step" in d else ""
+        self.border_subtitle = at + (f"{n} warning{'s' if n != 1 else ''}" if n else "no warnings")
         self.set_class(bool(serious) or snap.halted is not None, "-warn")
-        shape = tuple(len(p.plain.splitlines()) if isinstance(p, Text) else p.row_count for p in parts)
-        self.body.update(Group(*parts) if parts else Text(""), layout=shape != self._shape)
+        body = Text("\n").join(parts) if parts else Text("")
+        shape = body.plain.count("\n")  # lines: a new layout only when their number changes
+        self.body.update(body, layout=shape != self._shape)
         self._shape = shape
 
 
@@ -129,24 +127,29 @@ def _warnings(raw):
     return out
 
 
-def _layer_table(rows, selected, flagged):
-    """One column per layer, one row per measure: narrow panels, many measures."""
+def _layer_table(rows, selected, flagged) -> Text:
+    """One column per layer, one row per measure (narrow panels, many measures).
+
+    Laid out by hand as one Text: a Rich Table would re-measure every cell each frame,
+    which costs more than the rest of the panel together."""
     keys = []
     for r in rows:
         for k, v in r.items():
             if k not in keys and k != "layer" and (_scalar(v) or isinstance(v, (list, tuple))):
                 keys.append(k)
-    table = Table(box=None, padding=(0, 0, 0, 1), header_style="bold", expand=False)
-    table.add_column("", no_wrap=True, style="dim")
-    for r in rows:
-        l = r.get("layer", "?")
-        table.add_column(f"L{l}", justify="right", no_wrap=True,
-                         header_style="bold yellow" if l == selected else "bold")
-    for k in keys:
-        cells = []
-        for r in rows:
-            text = _fmt(r.get(k)) if k in r else ""
-            bad = (r.get("layer"), k) in flagged
-            cells.append(Text(text, style="bold black on yellow" if bad else ""))
-        table.add_row(LABELS.get(k, k.replace("_", " ")), *cells)
-    return table
+    labels = [LABELS.get(k, k.replace("_", " ")) for k in keys]
+    cells = [[_fmt(r.get(k)) if k in r else "" for r in rows] for k in keys]
+    heads = [f"L{r.get('layer', '?')}" for r in rows]
+    label_w = max([len(x) for x in labels] + [1])
+    widths = [max([len(heads[j])] + [len(row[j]) for row in cells]) for j in range(len(rows))]
+    t = Text(no_wrap=True, overflow="ellipsis")
+    t.append(" " * label_w)
+    for j, (head, w) in enumerate(zip(heads, widths)):
+        t.append(" " + head.rjust(w), style="bold yellow" if rows[j].get("layer") == selected else "bold")
+    for k, label, row in zip(keys, labels, cells):
+        t.append("\n" + label.ljust(label_w), style="dim")
+        for j, (text, w) in enumerate(zip(row, widths)):
+            t.append(" ")
+            bad = (rows[j].get("layer"), k) in flagged
+            t.append(text.rjust(w), style="bold black on yellow" if bad else "")
+    return t

@@ -4,13 +4,23 @@ The history can be millions of steps long; the plot shows at most two points per
 character column (braille resolution). The per-step losses are copied into a NumPy
 buffer incrementally (only the new steps each frame) and averaged per bucket, so a
 frame costs the same at step 100 and at step 10 million.
+
+plotext draws into a string with ANSI colour codes. Instead of handing that to Rich's
+general ANSI decoder every frame (which costs more than plotext itself), the widget
+splits plotext's few SGR codes into segments and serves cached strips (line API).
 """
 
 from __future__ import annotations
 
 import math
+import re
+from functools import lru_cache
 
 import numpy as np
+from rich.color import Color
+from rich.segment import Segment
+from rich.style import Style
+from textual.strip import Strip
 from textual_plotext import PlotextPlot
 
 from tui.widgets import colours
@@ -31,6 +41,8 @@ class LossPlot(PlotextPlot):
         self._n = 0
         self.log_scale = False
         self.points = 0      # points drawn for the loss line (tests check the downsampling)
+        self._strips = None  # the built plot, one Strip per line, until the data or size changes
+        self._strips_size = None
 
     def _sync(self, history, n):
         """Bring the buffer up to the first n per-step losses of `history`."""
@@ -77,7 +89,84 @@ class LossPlot(PlotextPlot):
         if n_loss:
             ticks = step_ticks(n_loss, max(2, min(6, columns // 7)))
             plt.xticks(ticks, [_short(t) for t in ticks])
+        self._strips = None
         self.refresh()
+
+    def _register_theme(self, app_theme_name: str) -> None:
+        self._strips = None
+        super()._register_theme(app_theme_name)
+
+    def render_line(self, y: int) -> Strip:
+        width, height = self.size
+        if self._strips is None or self._strips_size != (width, height):
+            plot = self._plot
+            plot.plotsize(width, height)
+            plot._set_size(width, height)  # as PlotextPlot.render does (textual-plotext issue 5)
+            plot.theme(self._get_plotext_theme_name(self.app.theme))
+            self._strips = ansi_strips(plot.build(), width, self.rich_style) if width and height else []
+            self._strips_size = (width, height)
+        if y < len(self._strips):
+            return self._strips[y]
+        return Strip.blank(width, self.rich_style)
+
+
+_SGR = re.compile(r"\x1b\[([0-9;]*)m")
+
+
+@lru_cache(maxsize=1024)
+def _sgr_style(fg, bg, bold) -> Style:
+    return Style(color=Color.from_rgb(*fg) if fg else None, bgcolor=Color.from_rgb(*bg) if bg else None,
+                 bold=bold or None)
+
+
+def _apply_sgr(state, params: str):
+    fg, bg, bold = state
+    codes = [int(c) for c in params.split(";") if c] or [0]
+    i = 0
+    while i < len(codes):
+        c = codes[i]
+        if c == 0:
+            fg, bg, bold = None, None, False
+        elif c == 1:
+            bold = True
+        elif c == 22:
+            bold = False
+        elif c in (38, 48) and i + 4 < len(codes) and codes[i + 1] == 2:
+            rgb = tuple(codes[i + 2:i + 5])
+            fg, bg = (rgb, bg) if c == 38 else (fg, rgb)
+            i += 4
+        elif c in (38, 48) and i + 2 < len(codes) and codes[i + 1] == 5:
+            rgb = Color.from_ansi(codes[i + 2]).get_truecolor()
+            fg, bg = (tuple(rgb), bg) if c == 38 else (fg, tuple(rgb))
+            i += 2
+        elif c == 39:
+            fg = None
+        elif c == 49:
+            bg = None
+        elif 30 <= c <= 37 or 90 <= c <= 97:
+            fg = tuple(Color.from_ansi(c - 30 if c < 90 else c - 82).get_truecolor())
+        elif 40 <= c <= 47 or 100 <= c <= 107:
+            bg = tuple(Color.from_ansi(c - 40 if c < 100 else c - 92).get_truecolor())
+        i += 1
+    return fg, bg, bold
+
+
+def ansi_strips(text: str, width: int, base: Style) -> list[Strip]:
+    """plotext's output as one Strip per line, each exactly `width` cells."""
+    strips = []
+    state = (None, None, False)
+    for line in text.split("\n"):
+        segments = []
+        pos = 0
+        for m in _SGR.finditer(line):
+            if m.start() > pos:
+                segments.append(Segment(line[pos:m.start()], base + _sgr_style(*state)))
+            state = _apply_sgr(state, m.group(1))
+            pos = m.end()
+        if pos < len(line):
+            segments.append(Segment(line[pos:], base + _sgr_style(*state)))
+        strips.append(Strip(segments).adjust_cell_length(width, base))
+    return strips
 
 
 def downsample(values: np.ndarray, points: int):
