@@ -36,7 +36,7 @@ from tui.screens.path_prompt import PathPrompt
 from tui.state import RunState, View
 from tui.widgets.panel import Panel
 
-TICK_HZ = 15
+TICK_HZ = 12
 UI_BUDGET = 0.12    # share of a core the drawing may take while playing; above it, panels slow down
 MAX_SLOWDOWN = 8.0
 CYCLES = {

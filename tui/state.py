@@ -158,7 +158,8 @@ class RunState:
         self.edit = None
         trainer = self.trainer
         np.copyto(self._prev, trainer.net.theta)
-        result = trainer.step()
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # the guard reports these
+            result = trainer.step()
         self._stepped = result.ok
         if result.ok:
             self.metrics = trainer.evaluate()
@@ -286,6 +287,8 @@ class RunState:
         last_eval = start_t
         last_rate = 0.0
         done = 0
+        quiet = np.errstate(over="ignore", invalid="ignore", divide="ignore")  # the guard reports these
+        quiet.__enter__()
         try:
             while self.playing and not should_stop():
                 trainer = self.trainer
@@ -305,20 +308,23 @@ class RunState:
                         continue
                 n = 0
                 result = None
+                last = False
                 while True:
-                    np.copyto(prev, net_theta)
+                    # Only a chunk's last step can be on screen: keep the weights before it
+                    # (for "last change") then, not before every step.
+                    last = (perf() >= deadline or (budget is not None and n + 1 >= budget)
+                            or (target is not None and trainer.epoch_count + 1 >= target
+                                and trainer.steps_per_epoch == 1))
+                    if last:
+                        np.copyto(prev, net_theta)
                     result = step()
                     n += 1
-                    if not result.ok:
+                    if not result.ok or last:
                         break
                     if target is not None and trainer.epoch_count >= target:
                         break
-                    if budget is not None and n >= budget:
-                        break
-                    if perf() >= deadline:
-                        break
                 done += n
-                self._stepped = result.ok
+                self._stepped = result.ok and last
                 self.version += 1
                 now = perf()
                 if now - last_rate > 0.05:
@@ -341,6 +347,7 @@ class RunState:
                     if self.speed != speed:  # speed changed: start pacing afresh
                         start_t, done = perf(), 0
         finally:
+            quiet.__exit__(None, None, None)
             with self._qlock:
                 self._worker_active = False
                 queued, self._queue = self._queue, []

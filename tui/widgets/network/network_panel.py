@@ -44,7 +44,7 @@ class NetworkPanel(Panel):
         m = trainer.batch_size or len(trainer.X)
         total = len(trainer.X)
         sizes = "-".join(map(str, net.sizes))
-        self.border_title = f"Network · {sizes} · {net.n_params} parameters"
+        self.border_title = f"Network · {sizes} · {net.n_params:,} params"
         self.diagram.update(_diagram(net, sel))
         if opv is None:
             self.table.update(_dims(net, trainer, sel, m, total))
@@ -83,8 +83,8 @@ def _dims(net, trainer, sel, m, total):
     table = Table(box=None, padding=(0, 1, 0, 0), show_header=True, header_style="bold dim", expand=True)
     table.add_column("array", no_wrap=True)
     table.add_column("shape", no_wrap=True)
-    table.add_column("what it is", overflow="fold", ratio=1)
-    table.add_row("X", f"({m}, {net.sizes[0]})", "inputs, row = example")
+    table.add_column("what it is", no_wrap=True, overflow="ellipsis", ratio=1)
+    table.add_row("X", f"({m}, {net.sizes[0]})", "inputs, a row each")
     prev = "X"
     for layer in net.layers:
         l = layer.index

@@ -146,7 +146,7 @@ class WeightsPanel(Panel, can_focus=True):
         t.append("\nlast change ", style="dim")
         t.append("—" if change is None else _signed(float(change[idx])), style="bold")
         rule = getattr(snap.trainer.opt, "rule", "")
-        if rule:
+        if rule and len(t.plain.splitlines()[-1]) + 3 + len(rule) <= self.inspector.size.width:
             t.append(f"   {rule}", style="dim italic")
         self.inspector.update(t, layout=False)
 
