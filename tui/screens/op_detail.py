@@ -71,7 +71,7 @@ class OpDetailScreen(ModalScreen[None]):
         precision = "exact (repr of each float64)" if full else "rounded to 4 significant digits (f: exact)"
         self.query_one("#opd-title", Static).update(title)
         self.query_one("#opd-body", Static).update(Group(
-            equation_text(op.equation), Text(op.shapes, style="dim"), Text(precision, style="dim italic"),
+            *equation_text(op.equation), Text(op.shapes, style="dim"), Text(precision, style="dim italic"),
             Text(""), *blocks, norm))
 
     def action_precision(self) -> None:

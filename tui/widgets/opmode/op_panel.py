@@ -44,14 +44,19 @@ def phase_bar(current, short=False) -> Text:
     return t
 
 
-def equation_text(equation: str) -> Text:
-    """The engine's equation; what follows three spaces (a formula, the lr) is a dimmer note."""
+def equation_text(equation: str, width: int | None = None) -> list[Text]:
+    """The engine's equation; what follows three spaces (a formula, the lr) is a dimmer note,
+    on a line of its own (wrapped) when both do not fit in `width`."""
     main, _, note = equation.partition("   ")
-    t = Text(no_wrap=True, overflow="ellipsis")
+    t = Text(no_wrap=True)
     t.append(main, style="bold")
-    if note:
-        t.append("   " + note.strip(), style="italic dim")
-    return t
+    note = note.strip()
+    if not note:
+        return [t]
+    if width is None or len(main) + 3 + len(note) <= width:
+        t.append("   " + note, style="italic dim")
+        return [t]
+    return [t, Text(note, style="italic dim")]
 
 
 class OpPanel(Panel):
@@ -96,7 +101,7 @@ class OpPanel(Panel):
             where.append(" · open cycle" + ("" if narrow else " (space finishes it)"), style="dim italic")
         elif opv.position == n - 1:
             where.append(" · cycle done" + ("" if narrow else ": n starts the next"), style="dim italic")
-        parts = [phase_bar(op.phase, narrow), where, Text(""), equation_text(op.equation),
+        parts = [phase_bar(op.phase, narrow), where, Text(""), *equation_text(op.equation, width),
                  Text(op.shapes, style="dim", no_wrap=True), Text("")]
         rows, cols = (8, 4) if full else (8, 6)
         if op.phase == "update":
