@@ -344,6 +344,9 @@ async def test_non_finite_step_pauses_and_explains_where():
         assert "STOPPED" in status(app)
         assert any(trainer.halted.message in n.message for n in app._notifications)
         assert "stopped" in text_of(app.screen.query_one("#diag-body"))
+        plot = app.screen.query_one("#loss-plot")  # a loss of 1e33 still draws: on a log axis, by itself
+        assert plot.auto_log
+        assert any("\u2800" < ch <= "\u28ff" for ch in text_of(plot))
         await pilot.press("space")  # refused again, explained again, still running
         await pilot.pause()
         assert app.state.trainer.halted is not None

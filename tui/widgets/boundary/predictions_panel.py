@@ -59,25 +59,31 @@ class PredictionsPanel(Panel):
         is_2d = X.shape[1] == 2
         K = metrics.n_classes(Y)
         show_confusion = K > 2 or not is_2d
+        # In a short panel the plane keeps at least 8 lines; the matrix then shrinks to its total.
+        if is_2d and show_confusion and self.content_region.height - (K + 3) < 9:
+            show_confusion = False
         self.map.display = is_2d
         self.caption.display = is_2d
         self.confusion.display = show_confusion
         self.set_class(is_2d and show_confusion, "-with-confusion")
         net = self._network(snap)
-        if is_2d:
-            self.border_title = "Decision boundary"
-            self._draw_plane(net, X, Y, K)
-        else:
-            self.border_title = "Predictions"
-        if show_confusion:
+        summary = ""
+        if K > 2 or not is_2d:
             has_test = trainer.X_test is not None and len(trainer.X_test)
             Xe, Ye = (trainer.X_test, trainer.Y_test) if has_test else (X, Y)
             counts = metrics.confusion(net, Xe, Ye)
             right = int(np.trace(counts))
-            caption = f"{'test' if has_test else 'training'} set: {right}/{int(counts.sum())} right"
-            self.confusion.set_counts(counts, caption)
+            where = "test" if has_test else "training"
+            summary = f"{where} {right}/{int(counts.sum())}"
+            if show_confusion:
+                self.confusion.set_counts(counts, f"{where} set: {right}/{int(counts.sum())} right")
+        if is_2d:
+            self.border_title = "Decision boundary"
+            self._draw_plane(net, X, Y, K, "" if show_confusion else summary)
+        else:
+            self.border_title = "Predictions"
 
-    def _draw_plane(self, net, X, Y, K):
+    def _draw_plane(self, net, X, Y, K, summary=""):
         rows, cols = self.map.grid_shape
         if rows < 2 or cols < 2:
             self.map.set_field(None, None, [])
@@ -102,13 +108,15 @@ class PredictionsPanel(Panel):
             self._points = list(zip(pr.tolist(), pc.tolist(), true.tolist()))
         self.map.set_field(classes, conf, self._points)
         self.border_subtitle = f"x1 {x0:.2g}…{x1:.2g} →  x2 {y0:.2g}…{y1:.2g} ↑"
-        self.caption.update(_caption(K), layout=False)
+        self.caption.update(_caption(K, summary), layout=False)
 
 
-def _caption(K):
-    """The key: class colours, regions fading where the model is unsure."""
+def _caption(K, summary=""):
+    """The key: class colours, regions fading where the model is unsure (or, when the
+    confusion matrix has no room, how many it gets right)."""
     parts = []
     for k in range(min(K, 6)):
         r, g, b = colours.point_rgb(k)
         parts.append(f"[rgb({r},{g},{b})]●[/] {k}")
-    return "[dim]class[/] " + "  ".join(parts) + "  [dim]pale = unsure[/]"
+    tail = f"[b]{summary}[/] right" if summary else "[dim]pale = unsure[/]"
+    return "[dim]class[/] " + "  ".join(parts) + "  " + tail

@@ -24,11 +24,13 @@ class LossPanel(Panel):
 
     def draw(self, snap) -> None:
         log = self.view.log_scale
-        self.border_title = "Loss" + (" · log scale" if log else "")
+        self.plot.plot_history(snap.history, snap.n_loss, snap.n_eval, log)
+        auto = " (auto: values span too far)" if self.plot.auto_log else ""
+        self.border_title = "Loss" + (" · log scale" + auto if self.plot.log_scale else "")
         self.border_subtitle = "l: log/linear"
         m = snap.metrics
         has_test = "test_loss" in m
-        spec = ".3g" if has_test else ".4g"  # three numbers must fit the panel's width
+        spec = "short" if has_test else ".4g"  # three numbers must fit the panel's width
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append("━", style=colours.plain_style(fg=LOSS_RGB, bold=True))
         t.append("loss ")
@@ -39,6 +41,7 @@ class LossPanel(Panel):
             t.append(fmt_loss(m["test_loss"], spec), style="bold")
         t.append(" ━", style=colours.plain_style(fg=ACC_RGB, bold=True))
         t.append("acc ")
-        t.append(f"{m['accuracy'] * 100:.1f}%" if "accuracy" in m else "—", style="bold")
+        acc = m.get("accuracy")
+        acc_text = "—" if acc is None else f"{acc * 100:.0f}%" if has_test else f"{acc * 100:.1f}%"
+        t.append(acc_text, style="bold")
         self.key.update(t, layout=False)
-        self.plot.plot_history(snap.history, snap.n_loss, snap.n_eval, log)

@@ -40,6 +40,7 @@ class LossPlot(PlotextPlot):
         self._buf = np.empty(1024)
         self._n = 0
         self.log_scale = False
+        self.auto_log = False  # log scale chosen by the plot, because the values span too much
         self.points = 0      # points drawn for the loss line (tests check the downsampling)
         self._strips = None  # the built plot, one Strip per line, until the data or size changes
         self._strips_size = None
@@ -58,7 +59,12 @@ class LossPlot(PlotextPlot):
         return self._buf[:n]
 
     def plot_history(self, history, n_loss, n_eval, log_scale) -> None:
-        self.log_scale = log_scale
+        """Plot the first n_loss steps and n_eval evaluations of `history`.
+
+        Log scale is drawn as log10 of the values with decade ticks (plotext's own log
+        axis, like its linear one, draws nothing once values reach about 1e15, which a
+        diverging run does). A linear plot whose values span more than LOG_SPAN switches
+        to log by itself; `auto_log` says so."""
         loss = self._sync(history, n_loss)
         plt = self.plt
         plt.clear_figure()
@@ -66,26 +72,36 @@ class LossPlot(PlotextPlot):
         columns = max(4, self.size.width - AXIS_COLUMNS)
         xs, ys = downsample(loss, 2 * columns)
         self.points = len(xs)
-        if log_scale:
-            ys = np.where(ys > 0, ys, np.nan)
-        if len(xs):
-            plt.plot(xs.tolist(), ys.tolist(), marker="braille", color=LOSS_RGB)
+        steps = test = acc = np.empty(0)
         if n_eval:
             steps = np.asarray(history.eval_step[:n_eval], dtype=float)
             test = np.asarray(history.test_loss[:n_eval], dtype=float)
             acc = np.asarray(history.accuracy[:n_eval], dtype=float)
             idx = thin(len(steps), 2 * columns)
             steps, test, acc = steps[idx], test[idx], acc[idx]
-            if np.isfinite(test).any():
-                ok = np.isfinite(test) & ((test > 0) if log_scale else True)
-                plt.plot(steps[ok].tolist(), test[ok].tolist(), marker="braille", color=TEST_RGB)
-            ok = np.isfinite(acc)
-            if ok.any():
-                plt.plot(steps[ok].tolist(), acc[ok].tolist(), marker="braille", color=ACC_RGB, yside="right")
-                plt.ylim(0, 1, yside="right")
-                plt.yticks([0, 0.5, 1], ["0%", "50%", "100%"], yside="right")
-        if log_scale:
-            plt.yscale("log", yside="left")
+        left = np.concatenate([ys, test])
+        left = left[np.isfinite(left)]
+        self.auto_log = not log_scale and _needs_log(left)
+        log = log_scale or self.auto_log
+        self.log_scale = log
+        if log:
+            ys, test = _log10(ys), _log10(test)
+        if len(xs):
+            plt.plot(xs.tolist(), ys.tolist(), marker="braille", color=LOSS_RGB)
+        if np.isfinite(test).any():
+            ok = np.isfinite(test)
+            plt.plot(steps[ok].tolist(), test[ok].tolist(), marker="braille", color=TEST_RGB)
+        ok = np.isfinite(acc)
+        if ok.any():
+            plt.plot(steps[ok].tolist(), acc[ok].tolist(), marker="braille", color=ACC_RGB, yside="right")
+            plt.ylim(0, 1, yside="right")
+            plt.yticks([0, 0.5, 1], ["0%", "50%", "100%"], yside="right")
+        if log:
+            values = np.concatenate([ys, test])
+            values = values[np.isfinite(values)]
+            if values.size:
+                ticks = decade_ticks(float(values.min()), float(values.max()))
+                plt.yticks(ticks, [_decade(t) for t in ticks], yside="left")
         if n_loss:
             ticks = step_ticks(n_loss, max(2, min(6, columns // 7)))
             plt.xticks(ticks, [_short(t) for t in ticks])
@@ -197,9 +213,47 @@ def thin(n: int, points: int):
 
 
 def fmt_loss(v, spec=".4g") -> str:
+    """A loss for the key line; spec "short" keeps three digits in at most 6 characters."""
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "—"
+    if spec == "short":
+        from tui.widgets.weights.heatmap import fmt
+        return fmt(float(v), 7).strip()
     return format(v, spec)
+
+
+LOG_SPAN = 1e4   # a linear axis over more than four decades shows nothing but a spike
+
+
+def _needs_log(values) -> bool:
+    if values.size == 0:
+        return False
+    top = float(np.abs(values).max())
+    positive = values[values > 0]
+    low = float(positive.min()) if positive.size else 0.0
+    return top > 1e12 or (low > 0 and top / low > LOG_SPAN and top > 1.0)
+
+
+def _log10(values):
+    out = np.full(len(values), np.nan)
+    ok = np.isfinite(values) & (values > 0)
+    out[ok] = np.log10(values[ok])
+    return out
+
+
+def decade_ticks(lo: float, hi: float, count: int = 5):
+    """Whole powers of ten (as exponents) covering lo..hi, at most `count` of them."""
+    a, b = int(np.floor(lo)), int(np.ceil(hi))
+    if a == b:
+        return [a]
+    step = max(1, -(-(b - a) // (count - 1)))
+    return list(range(a, b + 1, step))
+
+
+def _decade(k: int) -> str:
+    if -2 <= k <= 3:
+        return f"{10.0 ** k:g}"
+    return f"1e{k}"
 
 
 def step_ticks(n: int, count: int):
