@@ -299,6 +299,14 @@ class NetstepApp(App):
             self.state.op_mode = True  # before the screen mounts: the snapshots below are op snapshots
             await self.push_screen(OpScreen())
 
+    def leave_op_view(self) -> None:
+        """Back on the dashboard: snapshots of the run as it stands, not as at an op."""
+        state = self.state
+        state.op_mode = False
+        if not state.worker_active:
+            state.refresh()
+        self.call_after_refresh(self.redraw)
+
     def _show_op(self) -> None:
         self._follow_op()
         self.state.refresh()

@@ -403,3 +403,53 @@ async def test_editing_during_the_update_finishes_the_cycle_first():
         plain.net.params["W1"][0, 0] = -0.25
         np.testing.assert_array_equal(app.state.trainer.net.theta, plain.net.theta)
         assert app.state.trainer.step_count == 1 and not app.state.stepper.in_cycle
+
+
+async def test_a_refused_step_in_op_mode_is_explained_and_keeps_the_weights():
+    app = make_app(sizes=[2, 16, 16, 1], hidden="relu", output="linear", loss="mse", init="he", lr=1e6)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("space", "space")  # the second step already blows the weights up
+        await pilot.pause()
+        trainer = app.state.trainer
+        assert trainer.halted is None and trainer.step_count == 2
+        theta = trainer.net.theta.copy()
+        for _ in range(40):
+            await pilot.press("n")
+            if trainer.halted is not None:
+                break
+        await pilot.pause()
+        assert trainer.halted is not None and trainer.step_count == 2
+        np.testing.assert_array_equal(trainer.net.theta, theta)
+        assert not app.state.stepper.in_cycle
+        assert any(trainer.halted.message in n.message for n in app._notifications)
+        assert "STOPPED" in status(app)
+        last = app.state.stepper.current
+        assert last is not None and last.phase == "backward"  # the ops up to the refusal stay readable
+        await pilot.press("b")
+        await pilot.pause()
+        assert app.state.stepper.cursor == len(app.state.stepper.ops) - 2
+
+
+async def test_leaving_the_op_view_shows_the_run_as_it_stands():
+    app = make_app("seed")
+    async with app.run_test(size=SIZE) as pilot:
+        await press_n(pilot, 1)  # Z1 = X W1 + b1 reads W1
+        assert "read" in text_of(app.screen.query(".map-title").first())
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, OpScreen) and not app.state.op_mode
+        assert app.state.latest.op_view is None
+        titles = [text_of(t) for t in app.screen.query(".map-title")]
+        assert not any("read" in t or "written" in t for t in titles)
+        assert app.state.stepper.in_cycle  # the cycle stays open until space (or n) goes on
+
+
+async def test_enter_opens_the_op_on_show_in_the_compact_layout():
+    app = make_app("seed")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press_n(pilot, 2)
+        assert not app.screen.query_one("#trace").display
+        app.screen.set_focus(None)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, OpDetailScreen) and app.screen.op.name == "A1"

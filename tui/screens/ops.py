@@ -48,6 +48,7 @@ class OpScreen(Screen):
         Binding("n", "app.next_op", "next op", id="op-screen-next"),
         Binding("b", "app.prev_op", "back", id="op-screen-back"),
         Binding("f", "app.toggle_precision", "exact", id="op-screen-precision"),
+        Binding("enter", "open_current", "in full", show=False),
     ]
 
     def __init__(self, **kwargs):
@@ -69,7 +70,7 @@ class OpScreen(Screen):
         self.apply_layout(*self.size)
 
     def on_unmount(self) -> None:
-        self.app.state.op_mode = False
+        self.app.state.op_mode = False  # also when the app leaves the screen some other way
 
     def on_resize(self, event) -> None:
         self.apply_layout(event.size.width, event.size.height)
@@ -87,7 +88,13 @@ class OpScreen(Screen):
 
     def action_leave(self) -> None:
         self.app.pop_screen()
-        self.app.call_after_refresh(self.app.redraw)
+        self.app.leave_op_view()
+
+    async def action_open_current(self) -> None:
+        """enter outside the trace log: the op on show, in full."""
+        opv = self.app.state.latest.op_view
+        if opv is not None:
+            await self.app.open_op(opv.position)
 
     @on(TraceLog.Chosen)
     async def _chosen(self, event: TraceLog.Chosen) -> None:
