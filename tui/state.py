@@ -436,7 +436,8 @@ class RunState:
             grads = views(g)
         if change is not None:
             changes = views(change)
-        loss = None if result is None else result.loss
+        # A loaded run has no StepResult yet: its history's last step stands in.
+        loss = result.loss if result is not None else (history.loss[-1] if history.loss else None)
         opv = op_view(self.stepper, trainer) if self.op_mode and not self.playing else None
         if opv is not None:
             # The arrays as they stand at the op on show (the engine's records; see tui/opstate.py).

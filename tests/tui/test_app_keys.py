@@ -285,6 +285,7 @@ async def test_save_then_load_restores_the_run(tmp_path):
         await wait_for(pilot, lambda: app.state.trainer.step_count == 3, "the loaded run")
         np.testing.assert_array_equal(app.state.trainer.net.theta, saved_theta)
         assert "step 3" in status(app)
+        assert f"loss {app.state.trainer.history.loss[-1]:.4g}" in status(app)  # the loaded run's last step
 
 
 async def test_loading_a_bad_file_notifies_and_keeps_the_run(tmp_path):
