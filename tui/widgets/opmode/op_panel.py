@@ -96,7 +96,7 @@ class OpPanel(Panel):
         where.append("layer ", style="dim")
         where.append(str(op.layer) if op.layer else "—", style="bold")
         where.append(" · step ", style="dim")
-        where.append(str(opv.step), style="bold")
+        where.append(f"{opv.step:,}", style="bold")
         if opv.open_cycle:
             where.append(" · open cycle" + ("" if narrow else " (space finishes it)"), style="dim italic")
         elif opv.position == n - 1:
