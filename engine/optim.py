@@ -98,7 +98,7 @@ class Momentum(Optimizer):
 
 class Adam(Optimizer):
     name = "adam"
-    rule = "m <- b1 m + (1-b1) dW;  v <- b2 v + (1-b2) dW^2;  W <- W - lr m_hat / (sqrt(v_hat) + eps)"
+    rule = "m <- beta1 m + (1-beta1) dW;  v <- beta2 v + (1-beta2) dW^2;  W <- W - lr m_hat / (sqrt(v_hat) + eps)"
 
     def __init__(self, lr, beta1=0.9, beta2=0.999, eps=1e-8):
         super().__init__(lr)
