@@ -34,7 +34,6 @@ from tui.screens.op_detail import OpDetailScreen
 from tui.screens.ops import OpScreen
 from tui.screens.path_prompt import PathPrompt
 from tui.state import RunState, View
-from tui.widgets.panel import Panel
 
 TICK_HZ = 12
 UI_BUDGET = 0.12    # share of a core the drawing may take while playing; above it, panels slow down
@@ -73,6 +72,7 @@ class NetstepApp(App):
         self._worker = None
         self._shown = None
         self.frames = 0          # snapshots handed to the panels (the benchmark reads it)
+        self.panel_registry = set()  # every mounted Panel (see Panel.on_mount)
         self.slowdown = 1.0      # multiplies each panel's minimum interval while playing
         self._cpu_mark = None
 
@@ -82,8 +82,11 @@ class NetstepApp(App):
     # ----- drawing -----------------------------------------------------------------
 
     def panels(self):
-        for screen in self.screen_stack:
-            yield from screen.query(Panel)
+        """Panels mounted on any screen of the stack (they register themselves on mount)."""
+        stack = self.screen_stack
+        for panel in list(self.panel_registry):
+            if panel.is_attached and panel.screen in stack:
+                yield panel
 
     def show_all(self, snap=None, force=False) -> None:
         snap = snap or self.state.latest

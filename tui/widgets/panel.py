@@ -13,6 +13,10 @@ import math
 import time
 
 from textual.containers import Vertical
+from textual.widget import Widget
+
+_TITLE = Widget.__dict__["border_title"]
+_SUBTITLE = Widget.__dict__["border_subtitle"]
 
 
 class Panel(Vertical):
@@ -27,10 +31,40 @@ class Panel(Vertical):
         self._drawn_at = -math.inf
         self.border_title = self.TITLE
 
+    # Textual repaints a widget's whole box whenever its border title is assigned, even to
+    # the same text; panels set theirs on every draw, so only a change is passed on.
+    @property
+    def border_title(self):
+        return _TITLE.__get__(self, type(self))
+
+    @border_title.setter
+    def border_title(self, value):
+        if self.__dict__.get("_title_set", ...) != value:
+            self.__dict__["_title_set"] = value
+            _TITLE.__set__(self, value)
+
+    @property
+    def border_subtitle(self):
+        return _SUBTITLE.__get__(self, type(self))
+
+    @border_subtitle.setter
+    def border_subtitle(self, value):
+        if self.__dict__.get("_subtitle_set", ...) != value:
+            self.__dict__["_subtitle_set"] = value
+            _SUBTITLE.__set__(self, value)
+
     def on_mount(self) -> None:
+        registry = getattr(self.app, "panel_registry", None)
+        if registry is not None:
+            registry.add(self)
         # redraw() reads the latest snapshot when it runs: one taken after mounting (a
         # screen pushed and then stepped at once) must not be overwritten by an older one.
         self.call_after_refresh(self.redraw)
+
+    def on_unmount(self) -> None:
+        registry = getattr(self.app, "panel_registry", None)
+        if registry is not None:
+            registry.discard(self)
 
     def on_resize(self) -> None:
         # Layout-dependent panels (heatmaps, the boundary grid) redraw for their new size.
