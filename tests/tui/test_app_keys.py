@@ -394,3 +394,19 @@ async def test_every_key_has_an_action():
     for k in KEYS:
         name = k.action.split("(")[0]
         assert hasattr(app, f"action_{name}"), k
+
+
+async def test_the_mouse_drives_the_footer():
+    from textual.widgets._footer import FooterKey
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        step_key = next(k for k in app.screen.query(FooterKey) if k.action == "step")
+        await pilot.click(step_key)
+        await pilot.pause()
+        assert app.state.trainer.step_count == 1
+        help_key = next(k for k in app.screen.query(FooterKey) if k.action == "help")
+        await pilot.click(help_key)
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
