@@ -71,10 +71,16 @@ KEYS = (
 DASHBOARD_ACTIONS = frozenset(k.action.split("(")[0] for k in KEYS) - {"help", "quit"}
 
 
+# The footer shows keys in binding order and crops what does not fit: at 80 columns
+# these come first, so help and quit are always in view.
+FOOTER_FIRST = ("step", "toggle_play", "help", "quit")
+
+
 def bindings():
     groups = {}
     out = []
-    for k in KEYS:
+    first = [k for a in FOOTER_FIRST for k in KEYS if k.action == a]
+    for k in first + [k for k in KEYS if k not in first]:
         group = None
         if k.footer_group:
             group = groups.setdefault(k.footer_group, Binding.Group(k.footer_group, compact=True))
