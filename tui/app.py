@@ -113,17 +113,19 @@ class NetstepApp(App):
     def _budget(self) -> None:
         """Keep drawing to about UI_BUDGET of a core: the GIL it holds is training time lost.
 
-        Once a second, compare this thread's CPU time with the wall time and scale the
-        panels' intervals (the status line keeps the tick rate)."""
-        now, cpu = time.perf_counter(), time.thread_time()
-        if self._cpu_mark is None:
-            self._cpu_mark = (now, cpu)
+        Once a second, take the process's CPU time less the training thread's (what
+        drawing, the event loop and the terminal writer cost) over the wall time, and
+        scale the panels' intervals by it (the status line keeps the tick rate)."""
+        state = self.state
+        mark = (time.perf_counter(), time.process_time(), state.worker_cpu, state.worker_runs)
+        if self._cpu_mark is None or self._cpu_mark[3] != mark[3]:
+            self._cpu_mark = mark
             return
-        wall = now - self._cpu_mark[0]
+        wall = mark[0] - self._cpu_mark[0]
         if wall < 1.0:
             return
-        share = (cpu - self._cpu_mark[1]) / wall
-        self._cpu_mark = (now, cpu)
+        share = ((mark[1] - self._cpu_mark[1]) - (mark[2] - self._cpu_mark[2])) / wall
+        self._cpu_mark = mark
         if share > UI_BUDGET:
             self.slowdown = min(MAX_SLOWDOWN, self.slowdown * share / UI_BUDGET)
         elif share < UI_BUDGET / 2:

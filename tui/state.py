@@ -84,6 +84,8 @@ class RunState:
         self._worker_active = False
         self._want = False
         self.playing = False
+        self.worker_runs = 0       # play loops started (a new one resets worker_cpu's thread clock)
+        self.worker_cpu = 0.0      # CPU seconds of the current play loop's thread so far
         self.speed_index = 0
         self.run_id = 0
         self.version = 0
@@ -281,6 +283,7 @@ class RunState:
         with self._qlock:
             self._worker_active = True
         self.rate.reset()
+        self.worker_runs += 1
         reason = "paused"
         perf = time.perf_counter
         start_t = perf()
@@ -329,6 +332,7 @@ class RunState:
                 now = perf()
                 if now - last_rate > 0.05:
                     self.rate.add(now, trainer.step_count)
+                    self.worker_cpu = time.thread_time()  # the app's drawing budget subtracts it
                     last_rate = now
                 if not result.ok:
                     reason = "halted"
