@@ -37,7 +37,7 @@ from tui.state import RunState, View
 
 TICK_HZ = 12
 UI_BUDGET = 0.12    # share of a core the drawing may take while playing; above it, panels slow down
-MAX_SLOWDOWN = 8.0
+MAX_SLOWDOWN = 4.0   # even on a slow machine every panel moves at least every 2 s
 CYCLES = {
     "dataset": engine.datasets.NAMES,
     "hidden": engine.activations.HIDDEN,
