@@ -35,7 +35,7 @@ from tui.screens.ops import OpScreen
 from tui.screens.path_prompt import PathPrompt
 from tui.state import RunState, View
 
-TICK_HZ = 12
+TICK_HZ = 16
 UI_BUDGET = 0.12    # share of a core the drawing may take while playing; above it, panels slow down
 MAX_SLOWDOWN = 4.0   # even on a slow machine every panel moves at least every 2 s
 CYCLES = {
@@ -72,6 +72,7 @@ class NetstepApp(App):
         self._worker = None
         self._shown = None
         self.frames = 0          # snapshots handed to the panels (the benchmark reads it)
+        self.stagger = True      # while playing: one throttled panel per frame (see show_all)
         self.panel_registry = set()  # every mounted Panel (see Panel.on_mount)
         self.slowdown = 1.0      # multiplies each panel's minimum interval while playing
         self._cpu_mark = None
@@ -92,8 +93,22 @@ class NetstepApp(App):
         snap = snap or self.state.latest
         self._shown = snap
         self.frames += 1
-        for panel in self.panels():
-            panel.show(snap, force)
+        panels = list(self.panels())
+        if force or not snap.playing or not self.stagger:
+            for panel in panels:
+                panel.show(snap, force)
+            return
+        # While playing, at most one throttled panel per frame (longest-waiting first), and
+        # on every other frame at most, so the status line keeps half the frames or more.
+        # Textual repaints the bounding box of everything changed in a frame: a status
+        # line (top row) and a panel (far below) together would repaint the whole screen.
+        if self.frames % 2:
+            for panel in sorted((p for p in panels if p.MIN_INTERVAL > 0), key=lambda p: p._drawn_at):
+                if panel.show(snap):
+                    return
+        for panel in panels:
+            if panel.MIN_INTERVAL == 0:
+                panel.show(snap)
 
     def redraw(self) -> None:
         """After a change of view (layer, scale, layout): draw the latest snapshot again."""
