@@ -175,7 +175,8 @@ class NetstepApp(App):
         self.show_all(self.state.latest, force=True)
         state = self.state
         if message.reason == "halted" and state.trainer.halted is not None:
-            self.notify(state.trainer.halted.message, title="Training stopped", severity="error", timeout=12)
+            self.notify(state.trainer.halted.message + " Press u to rewind.", title="Training stopped",
+                        severity="error", timeout=12)
         elif message.reason == "finished":
             self.notify(f"Trained the run's {state.config.epochs} epochs. p plays on; c changes epochs.",
                         title="Done", timeout=6)
@@ -201,7 +202,8 @@ class NetstepApp(App):
         state.refresh()
         self.show_all(force=True)
         if not result.ok:
-            self.notify(result.nonfinite.message, title="Step refused", severity="error", timeout=12)
+            self.notify(result.nonfinite.message + " Press u to rewind.", title="Step refused", severity="error",
+                        timeout=12)
 
     async def action_toggle_play(self) -> None:
         if self.state.playing or self.state.worker_active:
@@ -239,6 +241,16 @@ class NetstepApp(App):
             self.notify(str(e), title="Learning rate not changed", severity="warning")
             return
         self.notify(f"learning rate {self.state.trainer.lr:g}", timeout=2)
+
+    async def action_rewind(self) -> None:
+        halted = self.state.trainer.halted is not None
+        before = self.state.trainer.step_count
+        step = await self.own(lambda: self.state.rewind())
+        if halted:
+            self.notify(f"rewound from step {before} to step {step}: lower the learning rate (-) or turn on "
+                        f"clipping (c), then carry on", title="Rewound", timeout=8)
+        else:
+            self.notify(f"rewound to the checkpoint at step {step}", timeout=3)
 
     async def action_lr_up(self) -> None:
         await self._set_lr(2.0)

@@ -36,6 +36,8 @@ KEYS = (
     Key("s", "new_seed", "seed", "Reset with the next seed (new weights, new shuffling)", "Train"),
     Key("plus,equals_sign", "lr_up", "lr×2", "Double the learning rate", "Train", display="+", footer_group="lr"),
     Key("minus,underscore", "lr_down", "lr÷2", "Halve the learning rate", "Train", display="-", footer_group="lr"),
+    Key("u", "rewind", "rewind", "Rewind to a checkpoint from before the run blew up (after inf/NaN stopped it)",
+        "Train", show=False),
     Key("t", "cycle_speed", "speed", "Play speed: full, 1000, 100 or 10 steps a second", "Train", show=False),
     Key("left_square_bracket", "layer(-1)", "layer←", "Show the previous layer's weights", "Look", display="[", id="layer-prev", footer_group="layer"),
     Key("right_square_bracket", "layer(1)", "layer→", "Show the next layer's weights", "Look", display="]", id="layer-next", footer_group="layer"),

@@ -131,8 +131,21 @@ class RunState:
     def new_seed(self):
         self.rebuild(self.config.replace(seed=self.config.seed + 1))
 
+    def rewind(self):
+        """Back to the trainer's newest checkpoint from before a blow-up. Returns its step."""
+        self.stepper.reset()
+        step = self.trainer.rewind()
+        np.copyto(self._prev, self.trainer.net.theta)
+        self._stepped = False
+        self.finished = False
+        self.metrics = self.trainer.evaluate()
+        self.version += 1
+        return step
+
     def set_lr(self, value):
         """Set the learning rate (the trainer's and the config's, so a reset keeps it)."""
+        if self.trainer.halted is None:
+            self.trainer.checkpoint()  # a point to rewind to if the new rate blows the run up
         self.trainer.lr = value                      # ValueError outside (0, 1e6]
         self.config = self.config.replace(lr=self.trainer.lr)
         self.trainer.config = self.config

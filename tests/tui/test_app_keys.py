@@ -353,6 +353,36 @@ async def test_non_finite_step_pauses_and_explains_where():
         assert app.state.trainer.halted is not None
 
 
+async def test_u_rewinds_a_blown_up_run_and_a_lower_lr_trains_on():
+    """The guard keeps the last finite weights, but they are huge by then; u goes back to a
+    checkpoint from before the blow-up, and - (lower lr) lets training carry on."""
+    app = make_app(sizes=[2, 16, 16, 1], hidden="relu", output="linear", loss="mse", init="he", lr=0.01,
+                   epochs=10**9)
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(60):
+            await pilot.press("space")
+        good_theta = app.state.trainer.net.theta.copy()
+        for _ in range(20):  # lr 0.01 -> 1e4: the run blows up
+            await pilot.press("plus")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: not app.state.worker_active, "the guard stopping play")
+        trainer = app.state.trainer
+        assert trainer.halted is not None
+        assert any("Press u to rewind" in n.message for n in app._notifications)
+        await pilot.press("u")
+        await pilot.pause()
+        assert trainer.halted is None
+        assert trainer.step_count == 60  # the checkpoint taken when the lr was first changed
+        assert np.array_equal(trainer.net.theta, good_theta)
+        for _ in range(20):
+            await pilot.press("minus")
+        for _ in range(5):
+            await pilot.press("space")
+        await pilot.pause()
+        assert trainer.halted is None and trainer.step_count == 65
+        assert np.all(np.isfinite(trainer.net.theta))
+
+
 @pytest.mark.parametrize("size", [(120, 40), (80, 24), (60, 20), (200, 60), (80, 24), (30, 8), (120, 40)])
 async def test_resizing_never_crashes(size):
     app = make_app(dataset="spiral", sizes=[2, 32, 32, 3], output="softmax", loss="cross_entropy")
