@@ -26,10 +26,11 @@ COMPACT = (80, 24)
 SIDE = ("weights", "network", "diagnostics")
 
 
-def layout_for(width: int, height: int) -> str:
-    if width >= FULL[0] and height >= FULL[1]:
+def layout_for(width: int, height: int, full=FULL, compact=COMPACT) -> str:
+    """"full" when every panel fits, "compact" for one side panel at a time, else "tiny"."""
+    if width >= full[0] and height >= full[1]:
         return "full"
-    if width >= COMPACT[0] and height >= COMPACT[1]:
+    if width >= compact[0] and height >= compact[1]:
         return "compact"
     return "tiny"
 

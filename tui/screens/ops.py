@@ -17,6 +17,7 @@ from textual.containers import Container
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from tui.screens.main import layout_for
 from tui.widgets.network.network_panel import NetworkPanel
 from tui.widgets.opmode.op_panel import OpPanel
 from tui.widgets.opmode.trace_log import TraceLog
@@ -29,12 +30,6 @@ COMPACT = (80, 24)
 SIDE = ("weights", "network", "trace")
 
 
-def layout_for(width: int, height: int) -> str:
-    if width >= FULL[0] and height >= FULL[1]:
-        return "full"
-    if width >= COMPACT[0] and height >= COMPACT[1]:
-        return "compact"
-    return "tiny"
 
 
 class OpScreen(Screen):
@@ -76,7 +71,7 @@ class OpScreen(Screen):
         self.apply_layout(event.size.width, event.size.height)
 
     def apply_layout(self, width: int, height: int) -> None:
-        mode = layout_for(width, height)
+        mode = layout_for(width, height, FULL, COMPACT)
         side = SIDE[self.app.view.side % len(SIDE)]
         self.layout_mode = mode
         for name in ("full", "compact", "tiny"):
