@@ -34,6 +34,7 @@ class PredictionsPanel(Panel):
         self._extent = None
         self._points_key = None
         self._points = []
+        self._caption = None
 
     def compose(self):
         self.map = BoundaryMap(id="boundary-map")
@@ -108,7 +109,10 @@ class PredictionsPanel(Panel):
             self._points = list(zip(pr.tolist(), pc.tolist(), true.tolist()))
         self.map.set_field(classes, conf, self._points)
         self.border_subtitle = f"x1 {x0:.2g}…{x1:.2g} →  x2 {y0:.2g}…{y1:.2g} ↑"
-        self.caption.update(_caption(K, summary), layout=False)
+        caption = _caption(K, summary)
+        if caption != self._caption:  # the same markup again would still re-render the line
+            self._caption = caption
+            self.caption.update(caption, layout=False)
 
 
 def _caption(K, summary=""):
