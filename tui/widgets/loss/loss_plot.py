@@ -135,6 +135,7 @@ def _sgr_style(fg, bg, bold) -> Style:
                  bold=bold or None)
 
 
+@lru_cache(maxsize=4096)  # plotext repeats a handful of codes in a handful of states
 def _apply_sgr(state, params: str):
     fg, bg, bold = state
     codes = [int(c) for c in params.split(";") if c] or [0]
@@ -171,16 +172,24 @@ def ansi_strips(text: str, width: int, base: Style) -> list[Strip]:
     """plotext's output as one Strip per line, each exactly `width` cells."""
     strips = []
     state = (None, None, False)
+    styles = {}  # state -> base + its style: a few states serve thousands of segments
+
+    def style_of(state):
+        style = styles.get(state)
+        if style is None:
+            style = styles[state] = base + _sgr_style(*state)
+        return style
+
     for line in text.split("\n"):
         segments = []
         pos = 0
         for m in _SGR.finditer(line):
             if m.start() > pos:
-                segments.append(Segment(line[pos:m.start()], base + _sgr_style(*state)))
+                segments.append(Segment(line[pos:m.start()], style_of(state)))
             state = _apply_sgr(state, m.group(1))
             pos = m.end()
         if pos < len(line):
-            segments.append(Segment(line[pos:], base + _sgr_style(*state)))
+            segments.append(Segment(line[pos:], style_of(state)))
         strips.append(Strip(segments).adjust_cell_length(width, base))
     return strips
 
