@@ -285,8 +285,6 @@ def fit_sizes(config: RunConfig, data) -> RunConfig:
     if sizes[0] != data.n_features or sizes[-1] != data.n_outputs:
         sizes[0], sizes[-1] = data.n_features, data.n_outputs
         changes["sizes"] = sizes
-    if data.n_outputs > 1 and config.output in ("linear", "tanh") and config.loss == "mse":
-        pass  # regression-style one-hot fit: allowed as given
     return config.replace(**changes) if changes else config
 
 

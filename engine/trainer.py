@@ -398,14 +398,14 @@ class Trainer:
         lr = self.schedule(self.base_lr, self.epoch_count)
         self.opt.lr = lr
         if not math.isfinite(value):
-            return self._refuse(step, Xa, Y, m, cache, "loss", lr)
+            return self._refuse(step, Xa, Y, m, "loss", lr)
 
         g = np.empty_like(net.theta)
         yield from backward_ops(net, Xa, ws, cache, Y, self.loss, g, self.l2, record)
         gn2 = float(np.vdot(g, g))
         grad_norm = math.sqrt(gn2) if math.isfinite(gn2) else self._long_norm(g)
         if grad_norm is None:
-            return self._refuse(step, Xa, Y, m, cache, "gradient", lr)
+            return self._refuse(step, Xa, Y, m, "gradient", lr)
         clipped = False
         if self.clip is not None:
             if self.clip_mode == "norm":
@@ -457,7 +457,7 @@ class Trainer:
         n = s * float(np.linalg.norm(g / s))
         return n if math.isfinite(n) else None
 
-    def _refuse(self, step, Xa, Y, m, cache, stage, lr):
+    def _refuse(self, step, Xa, Y, m, stage, lr):
         """Find the first non-finite quantity by replaying the cycle with recording on.
 
         Nothing was written, so the replay sees the same weights and the same numbers.
@@ -522,7 +522,7 @@ class Trainer:
         opt = self.opt
         opt.lr = lr
         if not math.isfinite(value):
-            return self._refuse(step, Xa, Y, m, None, "loss", lr)
+            return self._refuse(step, Xa, Y, m, "loss", lr)
         if Xa is not plan.Xa:
             plan.Xa, plan.XaT = Xa, Xa.T
         for AaT, Gb, WT, dA, backward, Z, A_below in plan.bwd:
@@ -541,7 +541,7 @@ class Trainer:
         gn2 = float(np.vdot(g, g))  # vdot: no floating-point-error check (the guard reads the result)
         grad_norm = math.sqrt(gn2) if math.isfinite(gn2) else self._long_norm(g)
         if grad_norm is None:
-            return self._refuse(step, Xa, Y, m, None, "gradient", lr)
+            return self._refuse(step, Xa, Y, m, "gradient", lr)
         clipped = False
         if self.clip is not None:
             if self.clip_mode == "norm":

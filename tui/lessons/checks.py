@@ -267,23 +267,23 @@ def _loss_above(p, v):
 @_condition("gap_at_least", "number", "test loss exceeds training loss by at least x (overfitting)", TRAIN_KEYS,
             lambda v: f"test loss above training loss by at least {_num(v)}")
 def _gap_at_least(p, v):
-    m = p.metrics
-    if "test_loss" not in m:
-        return Verdict(False, "this run's data has no test split")
-    gap = m["test_loss"] - m["loss"]
-    return Verdict(gap >= v, f"test loss {_num(m['test_loss'])} - training loss {_num(m['loss'])} = {_num(gap)} "
-                             f"(needs at least {_num(v)})")
+    return _gap(p, v, lambda gap: gap >= v, "at least")
 
 
 @_condition("gap_below", "number", "test loss exceeds training loss by less than x", TRAIN_KEYS,
             lambda v: f"test loss within {_num(v)} of training loss")
 def _gap_below(p, v):
+    return _gap(p, v, lambda gap: gap < v, "below")
+
+
+def _gap(p, v, holds, needs):
+    """Test loss minus training loss, judged by holds(gap)."""
     m = p.metrics
     if "test_loss" not in m:
         return Verdict(False, "this run's data has no test split")
     gap = m["test_loss"] - m["loss"]
-    return Verdict(gap < v, f"test loss {_num(m['test_loss'])} - training loss {_num(m['loss'])} = {_num(gap)} "
-                            f"(needs below {_num(v)})")
+    return Verdict(holds(gap), f"test loss {_num(m['test_loss'])} - training loss {_num(m['loss'])} = {_num(gap)} "
+                               f"(needs {needs} {_num(v)})")
 
 
 @_condition("outputs_within", "range", "every output of the network lies in [low, high]", TRAIN_KEYS,
