@@ -52,6 +52,32 @@ def row_max(Z):
     return Z.max(axis=1, keepdims=True)
 
 
+_FILLED = {}  # (value, shape, dtype) -> a read-only constant array
+
+
+def _filled(value, shape, dtype):
+    key = (value, shape, dtype)
+    a = _FILLED.get(key)
+    if a is None:
+        if len(_FILLED) >= 32:  # a handful of batch sizes in practice; never grow without bound
+            _FILLED.clear()
+        a = np.full(shape, value, dtype=dtype)
+        a.flags.writeable = False
+        _FILLED[key] = a
+    return a
+
+
+def row_sum(Z):
+    """The sum of each row of a 2-D Z, as an (m, 1) column.
+
+    For a tall, narrow Z a product with a column of ones is several times faster
+    than NumPy's reduction over short rows.
+    """
+    if Z.shape[1] <= 32 and Z.shape[0] >= 64 and Z.dtype in _CONSTANTS:
+        return Z.dot(_filled(1, (Z.shape[1], 1), Z.dtype))
+    return Z.sum(axis=1, keepdims=True)
+
+
 class Activation:
     name = ""
     formula = ""
@@ -75,6 +101,10 @@ class ReLU(Activation):
     kinked = True
 
     def forward(self, Z, out=None):
+        # Against a zeros array NumPy's maximum runs its vector loop, about 3x faster
+        # than against a broadcast 0-d zero on large Z; the numbers are the same.
+        if Z.size > 256 and Z.dtype in _CONSTANTS:
+            return np.maximum(Z, _filled(0, Z.shape, Z.dtype), out=out)
         return np.maximum(Z, _k(Z).zero, out=out)
 
     def backward(self, Z, A, dA, out=None):
@@ -162,7 +192,7 @@ class Softmax(Activation):
         # Shifting by the row max leaves the result unchanged and keeps exp() <= 1.
         t = np.subtract(Z, row_max(Z), out)
         np.exp(t, out=t)
-        t /= t.sum(axis=1, keepdims=True)
+        t /= row_sum(t)
         return t
 
     def backward(self, Z, A, dA, out=None):

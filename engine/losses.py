@@ -147,9 +147,11 @@ class CrossEntropy(Loss):
     def value(self, Z, A, Y, output) -> float:
         if output is not None and output.name == "softmax":
             # log softmax(Z) = Z - max - log sum exp(Z - max): finite for any Z.
+            # -sum Y log A = sum_i (sum_k Y_ik) lse_i - sum Y shifted, with lse_i = log sum_k e^shifted_ik.
+            # For labels in [0, 1] both terms are >= 0 (shifted <= 0): no cancellation.
             shifted = Z - activations.row_max(Z)
-            log_A = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
-            total = -float(np.vdot(Y, log_A))
+            lse = np.log(activations.row_sum(np.exp(shifted)))
+            total = float(np.vdot(activations.row_sum(Y), lse)) - float(np.vdot(Y, shifted))
         elif output is not None and output.name == "sigmoid":
             total = float(np.vdot(Y, _softplus(-Z)))
         else:

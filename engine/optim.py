@@ -115,12 +115,14 @@ class Adam(Optimizer):
         np.multiply(g, g, out=tmp)
         tmp *= 1.0 - self.beta2
         v += tmp
-        # Bias correction: early averages are pulled toward their zero start.
-        m_hat_scale = 1.0 / (1.0 - self.beta1 ** self.t)
-        denom = np.sqrt(np.divide(v, 1.0 - self.beta2 ** self.t, out=tmp), out=tmp)
-        denom += self.eps
-        step = np.multiply(m, self.lr * m_hat_scale, out=self._tmp("step", g))
-        step /= denom
+        # Bias correction: early averages are pulled toward their zero start. With
+        # c1 = 1 - beta1^t, c2 = 1 - beta2^t: lr m_hat / (sqrt(v_hat) + eps) equals
+        # (lr sqrt(c2) / c1) m / (sqrt(v) + eps sqrt(c2)), which takes one pass fewer.
+        root_c2 = math.sqrt(1.0 - self.beta2 ** self.t)
+        denom = np.sqrt(v, out=tmp)
+        denom += self.eps * root_c2
+        step = np.divide(m, denom, out=self._tmp("step", g))
+        step *= self.lr * root_c2 / (1.0 - self.beta1 ** self.t)
         return step
 
     def settings(self):

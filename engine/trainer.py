@@ -12,7 +12,6 @@ last finite ones, and the step record says which quantity went non-finite first.
 from __future__ import annotations
 
 import math
-import sys
 import time
 
 import numpy as np
@@ -266,8 +265,8 @@ class Trainer:
         self.step_count = 0
         self.epoch_count = 0
         self._pos = 0
-        self._Xs, self._Ys = self._Xa, self.Y
-        self._spare = None  # an earlier epoch's shuffled arrays, for reuse
+        self._perm = None  # this epoch's order of the training rows
+        self._batch_buffers = {}  # batch size -> the hot path's [X, 1] gather buffer
         self.opt.reset()
         self.history = History()
         self.last = None  # the latest cycle's arrays: .cache (Z1, A1, ...), .g (flat gradient), .delta
@@ -342,42 +341,35 @@ class Trainer:
 
     # ----- the cycle -----------------------------------------------------------------
 
-    def _next_batch(self):
+    def _next_batch(self, fresh=False):
+        """The next minibatch: ([X, 1], Y, whether it ends the epoch).
+
+        Each epoch draws a permutation; each batch gathers its rows from [X, 1] and Y.
+        The step's hot path gathers [X, 1] into a buffer reused every step (it is read
+        at once by the first product, from cache, and by nothing after the step);
+        fresh=True, for the record path whose Op operands outlive the step, copies.
+        Y is always fresh: a StepResult keeps it.
+        """
         if self.batch_size is None:
             return self._Xa, self.Y, True
         n = len(self.X)
         if self._pos == 0:
-            self._shuffle(self._rng.permutation(n))
+            self._perm = self._rng.permutation(n)
         i, j = self._pos, min(self._pos + self.batch_size, n)
         self._pos = 0 if j >= n else j
-        return self._Xs[i:j], self._Ys[i:j], j >= n
-
-    def _shuffle(self, perm):
-        """This epoch's [X, 1] and Y in the order perm.
-
-        Written into the arrays of two epochs ago when nothing else holds them (no
-        batch view, step result or op record refers to them): a fresh copy of a large
-        data set costs page faults every epoch. Anything still held keeps its data.
-        """
-        previous = (self._Xs, self._Ys) if self._Xs is not self._Xa else None
-        spare, self._spare = self._spare, previous
-        if spare is not None:
-            Xs, Ys = spare
-            del spare
-            # Free when our local name is the only reference: compare with an object that
-            # surely has just one (how getrefcount counts its argument varies by Python).
-            probe = object()
-            alone = sys.getrefcount(probe)
-            if sys.getrefcount(Xs) == alone and sys.getrefcount(Ys) == alone:
-                self._Xs = np.take(self._Xa, perm, axis=0, out=Xs, mode="clip")
-                self._Ys = np.take(self.Y, perm, axis=0, out=Ys, mode="clip")
-                return
-        self._Xs, self._Ys = self._Xa[perm], self.Y[perm]
+        rows = self._perm[i:j]
+        Y = self.Y.take(rows, 0)
+        if fresh:
+            return self._Xa.take(rows, 0), Y, j >= n
+        buf = self._batch_buffers.get(j - i)
+        if buf is None:
+            buf = self._batch_buffers[j - i] = np.empty((j - i, self._Xa.shape[1]), dtype=self._Xa.dtype)
+        return np.take(self._Xa, rows, 0, buf, "clip"), Y, j >= n
 
     def _cycle(self, record):
         """One step. Yields (phase, layer, name, equation, shapes, operands, result) when recording."""
         net = self.net
-        Xa, Y, ends_epoch = self._next_batch()
+        Xa, Y, ends_epoch = self._next_batch(fresh=record)
         m = len(Y)
         ws = Workspace(net, m) if record else net.workspace(m)
         cache = {}
