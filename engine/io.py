@@ -73,6 +73,8 @@ def save(trainer, path):
         arrays["opt_" + key] = value
     for name in _HISTORY:
         arrays["history_" + name] = np.asarray(getattr(trainer.history, name), dtype=np.float64)
+    if trainer._pos and trainer._perm is not None:
+        arrays["perm"] = trainer._perm  # mid-epoch: the rest of this epoch's order
     atomic_write(path, lambda f: np.savez(f, **arrays))
     return path
 
@@ -96,6 +98,7 @@ def load(path):
             history = {name: z["history_" + name].astype(np.float64).tolist()
                        for name in _HISTORY if "history_" + name in files}
             opt_state = {name[4:]: np.array(z[name], dtype=np.float64) for name in files if name.startswith("opt_")}
+            perm = z["perm"] if "perm" in files else None
     except FileNotFoundError:
         raise FileFormatError(f"{path} not found") from None
     except FileFormatError:
@@ -134,12 +137,12 @@ def load(path):
     trainer.history = History.from_dict(history)
     trainer.history.eval_step[:] = eval_steps
     trainer.step_count, trainer.epoch_count, trainer.base_lr = step, epoch, lr
-    _restore_progress(trainer, meta, opt_state, path)
+    _restore_progress(trainer, meta, opt_state, perm, path)
     trainer.checkpoint()
     return trainer
 
 
-def _restore_progress(trainer, meta, opt_state, path):
+def _restore_progress(trainer, meta, opt_state, perm, path):
     """Optimizer state and shuffling, so a loaded run continues as the saved one would.
 
     Files without them (or with state that does not fit) still load: the optimizer then
@@ -157,8 +160,15 @@ def _restore_progress(trainer, meta, opt_state, path):
         if "rng" in meta:
             trainer._rng.bit_generator.state = meta["rng"]
         pos = int(meta.get("pos", 0))
-        if trainer.batch_size is not None and 0 < pos < len(trainer.X):
-            # Mid-epoch: the rest of this epoch's order cannot be rebuilt, so start the next epoch.
+        n = len(trainer.X)
+        if trainer.batch_size is not None and 0 < pos < n:
+            # Mid-epoch: go on with the saved epoch order; without one (or a bad one), start the next epoch.
+            if perm is not None and perm.shape == (n,) and perm.dtype.kind in "iu" and \
+                    np.array_equal(np.sort(perm), np.arange(n)):
+                trainer._perm = perm.astype(np.intp)
+            else:
+                pos = 0
+        else:
             pos = 0
         trainer._pos = pos
     except (TypeError, ValueError, KeyError, OverflowError):

@@ -243,3 +243,32 @@ def test_a_loaded_run_continues_exactly_as_the_saved_one(tmp_path, changes):
         loaded.step()
     assert np.array_equal(original.net.theta, loaded.net.theta)
     assert loaded.opt.t == original.opt.t
+
+
+@pytest.mark.parametrize("steps", [1, 3])
+def test_a_run_saved_mid_epoch_continues_with_the_same_batches(tmp_path, steps):
+    config = engine.presets["default"].replace(dataset="circles", optimizer="adam", lr=0.01, batch_size=20)
+    original = engine.build(config)
+    assert original.steps_per_epoch > 4
+    for _ in range(steps):
+        original.step()
+    loaded = engine.io.load(engine.io.save(original, tmp_path / "run.npz"))
+    assert loaded._pos == original._pos > 0
+    for _ in range(2 * original.steps_per_epoch):
+        a, b = original.step(), loaded.step()
+        assert np.array_equal(a._Y, b._Y)
+    assert np.array_equal(original.net.theta, loaded.net.theta)
+
+
+def test_a_bad_saved_epoch_order_starts_the_next_epoch(tmp_path):
+    config = engine.presets["default"].replace(dataset="circles", batch_size=50)
+    original = engine.build(config)
+    original.step()
+    path = engine.io.save(original, tmp_path / "run.npz")
+    with np.load(path) as z:
+        arrays = dict(z)
+    arrays["perm"] = np.zeros_like(arrays["perm"])  # not a permutation
+    np.savez(path, **arrays)
+    loaded = engine.io.load(path)
+    assert loaded._pos == 0
+    assert loaded.step().ok
