@@ -36,6 +36,7 @@ from tui.screens.path_prompt import PathPrompt
 from tui.state import RunState, View
 
 TICK_HZ = 16
+OPEN_LESSONS = "lessons"  # the app's result when the user asked for the lessons (see tui/commands/app_cmd.py)
 UI_BUDGET = 0.12    # share of a core the drawing may take while playing; above it, panels slow down
 MAX_SLOWDOWN = 4.0   # even on a slow machine every panel moves at least every 2 s
 CYCLES = {
@@ -481,6 +482,12 @@ class NetstepApp(App):
     async def action_quit(self) -> None:
         await self.pause()
         self.exit(0)
+
+    async def action_lessons(self) -> None:
+        # The lessons are their own app (their keys drive a lesson's session): the
+        # command that started this one opens it once this one has closed.
+        await self.pause()
+        self.exit(OPEN_LESSONS)
 
 
 def _fit_output(config):

@@ -65,6 +65,8 @@ KEYS = (
     Key("ctrl+s", "save", "save", "Save the run (weights, config, history) to a .npz file", "File", show=False),
     Key("ctrl+o", "load", "load", "Load a run saved with ctrl+s", "File", show=False),
     Key("e", "export", "export", "Export the training history as CSV", "File", show=False),
+    Key("L", "lessons", "lessons", "Open the guided lessons (this run is left behind: save it first with ctrl+s)",
+        "App", show=False, display="L"),
     Key("question_mark", "help", "help", "Show every key", "App", display="?"),
     Key("q", "quit", "quit", "Quit", "App"),
 )

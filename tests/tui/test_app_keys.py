@@ -440,3 +440,34 @@ async def test_the_mouse_drives_the_footer():
         await pilot.click(help_key)
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
+
+
+async def test_shift_l_leaves_for_the_lessons_and_l_still_toggles_the_log_scale():
+    app = make_app(epochs=10**9)
+    async with app.run_test(size=SIZE) as pilot:
+        before = app.view.log_scale
+        await pilot.press("l")
+        await pilot.pause()
+        assert app.view.log_scale == (not before) and app.is_running
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.state.trainer.step_count > 50, "training while playing")
+        await pilot.press("L")
+        await wait_for(pilot, lambda: not app.is_running, "the app closing")
+    assert not app.state.worker_active
+    assert app.return_value == "lessons"
+
+
+def test_the_command_opens_the_lessons_after_the_dashboard_asks_for_them(monkeypatch):
+    from tui import app as app_module
+    from tui.commands import app_cmd
+    from tui.lessons import app as lessons_app
+
+    opened = []
+    monkeypatch.setattr(app_module.NetstepApp, "run", lambda self: app_module.OPEN_LESSONS)
+    monkeypatch.setattr(lessons_app, "run_app", lambda: opened.append(True) or 0)
+    from tui.cli import make_parser
+    assert app_cmd.run(make_parser().parse_args([])) == 0
+    assert opened == [True]
+    monkeypatch.setattr(app_module.NetstepApp, "run", lambda self: 0)
+    assert app_cmd.run(make_parser().parse_args([])) == 0
+    assert opened == [True]

@@ -8,7 +8,10 @@ from tui.cli import build_trainer, run_config
 def run(args) -> int:
     # The run is built before Textual is imported: a bad flag exits 2 with one line, fast.
     trainer = build_trainer(run_config(args))
-    from tui.app import NetstepApp
+    from tui.app import OPEN_LESSONS, NetstepApp
 
-    NetstepApp(trainer).run()
+    if NetstepApp(trainer).run() == OPEN_LESSONS:
+        from tui.lessons.app import run_app
+
+        return run_app()
     return 0
