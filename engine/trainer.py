@@ -294,6 +294,9 @@ class Trainer:
             "step": self.step_count, "epoch": self.epoch_count, "loss": loss,
             "theta": self.net.theta.copy(), "opt_t": self.opt.t,
             "opt_state": {k: v.copy() for k, v in self.opt.state.items()},
+            # Where the shuffling stood (each epoch's order is a new array, never written):
+            # steps replayed after a rewind see the same batches.
+            "rng": self._rng.bit_generator.state, "perm": self._perm, "pos": self._pos,
         })
         del self.checkpoints[:-CHECKPOINTS_KEPT]
 
@@ -302,8 +305,8 @@ class Trainer:
 
         "Before the blow-up" means a loss at most twice the smallest among the kept
         checkpoints (the starting point always qualifies). History after it is dropped;
-        the next epoch starts afresh. Then lower the learning rate or turn on clipping
-        and carry on.
+        the shuffling goes back too, so the steps that follow see the batches the
+        original ones saw. Then lower the learning rate or turn on clipping and carry on.
         """
         losses = [c["loss"] for c in self.checkpoints if c["loss"] is not None and math.isfinite(c["loss"])]
         best = min(losses) if losses else None
@@ -315,7 +318,9 @@ class Trainer:
         self.net.theta[...] = chosen["theta"]
         self.opt.t = chosen["opt_t"]
         self.opt.state = {k: v.copy() for k, v in chosen["opt_state"].items()}
-        self.step_count, self.epoch_count, self._pos = chosen["step"], chosen["epoch"], 0
+        self.step_count, self.epoch_count = chosen["step"], chosen["epoch"]
+        self._rng.bit_generator.state = chosen["rng"]
+        self._perm, self._pos = chosen["perm"], chosen["pos"]
         self.history.truncate(chosen["step"])
         self.checkpoints = [c for c in self.checkpoints if c["step"] <= chosen["step"]]
         self.halted = None

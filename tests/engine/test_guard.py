@@ -271,3 +271,17 @@ def test_rewind_restores_the_checkpointed_weights_and_optimizer_state():
     assert np.array_equal(trainer.net.theta, saved_theta)
     assert np.array_equal(trainer.opt.state["m"], saved_m)
     assert trainer.opt.t == engine.trainer.CHECKPOINT_EVERY
+
+
+@pytest.mark.parametrize("batch_size", [None, 16])
+def test_steps_after_a_rewind_replay_the_original_ones_exactly(batch_size):
+    config = engine.presets["default"].replace(dataset="moons", optimizer="adam", lr=0.01, batch_size=batch_size)
+    trainer = engine.build(config)
+    n = engine.trainer.CHECKPOINT_EVERY
+    for _ in range(n):
+        trainer.step()
+    original = [trainer.step().loss for _ in range(23)]
+    theta = trainer.net.theta.copy()
+    assert trainer.rewind() == n
+    assert [trainer.step().loss for _ in range(23)] == original
+    assert np.array_equal(trainer.net.theta, theta)
