@@ -182,7 +182,7 @@ def _activations(trainer, max_examples):
         As = [layer.act.forward(Z) for layer, Z in zip(net.layers, Zs)]
         return "batch", Zs, As, len(Zs[0]), None
     X = trainer.X[:max_examples]
-    source = "train" if last is None or trainer.halted is None else "refused"
+    source = "refused" if trainer.halted is not None else "train"
     if len(X) == len(trainer.X):
         # The trainer's own [X, 1] and buffers, as evaluate() uses them: no copies.
         cache = {"X": X}

@@ -486,6 +486,9 @@ class Trainer:
             bad = np.asarray(values)
             kind = "NaN" if np.isnan(bad).any() else "inf"
         self.halted = NonFinite(step, phase, layer, name, kind)
+        # The refused cycle may have overwritten the hot path's buffers, and it wrote no
+        # update: there is no latest cycle to show (as before the first step).
+        self.last = None
         self._result = StepResult(self.step_count, self.epoch_count, math.nan, lr, math.nan, False,
                                   self.halted, None, Y)
 

@@ -285,3 +285,20 @@ def test_steps_after_a_rewind_replay_the_original_ones_exactly(batch_size):
     assert trainer.rewind() == n
     assert [trainer.step().loss for _ in range(23)] == original
     assert np.array_equal(trainer.net.theta, theta)
+
+
+@pytest.mark.parametrize("how", ["step", "ops"])
+def test_a_refused_step_leaves_no_latest_cycle(how):
+    from engine.scenarios import EXPLODING
+
+    trainer = engine.build(EXPLODING)
+    with np.errstate(over="ignore", invalid="ignore"):
+        while trainer.halted is None:
+            assert trainer.last is None or np.isfinite(trainer.last.g).all()
+            if how == "step":
+                trainer.step()
+            else:
+                list(trainer.ops())
+    assert trainer.last is None
+    report = engine.diagnostics.measure(trainer)
+    assert report.halted is not None and any(row.nonfinite for row in report.layers)
