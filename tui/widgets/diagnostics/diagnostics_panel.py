@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+from rich.console import Group
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
@@ -71,7 +72,8 @@ class DiagnosticsPanel(Panel):
                 parts.append(head)
             if isinstance(layers, list) and layers and all(isinstance(r, dict) for r in layers):
                 flagged = {(w[2], CODE_KEY.get(w[3])) for w in warnings}
-                parts.append(_layer_table(layers, self.view.layer, flagged))
+                width = self.body.size.width or None  # before the first layout: no limit yet
+                parts.append(_layer_table(layers, self.view.layer, flagged, width))
         for level, message, _, _ in warnings:
             style = "bold red" if level in ("error", "critical") else "bold yellow" if level == "warning" else "cyan"
             mark = "✖ " if level in ("error", "critical") else "▲ " if level == "warning" else "• "
@@ -81,8 +83,10 @@ class DiagnosticsPanel(Panel):
         at = f"step {d['step']} · " if isinstance(d, dict) and "step" in d else ""
         self.border_subtitle = at + (f"{n} warning{'s' if n != 1 else ''}" if n else "no warnings")
         self.set_class(bool(serious) or snap.halted is not None, "-warn")
-        body = Text("\n").join(parts) if parts else Text("")
-        shape = body.plain.count("\n")  # lines: a new layout only when their number changes
+        # A Group keeps each part's wrapping: the table and headline are cut to the width
+        # (never wrapped into a jumble), the warnings wrap as prose.
+        body = Group(*parts) if parts else Text("")
+        shape = (len(parts), sum(p.plain.count("\n") for p in parts))  # a new layout only when lines change
         self.body.update(body, layout=shape != self._shape)
         self._shape = shape
 
@@ -118,7 +122,7 @@ def _warnings(raw):
         elif isinstance(w, dict):
             msg = w.get("message") or w.get("text") or ", ".join(f"{k}={v}" for k, v in w.items())
             layer = w.get("layer")
-            if layer and f"layer {layer}" not in str(msg):
+            if layer and f"layer {layer}" not in str(msg).lower():
                 msg = f"layer {layer}: {msg}"
             level = str(w.get("severity", w.get("level", "warning")))
             out.append((level, str(msg), layer, w.get("code")))
@@ -127,9 +131,11 @@ def _warnings(raw):
     return out
 
 
-def _layer_table(rows, selected, flagged) -> Text:
+def _layer_table(rows, selected, flagged, width=None) -> Text:
     """One column per layer, one row per measure (narrow panels, many measures).
 
+    When the columns do not fit `width`, a window of them around the selected layer
+    ([ and ] move it) is shown, with ‹ or › where more layers are hidden.
     Laid out by hand as one Text: a Rich Table would re-measure every cell each frame,
     which costs more than the rest of the panel together."""
     keys = []
@@ -142,14 +148,41 @@ def _layer_table(rows, selected, flagged) -> Text:
     heads = [f"L{r.get('layer', '?')}" for r in rows]
     label_w = max([len(x) for x in labels] + [1])
     widths = [max([len(heads[j])] + [len(row[j]) for row in cells]) for j in range(len(rows))]
+    lo, hi = _window(widths, label_w, width, next((j for j, r in enumerate(rows) if r.get("layer") == selected),
+                                                  len(rows) - 1))
+    left, right = ("‹" if lo > 0 else ""), (" ›" if hi < len(rows) else "")
     t = Text(no_wrap=True, overflow="ellipsis")
-    t.append(" " * label_w)
-    for j, (head, w) in enumerate(zip(heads, widths)):
-        t.append(" " + head.rjust(w), style="bold yellow" if rows[j].get("layer") == selected else "bold")
+    t.append(left.ljust(label_w), style="bold")
+    for j in range(lo, hi):
+        t.append(" " + heads[j].rjust(widths[j]), style="bold yellow" if rows[j].get("layer") == selected else "bold")
+    t.append(right, style="bold")
     for k, label, row in zip(keys, labels, cells):
         t.append("\n" + label.ljust(label_w), style="dim")
-        for j, (text, w) in enumerate(zip(row, widths)):
+        for j in range(lo, hi):
             t.append(" ")
             bad = (rows[j].get("layer"), k) in flagged
-            t.append(text.rjust(w), style="bold black on yellow" if bad else "")
+            t.append(row[j].rjust(widths[j]), style="bold black on yellow" if bad else "")
     return t
+
+
+def _window(widths, label_w, width, keep):
+    """The columns [lo, hi) that fit in `width` with column `keep` among them: all when
+    they fit, else as many as fit, grown outward from `keep` (2 cells kept for › )."""
+    n = len(widths)
+    if width is None or label_w + sum(w + 1 for w in widths) <= width:
+        return 0, n
+    room = width - label_w - 2
+    lo, hi = keep, keep + 1
+    used = widths[keep] + 1
+    grew = True
+    while grew:
+        grew = False
+        if hi < n and used + widths[hi] + 1 <= room:
+            used += widths[hi] + 1
+            hi += 1
+            grew = True
+        if lo > 0 and used + widths[lo - 1] + 1 <= room:
+            lo -= 1
+            used += widths[lo] + 1
+            grew = True
+    return lo, hi
