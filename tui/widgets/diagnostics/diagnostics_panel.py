@@ -86,7 +86,8 @@ class DiagnosticsPanel(Panel):
         # A Group keeps each part's wrapping: the table and headline are cut to the width
         # (never wrapped into a jumble), the warnings wrap as prose.
         body = Group(*parts) if parts else Text("")
-        shape = (len(parts), sum(p.plain.count("\n") for p in parts))  # a new layout only when lines change
+        # A new layout only when the number of lines may change: the wrapping parts' lengths count too.
+        shape = (sum(p.plain.count("\n") + 1 for p in parts), tuple(len(p) for p in parts if not p.no_wrap))
         self.body.update(body, layout=shape != self._shape)
         self._shape = shape
 
