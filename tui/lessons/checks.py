@@ -361,21 +361,22 @@ def _identical(p, v):
 @_condition("grad_ratio_below", "number", "||dW1|| / ||dW_L|| on the latest step is below x (vanishing)", TRAIN_KEYS,
             lambda v: f"first layer's gradient below {v:g} x the last layer's")
 def _ratio_below(p, v):
-    norms = p.grad_norms()
-    if norms is None:
-        return Verdict(False, "no step taken yet: press space for one")
-    r = norms[0] / norms[-1] if norms[-1] > 0 else math.inf
-    return Verdict(r < v, f"||dW1|| / ||dW{len(norms)}|| = {r:.3g} (needs below {v:g})")
+    return _grad_ratio(p, lambda r: r < v, f"below {v:g}")
 
 
 @_condition("grad_ratio_above", "number", "||dW1|| / ||dW_L|| on the latest step is above x (healthy flow)", TRAIN_KEYS,
             lambda v: f"first layer's gradient above {v:g} x the last layer's")
 def _ratio_above(p, v):
+    return _grad_ratio(p, lambda r: r > v, f"above {v:g}")
+
+
+def _grad_ratio(p, holds, needs):
+    """Verdict on ||dW1|| / ||dW_L|| of the latest step."""
     norms = p.grad_norms()
     if norms is None:
         return Verdict(False, "no step taken yet: press space for one")
     r = norms[0] / norms[-1] if norms[-1] > 0 else math.inf
-    return Verdict(r > v, f"||dW1|| / ||dW{len(norms)}|| = {r:.3g} (needs above {v:g})")
+    return Verdict(holds(r), f"||dW1|| / ||dW{len(norms)}|| = {r:.3g} (needs {needs})")
 
 
 @_condition("grad_growth_at_least", "number", "the gradient norm grew to at least x times its first value in this run",
