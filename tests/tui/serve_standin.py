@@ -2,7 +2,8 @@
 
 Keys: q quits (status 0), x exits with status 3, s dies by SIGSEGV, m tries to allocate 3 GB,
 b spins the CPU forever, l shows the process's limits, f probes the filesystem (a classmate's
-folder, /etc/shadow, its own folder), g starts a grandchild in the same process group that
+folder, /etc/shadow, its own folder), r tries to read each path listed in probe-paths.txt in
+its folder (an attack test writes that file), ! raises a Python exception, g starts a grandchild in the same process group that
 ignores SIGHUP, h makes this process ignore SIGHUP too; anything else is recorded. The last
 line is a rule as wide as the terminal, so a resize visibly reflows the screen.
 """
@@ -23,11 +24,11 @@ def draw():
     cols, rows = os.get_terminal_size(0)
     lines = [
         f"STANDIN pid={os.getpid()} size={cols}x{rows} term={os.environ.get('TERM')}",
-        f"user={os.environ.get('NETSTEP_USER')} cwd={os.getcwd()}",
+        f"user={os.environ.get('NETSTEP_USER')} cwd={os.getcwd()} tty={os.ttyname(0)}",
         f"data={os.environ.get('NETSTEP_DATA_DIR')}",
         f"args={' '.join(sys.argv[1:])} lang={os.environ.get('LANG')}",
         f"keys={''.join(keys)[-60:]}",
-        *notes[-4:],
+        *notes[-6:],
         f"count={len(keys)}",
         "=" * cols,
     ]
@@ -69,6 +70,20 @@ def probe():
             f"tcp={attempt(lambda: __import__('socket').create_connection(('127.0.0.1', 9), 5))}")
 
 
+def read_listed():
+    """One line per path in probe-paths.txt: ok (and the first bytes) or why it failed."""
+    lines = []
+    for path in open("probe-paths.txt").read().split():
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        except OSError as e:
+            lines.append(f"read {path} {'DENIED' if isinstance(e, PermissionError) else type(e).__name__}")
+            continue
+        os.close(fd)
+        lines.append(f"read {path} OPENED")
+    return lines
+
+
 def main():
     old = termios.tcgetattr(0)
     tty.setraw(0, termios.TCSANOW)   # as Textual does: keys typed early are kept
@@ -99,6 +114,10 @@ def main():
                     notes.append(limits())
                 elif ch == "f":
                     notes.append(probe())
+                elif ch == "r":
+                    notes.extend(read_listed())
+                elif ch == "!":
+                    raise RuntimeError("the stand-in crashed on purpose")
                 elif ch == "g":
                     code = "import signal, time; signal.signal(signal.SIGHUP, signal.SIG_IGN); time.sleep(600)"
                     kid = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.DEVNULL,
