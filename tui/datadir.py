@@ -82,7 +82,8 @@ def reserved(path) -> str | None:
     """Why `path` may not be written (or read) as a user's file, or None when it may."""
     name = os.path.basename(str(path)).lower()
     if name in _RESERVED_NAMES:
-        return f"{os.path.basename(str(path))} is where netstep keeps your progress: choose another name"
+        return "that is where netstep keeps your progress: choose another name"
     if name.endswith(_RESERVED_SUFFIXES):
-        return f"{os.path.basename(str(path))}: names ending in .py, .pyc, .pth or .so are not allowed; use .npz, .csv or .json"
+        suffix = "." + name.rsplit(".", 1)[1]
+        return f"names ending in {suffix} are not allowed: use .npz, .csv or .json"
     return None

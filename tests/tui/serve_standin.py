@@ -2,10 +2,11 @@
 
 Keys: q quits (status 0), x exits with status 3, s dies by SIGSEGV, m tries to allocate 3 GB,
 b spins the CPU forever, l shows the process's limits, f probes the filesystem (a classmate's
-folder, /etc/shadow, its own folder), r tries to read each path listed in probe-paths.txt in
-its folder (an attack test writes that file), ! raises a Python exception, g starts a grandchild in the same process group that
-ignores SIGHUP, h makes this process ignore SIGHUP too; anything else is recorded. The last
-line is a rule as wide as the terminal, so a resize visibly reflows the screen.
+folder, /etc/shadow, its own folder), r tries to open each path listed in probe-paths.txt in
+its folder (an attack test writes that file), ! raises a Python exception, g starts a
+grandchild in the same process group that ignores SIGHUP, h makes this process ignore SIGHUP
+too; anything else is recorded (and bracketed-paste markers counted). The last line is a rule
+as wide as the terminal, so a resize visibly reflows the screen.
 """
 
 import os
@@ -18,17 +19,21 @@ import tty
 
 keys = []
 notes = []
+pastes = [0, 0]       # bracketed-paste starts and ends seen
+tail = b""            # the last bytes read: a marker may span two reads
 
 
 def draw():
     cols, rows = os.get_terminal_size(0)
     lines = [
-        f"STANDIN pid={os.getpid()} size={cols}x{rows} term={os.environ.get('TERM')}",
-        f"user={os.environ.get('NETSTEP_USER')} cwd={os.getcwd()} tty={os.ttyname(0)}",
+        f"STANDIN pid={os.getpid()} tty={os.ttyname(0)} size={cols}x{rows} term={os.environ.get('TERM')}",
+        f"user={os.environ.get('NETSTEP_USER')} cwd={os.getcwd()}",
         f"data={os.environ.get('NETSTEP_DATA_DIR')}",
         f"args={' '.join(sys.argv[1:])} lang={os.environ.get('LANG')}",
+        f"budget={os.environ.get('NETSTEP_MEMORY_BUDGET')} confine={os.environ.get('NETSTEP_CONFINE_DIR')}",
+        f"pastes={pastes[0]}/{pastes[1]}",
         f"keys={''.join(keys)[-60:]}",
-        *notes[-6:],
+        *notes[-10:],
         f"count={len(keys)}",
         "=" * cols,
     ]
@@ -91,9 +96,15 @@ def main():
     draw()
     try:
         while True:
-            data = os.read(0, 1024)
+            data = os.read(0, 65536)
             if not data:
                 return 0
+            global tail
+            seen = tail + data
+            pastes[0] += seen.count(b"\x1b[200~")
+            pastes[1] += seen.count(b"\x1b[201~")
+            tail = seen[-5:]
+            data = data.replace(b"\x1b", b"^")    # keys are shown on the screen: no escapes
             for ch in data.decode("utf-8", "replace"):
                 if ch == "q":
                     return 0

@@ -177,3 +177,14 @@ def test_config_rules():
     assert "RLIMIT_CPU" not in dict((n, 0) for n, *_ in ServeConfig(cpu_limit=0).rlimits())
     command = ServeConfig().command      # the app, never importing from the student's folder
     assert command[-2:] == ["-m", "tui.serve.app_main"] and "-P" in command and "-s" in command
+
+
+def test_confine_refuses_code_names_and_the_progress_database(monkeypatch, tmp_path):
+    folder = tmp_path / "users" / "alice"
+    folder.mkdir(parents=True)
+    monkeypatch.setenv("NETSTEP_DATA_DIR", str(folder))
+    monkeypatch.setenv("NETSTEP_SERVED", "1")
+    for bad in ("numpy.py", "runs/x.PY", "evil.pth", "m.pyc", "lib.so", "progress.sqlite3", "progress.sqlite3-wal"):
+        with pytest.raises(ValueError, match="not allowed|keeps your progress"):
+            confine(bad)
+    assert confine("run.npz") == folder / "run.npz" and confine("py.csv") == folder / "py.csv"

@@ -246,7 +246,6 @@ class _Connection(asyncssh.SSHServer):
             self.server.note_refusal(self.addr, self.refusal)
             self._loop.call_soon(conn.abort)
             return
-        log.info("connect %s", self.peer)
 
     def spoke(self) -> bool:
         """True once the client has sent its SSH version line (a silent socket has not)."""
@@ -254,6 +253,7 @@ class _Connection(asyncssh.SSHServer):
 
     def begin_auth(self, username: str) -> bool:
         self.username = username
+        log.info("connect %s user=%r client=%r", self.peer, username, self.conn.get_extra_info("client_version"))
         return self.server.keys is not None or not self.server.config.allow_anonymous
 
     def public_key_auth_supported(self) -> bool:
@@ -397,7 +397,12 @@ class _Connection(asyncssh.SSHServer):
         if self.session is not None and self.session.child is not None and self.session.child.running:
             self.session.open = False
             self.session.child.terminate(self.server.config.kill_grace)
-        if self.refusal is None:
+        if self.refusal is not None:
+            pass                           # counted in the server's summary of refusals
+        elif self.identity is None and self.username is None and not self.spoke():
+            # Never said hello (a port scan, a silent flood): counted, not a line each.
+            self.server.note_refusal(self.addr, "silent connection closed")
+        else:
             log.info("disconnect %s %s after %s: %s", self.peer, self.who,
                      _ago(time.monotonic() - self._since), self.reason)
         self.server.forget(self)

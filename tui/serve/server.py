@@ -233,6 +233,7 @@ class Server:
             await self._acceptor.wait_closed()
         if self.guests is not None:
             shutil.rmtree(self.guests, ignore_errors=True)
+        self._log_refusals()
 
     # -- admission: connections still logging in
 
@@ -282,10 +283,14 @@ class Server:
         self.refused[why.split(" (")[0]] += 1
         now = time.monotonic()
         if now - self._refused_logged >= REFUSAL_LOG_EVERY:
-            summary = "; ".join(f"{n} x {why}" for why, n in self.refused.most_common(3))
-            log.info("refused connections (closed at once): %s (latest from %s)", summary, addr)
-            self.refused.clear()
+            self._log_refusals(f" (latest from {addr})")
             self._refused_logged = now
+
+    def _log_refusals(self, tail: str = "") -> None:
+        if self.refused:
+            summary = "; ".join(f"{n} x {why}" for why, n in self.refused.most_common(4))
+            log.info("connections closed before login: %s%s", summary, tail)
+            self.refused.clear()
 
     # -- admission: logged in
 
