@@ -178,8 +178,8 @@ async def _silent_sockets(server, n):
 
 
 @pytest.mark.parametrize("silent, limits", [
-    (12, {}),                                         # more than --max-per-address (default 10)
-    (70, {"max_per_address": 0}),                     # more than MaxStartups' full (default 60)
+    (DEFAULTS.max_per_address + 2, {}),                          # more than --max-per-address
+    (DEFAULTS.startups()[2] + 10, {"max_per_address": 0}),       # more than MaxStartups' full
 ])
 async def test_silent_sockets_do_not_lock_a_real_user_out(tmp_path, silent, limits):
     """Finding 5: a connection that sent nothing for a second gives its place to a new one."""

@@ -52,10 +52,10 @@ class ServeConfig:
     max_sessions: int = field(default=16, metadata=_flag("sessions at once (default %(default)s)", "N"))
     max_per_key: int = field(default=2, metadata=_flag(
         "logged-in connections at once per student key (default %(default)s; 0 = no limit)", "N"))
-    max_per_address: int = field(default=10, metadata=_flag(
+    max_per_address: int = field(default=20, metadata=_flag(
         "connections still logging in at once from one address (default %(default)s; 0 = no limit); "
         "logged-in sessions are limited per key, so a class behind NAT is fine", "N"))
-    max_startups: str = field(default="10:30:60", metadata=_flag(
+    max_startups: str = field(default="20:30:100", metadata=_flag(
         "connections still logging in, as OpenSSH's MaxStartups start:rate:full: past START, each "
         "new one is dropped with RATE%% chance, rising to 100%% at FULL (default %(default)s)", "S:R:F"))
     idle_timeout: float = field(default=1800.0, metadata=_flag(
@@ -90,7 +90,7 @@ class ServeConfig:
         try:
             start, rate, full = (int(x) for x in self.max_startups.split(":"))
         except ValueError:
-            raise ServeError(f"--max-startups must be START:RATE:FULL such as 10:30:60, got "
+            raise ServeError(f"--max-startups must be START:RATE:FULL such as 20:30:100, got "
                              f"{self.max_startups!r}") from None
         if not (1 <= start <= full <= 10000 and 0 <= rate <= 100):
             raise ServeError(f"--max-startups needs 1 <= START <= FULL <= 10000 and RATE 0..100, "
