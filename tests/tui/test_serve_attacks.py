@@ -25,6 +25,11 @@ needs_landlock = pytest.mark.skipif(not landlock_abi(), reason="this kernel has 
 DEFAULTS = ServeConfig()
 
 
+def server_defaults(*names):
+    """The server's own defaults for `names` (the `running` helper relaxes these limits)."""
+    return {name: getattr(DEFAULTS, name) for name in names}
+
+
 def class_keys(folder, names, comments=None):
     """Keys for `names` (comment = the name unless `comments` says otherwise) in one
     authorized_keys file; returns name -> private key path."""
@@ -157,8 +162,7 @@ async def test_eight_students_connecting_at_once_from_one_address_all_get_in(tmp
     """Finding 5: logged-in sessions are limited per key (and in total), not per address."""
     names = [f"s{i}" for i in range(8)]
     keys = class_keys(tmp_path / "class", names)
-    async with running(tmp_path, max_per_address=DEFAULTS.max_per_address, max_per_key=DEFAULTS.max_per_key,
-                       max_startups=DEFAULTS.max_startups,
+    async with running(tmp_path, **server_defaults("max_per_address", "max_per_key", "max_startups"),
                        authorized_keys=str(tmp_path / "class" / "authorized_keys")) as server:
         server.test_keys = keys
         conns = await asyncio.gather(*(connect(server, name) for name in names))
@@ -183,8 +187,7 @@ async def _silent_sockets(server, n):
 ])
 async def test_silent_sockets_do_not_lock_a_real_user_out(tmp_path, silent, limits):
     """Finding 5: a connection that sent nothing for a second gives its place to a new one."""
-    settings = dict(max_per_address=DEFAULTS.max_per_address, max_startups=DEFAULTS.max_startups,
-                    login_grace=WAIT * 2)
+    settings = dict(server_defaults("max_per_address", "max_startups"), login_grace=WAIT * 2)
     settings.update(limits)
     async with running(tmp_path, **settings) as server:
         writers = await _silent_sockets(server, silent)
