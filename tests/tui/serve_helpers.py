@@ -151,6 +151,15 @@ async def gone(pid: int, timeout: float = WAIT) -> bool:
     return False
 
 
+async def until(condition, timeout: float = WAIT) -> None:
+    """Wait until `condition()` is true (the server's state, polled)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, "the server never got there"
+        await asyncio.sleep(0.02)
+
+
 class _Recorder(asyncssh.SSHClient):
     exc = None
 

@@ -9,7 +9,7 @@ import signal
 
 import asyncssh
 import pytest
-from serve_helpers import WAIT, Term, connect, gone, refusal_after_login, running
+from serve_helpers import WAIT, Term, connect, gone, refusal_after_login, running, until
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="netstep serve needs Linux pidfds")
 
@@ -145,14 +145,6 @@ async def test_max_sessions_is_enforced_politely(tmp_path):
             assert await term.closed() == 0
         for conn in (first, second, fourth):
             conn.close()
-
-
-async def until(condition, timeout: float = WAIT) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "the server never got there"
-        await asyncio.sleep(0.02)
 
 
 async def test_per_address_limit_counts_only_connections_logging_in(tmp_path):

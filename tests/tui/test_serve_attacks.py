@@ -47,14 +47,6 @@ def class_keys(folder, names, comments=None):
     return paths
 
 
-async def until(condition, timeout: float = WAIT) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "the server never got there"
-        await asyncio.sleep(0.02)
-
-
 async def probe(server, who: str, paths: list[str]) -> dict[str, str]:
     """Log in as `who`, have the stand-in open each path; path -> OPENED / DENIED / error."""
     folder = server.root / "users" / who

@@ -27,7 +27,13 @@ class _Capture(io.TextIOBase):
     """stderr for the app: every write goes to the server's pipe; the tail is kept."""
 
     def __init__(self, fd: int):
-        self.pipe = os.fdopen(fd, "w", buffering=1, encoding="utf-8", errors="replace") if fd >= 0 else None
+        self.pipe = None
+        if fd >= 0:
+            try:
+                os.set_inheritable(fd, False)    # the app's own subprocesses do not get it
+                self.pipe = os.fdopen(fd, "w", buffering=1, encoding="utf-8", errors="replace")
+            except OSError:
+                pass
         self.kept = ""
 
     def writable(self) -> bool:
