@@ -134,29 +134,9 @@ def make_parser():
     le = sub.add_parser("lesson", help="open the app in a lesson")
     le.add_argument("id", nargs="?", help="lesson id (see `netstep lessons`); without one, the lesson list")
 
-    s = sub.add_parser("serve", help="serve the app over SSH, one isolated session per connection")
-    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for a class)")
-    s.add_argument("--port", type=int, default=2222, help="port to listen on (default 2222)")
-    s.add_argument("--authorized-keys", dest="authorized_keys", metavar="FILE",
-                   help="students' public keys, one per line; the comment after each names its folder")
-    s.add_argument("--host-key", dest="host_key", metavar="FILE",
-                   help="the server's private key (default: made once in the data folder)")
-    s.add_argument("--max-sessions", dest="max_sessions", type=int, default=16, metavar="N",
-                   help="sessions at once (default 16)")
-    s.add_argument("--idle-timeout", dest="idle_timeout", type=float, default=1800.0, metavar="S",
-                   help="close a session after S seconds without a keystroke (default 1800; 0 = never)")
-    s.add_argument("--allow-anonymous", dest="allow_anonymous", action="store_true",
-                   help="let anyone in without a key, each in a throw-away folder (trusted networks only)")
-    s.add_argument("--max-per-address", dest="max_per_address", type=int, default=4, metavar="N",
-                   help="connections at once from one address (default 4; 0 = no limit, e.g. a class behind NAT)")
-    s.add_argument("--login-grace", dest="login_grace", type=float, default=30.0, metavar="S",
-                   help="seconds to log in, and then to start a session (default 30)")
-    s.add_argument("--cpu-limit", dest="cpu_limit", type=int, default=3600, metavar="S",
-                   help="CPU seconds per session before it is stopped (default 3600; 0 = none)")
-    s.add_argument("--memory-limit", dest="memory_limit", type=int, default=1536, metavar="MB",
-                   help="address space per session in MB (default 1536; 0 = none)")
-    s.add_argument("--no-sandbox", dest="sandbox", action="store_false",
-                   help="do not confine sessions with Landlock to reading code and writing their own folder")
+    from tui.commands import serve_cmd   # its flags are made from ServeConfig's fields
+
+    serve_cmd.add_parser(sub)
 
     sub.add_parser("presets", help="list the named presets")
     return p

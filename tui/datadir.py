@@ -57,7 +57,8 @@ def confine(text: str) -> Path:
 
     Locally any path is the user's business. Served, a relative path is taken from the
     user's folder (NETSTEP_DATA_DIR) and anything resolving outside it ('..', an absolute
-    path, a symlink) raises ValueError with a line to show the student.
+    path, a symlink), or named like code or the progress database (see `reserved`), raises
+    ValueError with a line to show the student.
     """
     path = Path(text.strip()).expanduser()
     if not served():
@@ -66,4 +67,23 @@ def confine(text: str) -> Path:
     real = os.path.realpath(path if path.is_absolute() else Path(root) / path)
     if os.path.commonpath([root, real]) != root or real == root:
         raise ValueError("files live in your own folder here: type a plain name such as run.npz")
+    refused = reserved(real)
+    if refused:
+        raise ValueError(refused)
     return Path(real)
+
+
+# The app's own progress database, and anything Python could run: never a user's file name.
+_RESERVED_NAMES = ("progress.sqlite3", "progress.sqlite3-journal", "progress.sqlite3-wal", "progress.sqlite3-shm")
+_RESERVED_SUFFIXES = (".py", ".pyc", ".pth", ".so")
+
+
+def reserved(path) -> str | None:
+    """Why `path` may not be written (or read) as a user's file, or None when it may."""
+    name = os.path.basename(str(path)).lower()
+    if name in _RESERVED_NAMES:
+        return "that is where netstep keeps your progress: choose another name"
+    if name.endswith(_RESERVED_SUFFIXES):
+        suffix = "." + name.rsplit(".", 1)[1]
+        return f"names ending in {suffix} are not allowed: use .npz, .csv or .json"
+    return None

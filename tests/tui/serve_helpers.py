@@ -39,7 +39,7 @@ async def running(tmp_path: Path, **overrides):
     keys = make_keys(tmp_path / "keys")
     settings = dict(port=0, authorized_keys=str(tmp_path / "keys" / "authorized_keys"),
                     data_dir=str(tmp_path / "data"), command=[sys.executable, STANDIN],
-                    kill_grace=2.0, max_per_address=0)
+                    kill_grace=2.0, max_per_address=0, max_per_key=0, max_startups="100:30:200")
     settings.update(overrides)
     server = Server(ServeConfig(**settings))
     await server.start()
@@ -149,3 +149,36 @@ async def gone(pid: int, timeout: float = WAIT) -> bool:
             return True
         await asyncio.sleep(0.05)
     return False
+
+
+async def until(condition, timeout: float = WAIT) -> None:
+    """Wait until `condition()` is true (the server's state, polled)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, "the server never got there"
+        await asyncio.sleep(0.02)
+
+
+class _Recorder(asyncssh.SSHClient):
+    exc = None
+
+    def connection_lost(self, exc):
+        self.exc = exc
+
+
+async def refusal_after_login(server, who: str, **kw) -> str:
+    """Log in as `who` and expect the server to hang up at once; returns its reason."""
+    recorder = _Recorder()
+    try:
+        conn = await connect(server, who, client_factory=lambda: recorder, **kw)
+        try:
+            process = await asyncio.wait_for(conn.create_process(term_type="xterm", encoding=None), WAIT)
+            await asyncio.wait_for(process.wait_closed(), WAIT)
+        except asyncssh.ChannelOpenError:
+            pass
+        await asyncio.wait_for(conn.wait_closed(), WAIT)
+    except asyncssh.DisconnectError as e:
+        return e.reason
+    assert isinstance(recorder.exc, asyncssh.DisconnectError), f"{who} was let in"
+    return recorder.exc.reason

@@ -2,9 +2,11 @@
 
 Keys: q quits (status 0), x exits with status 3, s dies by SIGSEGV, m tries to allocate 3 GB,
 b spins the CPU forever, l shows the process's limits, f probes the filesystem (a classmate's
-folder, /etc/shadow, its own folder), g starts a grandchild in the same process group that
-ignores SIGHUP, h makes this process ignore SIGHUP too; anything else is recorded. The last
-line is a rule as wide as the terminal, so a resize visibly reflows the screen.
+folder, /etc/shadow, its own folder), r tries to open each path listed in probe-paths.txt in
+its folder (an attack test writes that file), ! raises a Python exception, g starts a
+grandchild in the same process group that ignores SIGHUP, h makes this process ignore SIGHUP
+too; anything else is recorded (and bracketed-paste markers counted). The last line is a rule
+as wide as the terminal, so a resize visibly reflows the screen.
 """
 
 import os
@@ -17,17 +19,21 @@ import tty
 
 keys = []
 notes = []
+pastes = [0, 0]       # bracketed-paste starts and ends seen
+tail = b""            # the last bytes read: a marker may span two reads
 
 
 def draw():
     cols, rows = os.get_terminal_size(0)
     lines = [
-        f"STANDIN pid={os.getpid()} size={cols}x{rows} term={os.environ.get('TERM')}",
+        f"STANDIN pid={os.getpid()} tty={os.ttyname(0)} size={cols}x{rows} term={os.environ.get('TERM')}",
         f"user={os.environ.get('NETSTEP_USER')} cwd={os.getcwd()}",
         f"data={os.environ.get('NETSTEP_DATA_DIR')}",
         f"args={' '.join(sys.argv[1:])} lang={os.environ.get('LANG')}",
+        f"budget={os.environ.get('NETSTEP_MEMORY_BUDGET')} confine={os.environ.get('NETSTEP_CONFINE_DIR')}",
+        f"pastes={pastes[0]}/{pastes[1]}",
         f"keys={''.join(keys)[-60:]}",
-        *notes[-4:],
+        *notes[-10:],
         f"count={len(keys)}",
         "=" * cols,
     ]
@@ -69,6 +75,20 @@ def probe():
             f"tcp={attempt(lambda: __import__('socket').create_connection(('127.0.0.1', 9), 5))}")
 
 
+def read_listed():
+    """One line per path in probe-paths.txt: ok (and the first bytes) or why it failed."""
+    lines = []
+    for path in open("probe-paths.txt").read().split():
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        except OSError as e:
+            lines.append(f"read {path} {'DENIED' if isinstance(e, PermissionError) else type(e).__name__}")
+            continue
+        os.close(fd)
+        lines.append(f"read {path} OPENED")
+    return lines
+
+
 def main():
     old = termios.tcgetattr(0)
     tty.setraw(0, termios.TCSANOW)   # as Textual does: keys typed early are kept
@@ -76,9 +96,15 @@ def main():
     draw()
     try:
         while True:
-            data = os.read(0, 1024)
+            data = os.read(0, 65536)
             if not data:
                 return 0
+            global tail
+            seen = tail + data
+            pastes[0] += seen.count(b"\x1b[200~")
+            pastes[1] += seen.count(b"\x1b[201~")
+            tail = seen[-5:]
+            data = data.replace(b"\x1b", b"^")    # keys are shown on the screen: no escapes
             for ch in data.decode("utf-8", "replace"):
                 if ch == "q":
                     return 0
@@ -99,6 +125,10 @@ def main():
                     notes.append(limits())
                 elif ch == "f":
                     notes.append(probe())
+                elif ch == "r":
+                    notes.extend(read_listed())
+                elif ch == "!":
+                    raise RuntimeError("the stand-in crashed on purpose")
                 elif ch == "g":
                     code = "import signal, time; signal.signal(signal.SIGHUP, signal.SIG_IGN); time.sleep(600)"
                     kid = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.DEVNULL,

@@ -91,3 +91,54 @@ async def test_served_app_saves_only_inside_the_students_folder(tmp_path):
             assert not (tmp_path / "data" / "users" / "bob").exists()
             term.send("q")
             assert await term.closed() == 0
+
+
+async def test_files_in_the_students_folder_never_replace_the_apps_modules(tmp_path):
+    """Finding 3: a `numpy.py` exported into the student's folder (the session's working
+    directory) made every later login crash. Sessions import nothing from that folder."""
+    from tui.serve import ServeConfig
+
+    folder = tmp_path / "data" / "users" / "alice"
+    boom = "raise SystemExit('imported from the student folder')\n"
+    for name in ("numpy.py", "textual.py", "engine.py", "sitecustomize.py", "usercustomize.py"):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(boom)
+    (folder / "tui").mkdir()
+    (folder / "tui" / "__init__.py").write_text(boom)
+    site = folder / ".local" / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
+    site.mkdir(parents=True)
+    (site / "numpy.py").write_text(boom)
+    (site / "evil.pth").write_text("import os; os._exit(9)\n")
+    async with running(tmp_path, command=ServeConfig().command) as server:
+        async with await connect(server, "alice") as conn:
+            term = await Term.open(conn, 120, 36)
+            await term.wait_for(r"\bstep 0\b")
+            term.send(" ")
+            await term.wait_for(r"\bstep 1\b")
+            term.send("q")
+            assert await term.closed() == 0
+    assert b"student folder" not in term.raw
+
+
+async def test_save_refuses_code_names_and_the_progress_database(tmp_path):
+    """Finding 3: saving to numpy.py (or over progress.sqlite3) is refused with a message."""
+    folder = tmp_path / "data" / "users" / "alice"
+    async with running(tmp_path, command=[sys.executable, "-m", "tui"]) as server:
+        async with await connect(server, "alice") as conn:
+            term = await Term.open(conn, 120, 36)
+            await term.wait_for(r"\bstep 0\b")
+            term.send("\x13")                          # ctrl+s: save the run
+            await term.wait_for(r"Save the run")
+            for name, message in (("numpy.py", r"\.py are not allowed"), ("progress.sqlite3", r"keeps your progress")):
+                for keys in ("\x01", "\x0b"):            # ctrl+a ctrl+k: empty the field
+                    term.send(keys)
+                    await asyncio.sleep(0.3)
+                term.send(name)
+                await term.wait_for(rf"│ {re.escape(name)} +│")
+                term.send("\r")
+                await term.wait_for(message)
+            term.send("\x1b")
+            await asyncio.sleep(0.5)
+            term.send("q")
+            await term.closed()
+    assert not (folder / "numpy.py").exists()

@@ -32,8 +32,19 @@ def netstep(tmp_path, *args, timeout=WAIT):
     (("--allow-anonymous", "--max-sessions", "0"), "--max-sessions must be 1..1000"),
     (("--allow-anonymous", "--port", "70000"), "--port must be 0..65535"),
     (("--allow-anonymous", "--idle-timeout", "-5"), "--idle-timeout must be >= 0"),
-    (("--allow-anonymous", "--memory-limit", "10"), "--memory-limit must be >= 256 MB"),
+    (("--allow-anonymous", "--memory-limit", "10"), "--memory-limit must be >= 384 MB"),
     (("--allow-anonymous", "--max-sessions", "many"), "invalid int value"),
+    # finding 13: non-finite and negative numbers are refused everywhere
+    (("--allow-anonymous", "--login-grace", "inf"), "--login-grace must be > 0 seconds, a finite number, got inf"),
+    (("--allow-anonymous", "--login-grace", "nan"), "--login-grace must be > 0 seconds"),
+    (("--allow-anonymous", "--login-grace", "-1"), "--login-grace must be > 0 seconds"),
+    (("--allow-anonymous", "--idle-timeout", "inf"), "--idle-timeout must be >= 0 seconds"),
+    (("--allow-anonymous", "--max-per-key", "-1"), "--max-per-key must be >= 0"),
+    (("--allow-anonymous", "--max-per-address", "-1"), "--max-per-address must be >= 0"),
+    (("--allow-anonymous", "--file-limit", "-1"), "--file-limit must be >= 0"),
+    (("--allow-anonymous", "--max-startups", "10:30"), "--max-startups must be START:RATE:FULL"),
+    (("--allow-anonymous", "--max-startups", "20:30:10"), "--max-startups needs 1 <= START <= FULL"),
+    (("--allow-anonymous", "--max-startups", "1:300:10"), "RATE 0..100"),
 ])
 def test_bad_flags_exit_2_with_one_line(tmp_path, args, message):
     result = netstep(tmp_path, *args)
@@ -61,6 +72,21 @@ def test_bad_key_file_and_busy_port_exit_2(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("host", ["999.1.1.1", "1.2.3", "::zz", "no-such-host.invalid"])
+def test_a_bad_host_gives_one_line_and_leaves_no_host_key(tmp_path, host):
+    result = netstep(tmp_path, "--allow-anonymous", "--host", host)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert f"--host {host}" in result.stderr and "unknown error" not in result.stderr
+    assert not (tmp_path / "data" / "ssh_host_ed25519_key").exists()
+
+
+def test_an_address_not_on_this_machine_leaves_no_host_key(tmp_path):
+    result = netstep(tmp_path, "--allow-anonymous", "--host", "192.0.2.1", "--port", "0")   # TEST-NET-1
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "cannot listen on 192.0.2.1" in result.stderr
+    assert not (tmp_path / "data" / "ssh_host_ed25519_key").exists()
+
+
 async def _start(tmp_path, *args):
     env = dict(os.environ, NETSTEP_DATA_DIR=str(tmp_path / "data"))
     proc = await asyncio.create_subprocess_exec(sys.executable, "-c", RUN, "serve", "--port", "0", *args,
@@ -70,16 +96,21 @@ async def _start(tmp_path, *args):
         line = (await asyncio.wait_for(proc.stderr.readline(), WAIT)).decode()
         assert line, "server exited early:\n" + "".join(lines)
         lines.append(line)
-        found = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
-        if found:
+        found = re.search(r"listening on 127\.0\.0\.1:(\d+)", "".join(lines))
+        if found and "students connect with" in line:     # the last start-up line
             return proc, int(found.group(1)), lines
 
 
 async def test_sigterm_ends_every_session_and_the_server(tmp_path):
     keys = make_keys(tmp_path / "keys")
     proc, port, lines = await _start(tmp_path, "--authorized-keys", str(tmp_path / "keys" / "authorized_keys"))
-    assert not any("ANONYMOUS" in line for line in lines)
     try:
+        assert not any("ANONYMOUS" in line for line in lines)
+        text = "".join(lines)
+        # Finding 8: the memory budget is printed; finding 13: so is a warning when run as root.
+        assert re.search(r"memory \d+ MB per session \(16 x", text) or "GB per session (16 x" in text
+        assert "the engine plans within" in text and "input 64 KB at once" in text
+        assert ("running as root" in text) == (os.geteuid() == 0)
         terms, conns = [], []
         for who in ("alice", "bob"):
             conn = await asyncssh.connect("127.0.0.1", port, username=who, client_keys=[keys[who]],
