@@ -6,7 +6,7 @@ import asyncio
 import logging
 import sys
 
-from tui.cli import UserError
+from tui.commands.common import UserError
 
 # Tests and benchmarks swap in another program here; users get the app.
 COMMAND = None

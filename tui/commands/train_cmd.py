@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import math
 import sys
 import time
 
-from tui.cli import UserError, build_trainer, run_config
+from tui.commands.common import UserError, add_run_options, build_trainer, print_json, run_config
+
+
+def add_parser(sub):
+    t = sub.add_parser("train", help="train headless and print a summary (or --json)")
+    add_run_options(t)
+    t.add_argument("--json", action="store_true", help="print one JSON object on stdout at the end")
+    t.add_argument("--save", metavar="FILE", help="save the trained run (.npz) to FILE")
+    t.set_defaults(handler=run)
 
 
 def _bar(done, total, metrics, width=30):
@@ -35,17 +41,6 @@ def summary(trainer, metrics, seconds) -> dict:
     if trainer.halted is not None:
         out["stopped"] = trainer.halted.to_dict()
     return out
-
-
-def _clean(x):
-    """JSON has no NaN or inf: they become null."""
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    return x
 
 
 def run(args) -> int:
@@ -85,8 +80,10 @@ def _run(args) -> int:
             result["saved"] = engine.io.save(trainer, args.save)
         except OSError as e:
             raise UserError(f"cannot save to {args.save}: {e.strerror or e}") from None
+        except engine.NetstepError as e:
+            raise UserError(f"not saved: {e}") from None
     if args.json:
-        print(json.dumps(_clean(result)))
+        print_json(result)
         return 0
     print(f"run       {trainer.config.describe()}")
     print(f"trained   {trainer.epoch_count} epochs, {trainer.step_count} steps in {seconds:.2f} s")
@@ -96,6 +93,10 @@ def _run(args) -> int:
         print(f"test      {metrics['test_accuracy'] * 100:.1f}% accuracy, loss {metrics['test_loss']:.6g}")
     if trainer.halted is not None:
         print(f"stopped   {trainer.halted.message}")
+    # The same warnings --json carries under diagnostics.warnings, one per line.
+    for w in result["diagnostics"].get("warnings", []):
+        label = "warning" if w.get("severity") == "warning" else w.get("severity", "note")
+        print(f"{label:9s} {w.get('message', '')}")
     if args.save:
         print(f"saved     {result['saved']}")
     return 0
