@@ -284,6 +284,9 @@ def from_csv(path, seed=0, test_fraction=0.0):
                                 f"at most {limits.MAX_SAMPLES:,} are read")
             values.extend(cells)
     except csv.Error as e:
+        if "field limit" in str(e):
+            raise DataError(f"csv file {path!r}: line {reader.line_num} has a cell of more than {csv.field_size_limit():,} "
+                            f"characters; a cell holds one number (at most {limits.MAX_CSV_FIELD} characters)") from None
         raise DataError(f"csv file {path!r} cannot be parsed as CSV (line {reader.line_num}: {e}); expected rows of "
                         f"numbers separated by commas") from None
     if width is None:
