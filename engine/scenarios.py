@@ -28,6 +28,7 @@ import numpy as np
 from . import diagnostics
 from .config import RunConfig, build, presets
 from .gradcheck import gradcheck
+from .jsonsafe import clean as _clean  # the one JSON cleaner (NaN/inf -> None)
 
 # How each metric reads in a table: (label, format). Formats: pct (a fraction shown as
 # a percentage; pct2 with two significant digits), loss, sci, int, bool, text, ratio
@@ -118,22 +119,6 @@ def format_metric(name, value) -> str:
     if isinstance(value, int):
         return str(value)
     return f"{value:.4g}"
-
-
-def _clean(x):
-    """JSON-safe: NaN and inf become None, NumPy scalars plain Python numbers."""
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        x = float(x)
-        return x if math.isfinite(x) else None
-    return x
 
 
 @dataclass

@@ -74,6 +74,14 @@ def main(argv=None) -> int:
     except UserError as e:
         print(f"netstep: {e}" if not str(e).startswith("netstep") else str(e), file=sys.stderr)
         return EXIT_USAGE
+    except ValueError as e:
+        # An engine error a command did not wrap (engine.NetstepError is a ValueError): still one line.
+        from engine import NetstepError
+
+        if not isinstance(e, NetstepError):
+            raise
+        print(f"netstep: {e}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("netstep: interrupted", file=sys.stderr)
         return 130
