@@ -158,3 +158,25 @@ def test_a_new_dataset_without_sizes_keeps_the_hidden_layers():
                    "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["config"]["sizes"] == [2, 4, 3]
+
+
+def test_the_config_form_shows_the_sizes_error_inline():
+    # The form (tui/screens/config_form.py) reports each field's engine.ConfigError under it.
+    import engine
+    from tui.screens.config_form import validate
+
+    errors, config = validate({"dataset": "xor", "sizes": "3,4,1"}, engine.presets["default"])
+    assert config is None
+    assert "xor has 2 input features and 1 output" in errors["sizes"]
+    errors, config = validate({"dataset": "spiral", "sizes": "2,4,3", "output": "softmax", "loss": "cross_entropy"},
+                              engine.presets["default"])
+    assert errors == {} and config.sizes == [2, 4, 3]
+
+
+def test_headless_commands_start_without_textual_or_asyncio():
+    code = ("import sys, json, tui.cli\ntui.cli.main(['presets'])\n"
+            "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert "engine" in loaded
+    assert not loaded & {"textual", "rich", "plotext", "asyncssh", "asyncio"}, loaded

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import sys
 
 from tui.commands.common import UserError
@@ -61,6 +59,9 @@ def _announce(server) -> None:
 
 
 def run(args) -> int:
+    import asyncio  # here, not at the top: `netstep --help` and headless commands never need it
+    import logging
+
     from tui.serve import ServeError, serve
 
     config = config_from_args(args)
