@@ -10,7 +10,7 @@ which `netstep serve` sets per session.
 | memory of one run      | 1 GiB            | NETSTEP_MEMORY_BUDGET (bytes, or 512M, 2G) |
 | samples of a dataset   | 1,000,000        |                                  |
 | classes of a dataset   | 1,000            |                                  |
-| epochs of a run        | 1,000,000        |                                  |
+| epochs of a run        | 1,000,000,000    | (the app's "play until stopped") |
 | a config file          | 1 MiB            |                                  |
 | a CSV file             | 64 MiB           |                                  |
 | a CSV cell             | 1,000 characters |                                  |
@@ -28,7 +28,8 @@ MEMORY_BUDGET = 1 << 30
 MEMORY_BUDGET_ENV = "NETSTEP_MEMORY_BUDGET"
 MAX_SAMPLES = 1_000_000
 MAX_CLASSES = 1_000
-MAX_EPOCHS = 1_000_000
+# The app plays a run with epochs=10**9 "until stopped"; beyond that a number is a typo (1e18 ran forever).
+MAX_EPOCHS = 1_000_000_000
 MAX_CONFIG_BYTES = 1 << 20
 MAX_CSV_BYTES = 64 << 20
 MAX_CSV_FIELD = 1_000

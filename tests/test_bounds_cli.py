@@ -76,8 +76,9 @@ def test_many_samples_times_wide_layers_are_refused_by_the_estimate():
 # ----- bounded time (issue 13 item 7) -----------------------------------------------------------
 
 def test_epochs_past_the_bound_are_refused():
-    refused(netstep("train", "--epochs", "1000000000000000000"), "epochs", "at most 1,000,000")
-    refused(netstep("train", "--epochs", "1e18"), "epochs", "at most 1,000,000")
+    refused(netstep("train", "--epochs", "1000000000000000000"), "epochs", "at most 1,000,000,000")
+    refused(netstep("train", "--epochs", "1e18"), "epochs", "at most 1,000,000,000")
+    refused(netstep("train", "--epochs", "1000000001"), "epochs", "at most 1,000,000,000")
 
 
 # ----- files that are not regular files (issue 13 items 2 and 6) --------------------------------
