@@ -181,3 +181,29 @@ def test_headless_commands_start_without_textual_or_asyncio():
     loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
     assert "engine" in loaded
     assert not loaded & {"textual", "rich", "plotext", "asyncssh", "asyncio"}, loaded
+
+
+def _interrupt_a_long_run(wait):
+    import signal
+    import time
+
+    proc = subprocess.Popen([*COMMAND, "train", "--epochs", "1000000000", "--json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(wait)  # let it start training (what is checked is the summary, not the time)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    return proc.returncode, out, err
+
+
+def test_ctrl_c_ends_a_long_run_with_a_clean_summary():
+    for wait in (4, 15):  # on a loaded machine the first signal may land before training starts
+        code, out, err = _interrupt_a_long_run(wait)
+        if out:
+            break
+    assert code == 130, err
+    doc = json.loads(out)
+    assert doc["interrupted"] is True and 0 < doc["epochs"] < 1_000_000_000
+    assert "Traceback" not in err
