@@ -203,6 +203,8 @@ def _read_member(z, info, name, path):
         if dtype.hasobject or dtype.kind not in "fiub" or len(shape) > 2:
             raise FileFormatError(f"{path} is corrupt: member {name} is a {dtype} array of {len(shape)} dimensions; "
                                   f"a netstep run holds only plain number arrays (never pickled objects)")
+        if any(int(n) < 0 for n in shape):
+            raise FileFormatError(f"{path} is corrupt: member {name} claims a negative shape {shape}")
         count = 1
         for n in shape:
             count *= int(n)
