@@ -8,7 +8,6 @@ column of 0/1 (m, 1); more classes come one-hot (m, K).
 from __future__ import annotations
 
 import csv
-import io
 import math
 import os
 from array import array
@@ -235,6 +234,19 @@ def _read_csv_text(path) -> str:
                         f"commas, the label last") from None
 
 
+def _lines(text):
+    """The text's lines, each with its newline, one at a time (a StringIO or splitlines() of a
+    64 MiB file would hold several copies of it at once)."""
+    start, n = 0, len(text)
+    while start < n:
+        end = text.find("\n", start)
+        if end == -1:
+            yield text[start:]
+            return
+        yield text[start:end + 1]
+        start = end + 1
+
+
 def _cell(text):
     try:
         x = float(text)
@@ -252,7 +264,7 @@ def from_csv(path, seed=0, test_fraction=0.0):
     text = _read_csv_text(path)
     values = array("d")
     width, n_rows, header_done = None, 0, False
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(_lines(text))
     try:
         for row in reader:
             if not row or not any(c.strip() for c in row):
