@@ -100,7 +100,7 @@ def check_memory(config, n_rows: int, n_test: int, n_features: int, n_outputs: i
     budget = memory_budget()
     if total > budget:
         detail = ", ".join(f"{k} {human(v)}" for k, v in parts.items())
-        raise ConfigError("run", f"needs about {human(total)} of memory ({detail}); the budget is {human(budget)} "
+        raise ConfigError("memory", f"needs about {human(total)} of memory ({detail}); the budget is {human(budget)} "
                                  f"(set {MEMORY_BUDGET_ENV} to change it): use fewer or smaller layers, "
                                  f"fewer samples or a smaller batch")
     return total

@@ -137,7 +137,7 @@ def test_a_run_past_the_budget_is_refused_before_its_data_is_made(monkeypatch):
     monkeypatch.setattr(engine.datasets, "load", lambda *a, **k: made.append(a) or real_load(*a, **k))
     config = engine.presets["default"].replace(dataset="circles", dataset_options={"n_samples": 1_000_000},
                                                sizes=[2, 3000, 1])
-    with pytest.raises(engine.ConfigError, match=r"^run: needs about .* GiB of memory .* the budget is 1.0 GiB"):
+    with pytest.raises(engine.ConfigError, match=r"^memory: needs about .* GiB of memory .* the budget is 1.0 GiB"):
         engine.build(config)
     assert made == []
 
