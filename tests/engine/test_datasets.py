@@ -225,3 +225,15 @@ def test_digits_load_without_scikit_learn_and_give_the_same_arrays(tmp_path):
     with np.load(out) as z:
         for name in ("X_train", "Y_train", "X_test", "Y_test"):
             np.testing.assert_array_equal(z[name], getattr(here, name))
+
+
+def test_the_digits_data_its_source_and_licence_are_package_data():
+    import pathlib
+    import tomllib
+
+    root = pathlib.Path(datasets.__file__).resolve().parent.parent
+    listed = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["engine"]
+    for name in ("data/digits.npz", "data/README.md", "data/LICENSE-scikit-learn"):
+        assert name in listed and (root / "engine" / name).is_file(), name
+    readme = (root / "engine" / "data" / "README.md").read_text()
+    assert "BSD 3-Clause" in readme and "UCI" in readme and "Alpaydin" in readme
