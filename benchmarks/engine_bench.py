@@ -615,7 +615,7 @@ def table_large(rounds, quick):
     dataset = engine.datasets.Dataset("synthetic", X, Y, None, None, 10)
 
     def build(optimizer, lr):
-        cfg = engine.RunConfig(dataset="digits", sizes=[784, 256, 10], hidden="relu", output="softmax",
+        cfg = engine.RunConfig(dataset="csv:synthetic", sizes=[784, 256, 10], hidden="relu", output="softmax",
                                loss="cross_entropy", init="he", optimizer=optimizer, lr=lr, batch_size=m,
                                dtype="float32", seed=0)
         return engine.build(cfg, data=dataset)

@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import activations, datasets, optim
+from . import activations, datasets, limits, optim
 from . import init as initializers
-from .errors import ConfigError, DataError
+from .errors import ConfigError, DataError, NetstepError
 from .losses import LOSSES
 from .losses import get as get_loss
 from .network import MLP
+from .safefile import read_user_file
 from .trainer import Trainer
 
 DTYPES = ("float64", "float32")
@@ -87,6 +88,7 @@ class RunConfig:
         if len(sizes) > 34 or any(n > 100_000 for n in sizes):
             raise ConfigError("sizes", "at most 32 hidden layers of at most 100000 units each")
         self.sizes = sizes
+        self._check_sizes_fit_data()
 
         n_hidden = len(sizes) - 2
         hidden = self.hidden
@@ -128,10 +130,19 @@ class RunConfig:
         self.lr_step_size = _integer("lr_step_size", self.lr_step_size, 1, "an integer >= 1")
         if self.batch_size is not None:
             self.batch_size = _integer("batch_size", self.batch_size, 1, "an integer >= 1, or none for full batch")
-        self.epochs = _integer("epochs", self.epochs, 0, "an integer >= 0")
+        self.epochs = _integer("epochs", self.epochs, 0, f"an integer >= 0 and at most {limits.MAX_EPOCHS:,}",
+                               high=limits.MAX_EPOCHS)
         # NumPy's RandomState (the course's np.random.seed) takes seeds below 2**32.
         self.seed = _integer("seed", self.seed, 0, "an integer from 0 to 4294967295", high=2**32 - 1)
         return self
+
+    def _check_sizes_fit_data(self):
+        """The first width must be the data's features and the last its outputs: never rewritten silently."""
+        shape = datasets.shape(self.dataset, self.dataset_options)
+        if shape is None:
+            return  # csv: (or a bad option) is checked once the data is read
+        _, n_in, n_out = shape
+        check_sizes_against(self.sizes, self.dataset, n_in, n_out)
 
     # ----- conversion ----------------------------------------------------------------
 
@@ -147,9 +158,16 @@ class RunConfig:
         allowed = cls.fields()
         for key in d:
             if key not in allowed:
-                raise ConfigError(str(key), f"unknown field; allowed fields: {', '.join(allowed)}")
+                raise ConfigError(str(key)[:40], f"unknown field; allowed fields: {', '.join(allowed)}")
+        depth = limits.nesting(dict(d))
+        if depth > limits.MAX_NESTING:
+            raise ConfigError("config", f"nests lists or tables more than {limits.MAX_NESTING} levels deep; "
+                                        f"a run config is flat, with short lists such as sizes = [2, 4, 1]")
         merged = base.to_dict() if base is not None else {}
         merged.update(copy.deepcopy(dict(d)))
+        if base is not None and "sizes" not in d and ("dataset" in d or "dataset_options" in d):
+            # The data changed and no sizes were given: the hidden layers carry over, the ends follow the data.
+            merged["sizes"] = sizes_for(merged.get("sizes"), merged.get("dataset"), merged.get("dataset_options"))
         return cls(**merged)
 
     def to_dict(self) -> dict:
@@ -163,20 +181,28 @@ class RunConfig:
         """A config from a TOML or JSON file (by extension; otherwise by content)."""
         path = os.fspath(path)
         try:
-            with open(path, "rb") as f:
-                raw = f.read()
-        except OSError as e:
-            raise ConfigError("config", f"cannot read {path}: {e.strerror or e}") from None
+            raw = read_user_file(path, limits.MAX_CONFIG_BYTES, "config file")
+        except NetstepError as e:
+            raise ConfigError("config", str(e)) from None
+        if b"\0" in raw:
+            raise ConfigError("config", f"{path} is binary, not UTF-8 text; expected a TOML or JSON run config")
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise ConfigError("config", f"{path} is not a UTF-8 text file; expected TOML or JSON") from None
         is_json = path.endswith(".json") or (not path.endswith(".toml") and text.lstrip().startswith("{"))
+        kind = "JSON" if is_json else "TOML"
+        if limits.bracket_depth(text) > limits.MAX_NESTING:
+            raise ConfigError("config", f"{path} nests lists or tables more than {limits.MAX_NESTING} levels deep; "
+                                        f"expected a flat {kind} run config")
         try:
             data = json.loads(text) if is_json else tomllib.loads(text)
         except (json.JSONDecodeError, tomllib.TOMLDecodeError) as e:
-            kind = "JSON" if is_json else "TOML"
-            raise ConfigError("config", f"{path} is not valid {kind}: {e}") from None
+            raise ConfigError("config", f"{path} is not valid {kind}: {str(e)[:200]}") from None
+        except RecursionError:
+            raise ConfigError("config", f"{path} nests too deeply; expected a flat {kind} run config") from None
+        if not isinstance(data, dict):
+            raise ConfigError("config", f"{path} must be a table of fields, got a {type(data).__name__}")
         if "clip" in data and data["clip"] in ("none", "None", False):
             data["clip"] = None
         return cls.from_dict(data, base=base)
@@ -185,6 +211,26 @@ class RunConfig:
         hidden = self.hidden if isinstance(self.hidden, str) else ",".join(self.hidden)
         return (f"{self.dataset} | {'-'.join(map(str, self.sizes))} {hidden}/{self.output} | {self.loss} | "
                 f"init {self.init} | {self.optimizer} lr {self.lr:g}")
+
+
+def check_sizes_against(sizes, dataset, n_in, n_out):
+    """ConfigError on `sizes` when its ends are not the data's width (n_in features, n_out outputs)."""
+    if sizes[0] != n_in or sizes[-1] != n_out:
+        example = ",".join(map(str, [n_in, *sizes[1:-1], n_out])) if len(sizes) > 2 else f"{n_in},{n_out}"
+        outputs = "1 output" if n_out == 1 else f"{n_out} outputs (one per class)"
+        raise ConfigError("sizes", f"{dataset} has {n_in} input features and {outputs}: sizes must start with {n_in} "
+                                   f"and end with {n_out}, such as {example}; got {','.join(map(str, sizes))}")
+
+
+def sizes_for(sizes, dataset, options=None):
+    """`sizes` with its ends set to `dataset`'s width (hidden layers kept); unchanged for csv: or bad input.
+
+    For a caller that changes the dataset on the user's behalf (the app's next-dataset key).
+    """
+    shape = datasets.shape(dataset, options or {}) if isinstance(dataset, str) else None
+    if shape is None or not isinstance(sizes, (list, tuple)) or len(sizes) < 2:
+        return sizes
+    return [shape[1], *list(sizes)[1:-1], shape[2]]
 
 
 def _int(v):
@@ -274,34 +320,51 @@ presets = _Presets(_PRESETS)
 
 
 def fit_sizes(config: RunConfig, data) -> RunConfig:
-    """The config with its input and output widths matched to the data.
-
-    The data fixes both ends of the network (features in, classes out); the hidden
-    widths stay as given. A multi-class dataset with a sigmoid output and BCE keeps
-    that choice (one sigmoid per class is a valid, if unusual, pairing).
+    """The config with its input and output widths set to the data's, for a caller that
+    changes the data on the user's behalf. build() never does this: it refuses a mismatch.
     """
     sizes = list(config.sizes)
-    changes = {}
     if sizes[0] != data.n_features or sizes[-1] != data.n_outputs:
         sizes[0], sizes[-1] = data.n_features, data.n_outputs
-        changes["sizes"] = sizes
-    return config.replace(**changes) if changes else config
+        return config.replace(sizes=sizes)
+    return config
 
 
 def load_data(config: RunConfig):
+    shape = datasets.shape(config.dataset, config.dataset_options)
+    if shape is not None:
+        # Refuse a run that cannot fit before its data is made.
+        n = shape[0]
+        n_test = _test_rows(config, n)
+        limits.check_memory(config, n - n_test, n_test, shape[1], shape[2])
     try:
         return datasets.load(config.dataset, seed=config.seed, **config.dataset_options)
     except DataError as e:
         raise ConfigError("dataset", str(e)) from None
 
 
+def _test_rows(config, n):
+    default = {"xor": 0.0, "digits": 0.2}.get(config.dataset, 0.25)
+    try:
+        fraction = float(config.dataset_options.get("test_fraction", default))
+    except (TypeError, ValueError):
+        return 0
+    return int(round(n * fraction)) if 0 <= fraction < 1 else 0
+
+
 def build(config: RunConfig, data=None) -> Trainer:
-    """A ready Trainer for `config` (network at trainer.net, data at trainer.data)."""
+    """A ready Trainer for `config` (network at trainer.net, data at trainer.data).
+
+    Refused with ConfigError before anything large is allocated: when the run's estimated
+    memory passes engine.limits' budget, or when sizes does not fit the data's width.
+    """
     if isinstance(config, Mapping):
         config = RunConfig.from_dict(config)
     if data is None:
         data = load_data(config)
-    config = fit_sizes(config, data)
+    check_sizes_against(config.sizes, config.dataset, data.n_features, data.n_outputs)
+    n_test = 0 if data.X_test is None else len(data.X_test)
+    limits.check_memory(config, len(data.X_train), n_test, data.n_features, data.n_outputs)
     net = MLP(config.sizes, hidden=config.hidden, output=config.output, init=config.init, seed=config.seed,
               dtype=np.dtype(config.dtype))
     opt = optim.make(config.optimizer, config.lr, beta=config.beta, beta1=config.beta1, beta2=config.beta2,

@@ -1,4 +1,4 @@
-"""Datasets: XOR, four seeded 2-D sets, scikit-learn's 8x8 digits and CSV files.
+"""Datasets: XOR, four seeded 2-D sets, the 8x8 digits (shipped in engine/data) and CSV files.
 
 `load(name, seed=0, **options)` returns a Dataset with X_train, Y_train, X_test,
 Y_test (None where there is no test split) and n_classes. Binary labels are a
@@ -10,11 +10,14 @@ from __future__ import annotations
 import csv
 import math
 import os
+from array import array
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import DataError
+from . import limits
+from .errors import DataError, NetstepError
+from .safefile import read_user_file
 
 NAMES = ("xor", "circles", "moons", "spiral", "gaussians", "digits")
 OPTIONS = {
@@ -91,14 +94,53 @@ def _number(name, key, value):
         raise DataError(f"{name}: {key} must be a number, got {value!r}") from None
 
 
+_MAXIMUM = {"n_samples": limits.MAX_SAMPLES, "n_classes": limits.MAX_CLASSES}
+
+
 def _check_positive(name, key, value, integer=False, minimum=1):
-    """The option's value, checked: an integer >= minimum, or a finite number >= 0."""
+    """The option's value, checked: an integer >= minimum (and within engine.limits), or a finite number >= 0."""
     x = _number(name, key, value)
-    if integer and (not x.is_integer() or x < minimum):
-        raise DataError(f"{name}: {key} must be an integer >= {minimum}, got {value!r}")
+    maximum = _MAXIMUM.get(key)
+    if integer and (not x.is_integer() or x < minimum or (maximum is not None and x > maximum)):
+        upto = f" and <= {maximum:,}" if maximum is not None else ""
+        raise DataError(f"{name}: {key} must be an integer >= {minimum}{upto}, got {value!r}")
     if not integer and (not math.isfinite(x) or x < 0):
         raise DataError(f"{name}: {key} must be a finite number >= 0, got {value!r}")
     return int(x) if integer else x
+
+
+def _check_size(what, n_rows, n_features, n_classes):
+    """Refuse data whose arrays alone would pass the memory budget, before they are made."""
+    n_outputs = 1 if n_classes <= 2 else n_classes
+    need = n_rows * (n_features + n_outputs) * 8 * 3  # X, Y and the copies a split makes
+    budget = limits.memory_budget()
+    if need > budget:
+        raise DataError(f"{what}: {n_rows:,} rows of {n_features} features and {n_classes:,} classes need about "
+                        f"{limits.human(need)}; the memory budget is {limits.human(budget)} "
+                        f"({limits.MEMORY_BUDGET_ENV})")
+
+
+_DEFAULTS = {"circles": (200, 2), "moons": (200, 2), "spiral": (300, 3), "gaussians": (200, 2)}
+
+
+def shape(name, options=None):
+    """(n_rows, n_features, n_outputs) a dataset will have, known without making it; None for csv:
+    or when an option is invalid (loading then says what is wrong)."""
+    options = options or {}
+    if name == "xor":
+        return 4, 2, 1
+    if name == "digits":
+        return 1797, 64, 10
+    if name not in _DEFAULTS:
+        return None
+    n, k = _DEFAULTS[name]
+    try:
+        n = _check_positive(name, "n_samples", options.get("n_samples", n), integer=True)
+        if "n_classes" in OPTIONS[name]:
+            k = _check_positive(name, "n_classes", options.get("n_classes", k), integer=True, minimum=2)
+    except DataError:
+        return None
+    return n, 2, (1 if k <= 2 else k)
 
 
 def xor(seed=0):
@@ -111,6 +153,7 @@ def circles(seed=0, n_samples=200, noise=0.1, test_fraction=0.25, factor=0.5):
     n = _check_positive("circles", "n_samples", n_samples, integer=True, minimum=4)
     noise = _check_positive("circles", "noise", noise)
     factor = _check_positive("circles", "factor", factor)
+    _check_size("circles", n, 2, 2)
     rng = np.random.default_rng(seed)
     labels = np.arange(n) % 2
     angles = rng.uniform(0, 2 * np.pi, n)
@@ -122,6 +165,7 @@ def circles(seed=0, n_samples=200, noise=0.1, test_fraction=0.25, factor=0.5):
 def moons(seed=0, n_samples=200, noise=0.1, test_fraction=0.25):
     n = _check_positive("moons", "n_samples", n_samples, integer=True, minimum=4)
     noise = _check_positive("moons", "noise", noise)
+    _check_size("moons", n, 2, 2)
     rng = np.random.default_rng(seed)
     labels = np.arange(n) % 2
     t = rng.uniform(0, np.pi, n)
@@ -137,6 +181,7 @@ def spiral(seed=0, n_samples=300, noise=0.2, test_fraction=0.25, n_classes=3, tu
     k = _check_positive("spiral", "n_classes", n_classes, integer=True, minimum=2)
     noise = _check_positive("spiral", "noise", noise)
     turns = _check_positive("spiral", "turns", turns)
+    _check_size("spiral", n, 2, k)
     rng = np.random.default_rng(seed)
     labels = np.arange(n) % k
     r = rng.uniform(0.05, 1.0, n)
@@ -149,6 +194,7 @@ def gaussians(seed=0, n_samples=200, noise=0.5, test_fraction=0.25, n_classes=2)
     n = _check_positive("gaussians", "n_samples", n_samples, integer=True, minimum=4)
     k = _check_positive("gaussians", "n_classes", n_classes, integer=True, minimum=2)
     noise = _check_positive("gaussians", "noise", noise)
+    _check_size("gaussians", n, 2, k)
     rng = np.random.default_rng(seed)
     labels = np.arange(n) % k
     angle = 2 * np.pi * np.arange(k) / k
@@ -157,58 +203,119 @@ def gaussians(seed=0, n_samples=200, noise=0.5, test_fraction=0.25, n_classes=2)
     return _split("gaussians", X, labels, k, rng, test_fraction, dict(n_samples=n, noise=noise, n_classes=k))
 
 
+_DIGITS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "digits.npz")
+
+
 def digits(seed=0, test_fraction=0.2):
+    """The 8x8 handwritten digits shipped in engine/data (source and licence beside them)."""
     try:
-        from sklearn.datasets import load_digits
-    except ImportError:
-        raise DataError("the digits dataset needs scikit-learn: pip install 'netstep[digits]'") from None
-    d = load_digits()
-    X = d.data / 16.0  # pixel intensities 0..16 scaled to 0..1
+        with np.load(_DIGITS, allow_pickle=False) as z:
+            pixels, target = z["X"], z["y"]
+    except (OSError, KeyError, ValueError) as e:
+        raise DataError(f"the bundled digits data ({_DIGITS}) cannot be read: {e}; reinstall netstep") from None
+    X = pixels.astype(np.float64) / 16.0  # pixel intensities 0..16 scaled to 0..1
     rng = np.random.default_rng(seed)
-    return _split("digits", X, d.target, 10, rng, test_fraction, {})
+    return _split("digits", X, target.astype(np.int64), 10, rng, test_fraction, {})
+
+
+def _read_csv_text(path) -> str:
+    """The file's text, refused by size, kind (FIFO, device, folder) and content (binary) first."""
+    try:
+        raw = read_user_file(path, limits.MAX_CSV_BYTES, "csv file")
+    except NetstepError as e:
+        raise DataError(str(e)) from None
+    if b"\0" in raw:
+        raise DataError(f"csv file {path!r} is binary, not text; expected rows of numbers separated by commas, "
+                        f"the label last")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DataError(f"csv file {path!r} is not UTF-8 text (binary?); expected rows of numbers separated by "
+                        f"commas, the label last") from None
+
+
+def _lines(text):
+    """The text's lines, each with its newline, one at a time (a StringIO or splitlines() of a
+    64 MiB file would hold several copies of it at once)."""
+    start, n = 0, len(text)
+    while start < n:
+        end = text.find("\n", start)
+        if end == -1:
+            yield text[start:]
+            return
+        yield text[start:end + 1]
+        start = end + 1
+
+
+def _cell(text):
+    try:
+        x = float(text)
+    except ValueError:
+        return None
+    return x
 
 
 def from_csv(path, seed=0, test_fraction=0.0):
-    """Numeric features, the last column the class label (integers 0..K-1, or any values)."""
+    """Numeric features, the last column the class label (integers 0..K-1, or any values).
+
+    Read row by row into one flat float buffer (never a list of strings per cell), with
+    the file's size, its rows, its cells and its classes bounded (engine.limits).
+    """
+    text = _read_csv_text(path)
+    values = array("d")
+    width, n_rows, header_done = None, 0, False
+    reader = csv.reader(_lines(text))
     try:
-        with open(path, newline="") as f:
-            rows = [row for row in csv.reader(f) if row and any(c.strip() for c in row)]
-    except FileNotFoundError:
-        raise DataError(f"csv file {path!r} not found") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise DataError(f"cannot read csv file {path!r}: {e}") from None
-    if not rows:
-        raise DataError(f"csv file {path!r} is empty; expected rows of numeric features with the label last")
-    # A first row that is not numeric is taken as a header.
-    def numeric(cell):
-        try:
-            float(cell)
-            return True
-        except ValueError:
-            return False
-    if not all(numeric(c) for c in rows[0]):
-        rows = rows[1:]
-        if not rows:
+        for row in reader:
+            if not row or not any(c.strip() for c in row):
+                continue
+            long_cell = next((c for c in row if len(c) > limits.MAX_CSV_FIELD), None)
+            if long_cell is not None:
+                raise DataError(f"csv file {path!r}: data row {n_rows + 1} has a cell of {len(long_cell)} characters; "
+                                f"a cell holds one number (at most {limits.MAX_CSV_FIELD} characters)")
+            cells = [_cell(c) for c in row]
+            if not header_done:
+                header_done = True
+                if any(x is None for x in cells):
+                    continue  # a first row that is not numeric is a header
+            if width is None:
+                width = len(row)
+                if width < 2:
+                    raise DataError(f"csv file {path!r}: need at least one feature column and a label column, "
+                                    f"found {width} column")
+            n_rows += 1
+            if len(row) != width:
+                raise DataError(f"csv file {path!r}: data row {n_rows} has {len(row)} columns, expected {width} "
+                                f"(ragged rows)")
+            if any(x is None for x in cells):
+                bad = next(c for c, x in zip(row, cells) if x is None)
+                raise DataError(f"csv file {path!r}: data row {n_rows} has a non-numeric cell {bad.strip()!r}; "
+                                f"every cell must be a number")
+            if n_rows > limits.MAX_SAMPLES:
+                raise DataError(f"csv file {path!r} has more than {limits.MAX_SAMPLES:,} data rows; "
+                                f"at most {limits.MAX_SAMPLES:,} are read")
+            values.extend(cells)
+    except csv.Error as e:
+        if "field limit" in str(e):
+            raise DataError(f"csv file {path!r}: line {reader.line_num} has a cell of more than {csv.field_size_limit():,} "
+                            f"characters; a cell holds one number (at most {limits.MAX_CSV_FIELD} characters)") from None
+        raise DataError(f"csv file {path!r} cannot be parsed as CSV (line {reader.line_num}: {e}); expected rows of "
+                        f"numbers separated by commas") from None
+    if width is None:
+        if header_done:
             raise DataError(f"csv file {path!r} has a header but no data rows")
-    width = len(rows[0])
-    if width < 2:
-        raise DataError(f"csv file {path!r}: need at least one feature column and a label column, found {width} column")
-    values = []
-    for line_no, row in enumerate(rows, start=1):
-        if len(row) != width:
-            raise DataError(f"csv file {path!r}: data row {line_no} has {len(row)} columns, expected {width} (ragged rows)")
-        try:
-            values.append([float(c) for c in row])
-        except ValueError:
-            bad = next(c for c in row if not numeric(c))
-            raise DataError(f"csv file {path!r}: data row {line_no} has a non-numeric cell {bad.strip()!r}; every cell must be a number") from None
-    data = np.array(values)
+        raise DataError(f"csv file {path!r} is empty; expected rows of numeric features with the label last")
+    data = np.frombuffer(values, dtype=np.float64).reshape(n_rows, width)
     if not np.all(np.isfinite(data)):
         raise DataError(f"csv file {path!r} contains inf or NaN; every cell must be a finite number")
     X, raw = data[:, :-1], data[:, -1]
     classes, labels = np.unique(raw, return_inverse=True)
     if len(classes) < 2:
         raise DataError(f"csv file {path!r}: the label column (last) has a single class; need at least two")
+    if len(classes) > limits.MAX_CLASSES:
+        raise DataError(f"csv file {path!r}: the label column (last) has {len(classes):,} different values; "
+                        f"at most {limits.MAX_CLASSES:,} classes (is the label really the last column?)")
+    _check_size(f"csv file {path!r}", n_rows, width - 1, len(classes))
     rng = np.random.default_rng(seed)
     name = f"csv:{path}"
     return _split(name, X, labels, len(classes), rng, test_fraction, {"path": os.fspath(path)})

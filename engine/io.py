@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
+from . import limits
 from .config import RunConfig, build
 from .errors import ConfigError, FileFormatError, NetstepError
+from .safefile import UnsafeFileError, open_user_file, write_user_file
 from .trainer import History
 
 FORMAT = "netstep-run"
@@ -26,26 +27,12 @@ _HISTORY = ("loss", "eval_step", "train_loss", "accuracy", "test_loss", "test_ac
 
 
 def atomic_write(path, write):
-    """Call write(fileobj) on a temp file in path's folder, then rename it to path."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".netstep-", suffix=".tmp", dir=folder)
-    try:
-        # mkstemp makes the file owner-only; give it the mode an ordinary open() would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Call write(fileobj) on a temp file in path's folder, then rename it to path.
+
+    Through engine.safefile: names ending in .py or naming progress.sqlite3, and (when
+    served) paths outside the user's folder, are refused with UnsafeFileError.
+    """
+    return write_user_file(path, write, "file")
 
 
 def save(trainer, path):
@@ -75,37 +62,45 @@ def save(trainer, path):
         arrays["history_" + name] = np.asarray(getattr(trainer.history, name), dtype=np.float64)
     if trainer._pos and trainer._perm is not None:
         arrays["perm"] = trainer._perm  # mid-epoch: the rest of this epoch's order
-    atomic_write(path, lambda f: np.savez(f, **arrays))
+    write_user_file(path, lambda f: np.savez(f, **arrays), "saved run")
     return path
 
 
 def load(path):
-    """A Trainer rebuilt from a file written by save(). Raises FileFormatError on a bad file."""
+    """A Trainer rebuilt from a file written by save(). Raises FileFormatError on a bad file.
+
+    Nothing in the file is trusted before it is checked: its size and kind (no FIFO,
+    device or folder), that it is a zip archive of the members save() writes, each
+    member's unpacked size and its .npy header (dtype, shape) against what the member
+    holds, the metadata's size and nesting, and the weights' shape against the config's
+    network before that network is built.
+    """
     path = os.fspath(path)
     try:
-        z = np.load(path, allow_pickle=False)
-        if not isinstance(z, np.lib.npyio.NpzFile):
-            raise FileFormatError(f"{path} is not a netstep run: it holds a single array, not a .npz archive")
-        with z:
-            files = set(z.files)
-            missing = {"theta", "meta"} - files
-            if missing:
-                raise FileFormatError(f"{path} is not a netstep run: it has no {', '.join(sorted(missing))}")
-            meta = json.loads(bytes(z["meta"]).decode("utf-8"))
-            theta = z["theta"]
-            if theta.dtype.kind != "f":
-                raise FileFormatError(f"{path} is corrupt: its weights are {theta.dtype} values, not floats")
-            history = {name: z["history_" + name].astype(np.float64).tolist()
-                       for name in _HISTORY if "history_" + name in files}
-            opt_state = {name[4:]: np.array(z[name], dtype=np.float64) for name in files if name.startswith("opt_")}
-            perm = z["perm"] if "perm" in files else None
-    except FileNotFoundError:
-        raise FileFormatError(f"{path} not found") from None
+        with open_user_file(path, limits.MAX_NPZ_BYTES, "saved run") as f:
+            arrays = _read_npz(f, path)
     except FileFormatError:
         raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, UnicodeDecodeError) as e:
-        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+    except UnsafeFileError as e:
+        raise FileFormatError(str(e)) from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, KeyError, NotImplementedError) as e:
+        reason = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
         raise FileFormatError(f"{path} is corrupt or truncated ({reason}); expected a .npz saved by netstep") from None
+    meta = _meta(arrays.pop("meta"), path)
+    theta = arrays.pop("theta")
+    if theta.dtype.kind != "f" or theta.ndim != 1:
+        raise FileFormatError(f"{path} is corrupt: its weights are a {theta.dtype} array of shape {theta.shape}, "
+                              f"not a flat float vector")
+    history, opt_state, perm = {}, {}, arrays.get("perm")
+    for name, value in arrays.items():
+        if name.startswith("history_"):
+            if value.ndim != 1 or value.dtype.kind not in "fiu":
+                raise FileFormatError(f"{path} is corrupt: its {name} is not a list of numbers")
+            history[name[8:]] = value.astype(np.float64).tolist()
+        elif name.startswith("opt_"):
+            if value.dtype.kind not in "fiu":
+                raise FileFormatError(f"{path} is corrupt: its optimizer state {name[4:]} is not numbers")
+            opt_state[name[4:]] = np.array(value, dtype=np.float64)
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise FileFormatError(f"{path} is not a netstep run file")
     if meta.get("version") != VERSION:
@@ -116,13 +111,18 @@ def load(path):
         config = RunConfig.from_dict(meta["config"])
     except (ConfigError, TypeError) as e:
         raise FileFormatError(f"{path} holds an invalid config: {e}") from None
+    # The weights must fit the config's network before that network (and its data) is built.
+    n_params = sum((a + 1) * b for a, b in zip(config.sizes, config.sizes[1:]))
+    if list(config.sizes) != meta.get("sizes") or theta.shape != (n_params,):
+        raise FileFormatError(f"{path}: weights for sizes {str(meta.get('sizes'))[:60]} ({theta.size} values) do not "
+                              f"match the network {config.sizes} ({n_params} values)")
     try:
         trainer = build(config)
     except ConfigError as e:
         raise FileFormatError(f"{path}: cannot rebuild its run: {e}") from None
     net = trainer.net
-    if list(net.sizes) != list(meta.get("sizes", [])) or theta.shape != net.theta.shape:
-        raise FileFormatError(f"{path}: weights for sizes {meta.get('sizes')} ({theta.size} values) do not match "
+    if list(net.sizes) != list(config.sizes) or theta.shape != net.theta.shape:
+        raise FileFormatError(f"{path}: weights for sizes {config.sizes} ({theta.size} values) do not match "
                               f"the network {net.sizes} ({net.theta.size} values)")
     if not np.all(np.isfinite(theta)):
         raise FileFormatError(f"{path} holds non-finite weights; refusing to load them")
@@ -140,6 +140,104 @@ def load(path):
     _restore_progress(trainer, meta, opt_state, perm, path)
     trainer.checkpoint()
     return trainer
+
+
+_MEMBERS = ("theta", "meta", "perm")
+_MAX_MEMBERS = 64
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+
+
+def _what_it_is(head: bytes) -> str:
+    """A few words on what a file that is not a .npz archive looks like."""
+    if head.startswith(b"\x93NUMPY"):
+        return "a single NumPy array (.npy), not a .npz archive"
+    if head[:1] == b"\x80":
+        return "pickled Python data, which netstep never loads"
+    if not head:
+        return "empty"
+    if all(32 <= c < 127 or c in (9, 10, 13) for c in head):
+        return "a text file, not a .npz archive"
+    return "binary data but not a .npz archive (not a zip file)"
+
+
+def _read_npz(f, path) -> dict:
+    """The archive's arrays, each checked before it is read; FileFormatError names the first problem."""
+    head = f.read(8)
+    if not head.startswith(_ZIP_MAGIC):
+        raise FileFormatError(f"{path} is not a netstep run: it is {_what_it_is(head)}; expected a .npz file saved by netstep "
+                              f"(netstep train --save, or ctrl+s in the app)")
+    f.seek(0)
+    with zipfile.ZipFile(f) as z:
+        infos = z.infolist()
+        if len(infos) > _MAX_MEMBERS:
+            raise FileFormatError(f"{path} holds {len(infos)} members; a netstep run has at most {_MAX_MEMBERS}")
+        names = {}
+        for info in infos:
+            name = info.filename.removesuffix(".npy")
+            if not (name in _MEMBERS or name.startswith(("opt_", "history_"))) or name in names \
+                    or not info.filename.endswith(".npy"):
+                raise FileFormatError(f"{path} is not a netstep run: it holds an unexpected member "
+                                      f"{info.filename[:60]!r}; expected theta, meta, opt_*, history_* and perm")
+            names[name] = info
+        missing = {"theta", "meta"} - set(names)
+        if missing:
+            raise FileFormatError(f"{path} is not a netstep run: it has no {', '.join(sorted(missing))}")
+        unpacked = sum(i.file_size for i in infos)
+        if unpacked > limits.MAX_NPZ_UNPACKED:
+            raise FileFormatError(f"{path} would unpack to {limits.human(unpacked)}; a saved run is read only up to "
+                                  f"{limits.human(limits.MAX_NPZ_UNPACKED)}")
+        return {name: _read_member(z, info, name, path) for name, info in names.items()}
+
+
+def _read_member(z, info, name, path):
+    with z.open(info) as m:
+        version = np.lib.format.read_magic(m)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(m)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(m)
+        else:
+            raise FileFormatError(f"{path}: member {name} has an unknown .npy version {version}")
+        if name == "theta" and dtype.kind != "f":
+            raise FileFormatError(f"{path} is corrupt: its weights are {dtype} values, not floats")
+        if dtype.hasobject or dtype.kind not in "fiub" or len(shape) > 2:
+            raise FileFormatError(f"{path} is corrupt: member {name} is a {dtype} array of {len(shape)} dimensions; "
+                                  f"a netstep run holds only plain number arrays (never pickled objects)")
+        if any(int(n) < 0 for n in shape):
+            raise FileFormatError(f"{path} is corrupt: member {name} claims a negative shape {shape}")
+        count = 1
+        for n in shape:
+            count *= int(n)
+        if count * dtype.itemsize > info.file_size:
+            raise FileFormatError(f"{path} is corrupt: member {name} claims shape {shape} ({count:,} values) but "
+                                  f"holds {info.file_size:,} bytes")
+        if name == "meta" and count > limits.MAX_META_BYTES:
+            raise FileFormatError(f"{path}: its metadata is {count:,} bytes; at most {limits.MAX_META_BYTES:,}")
+        data = m.read(count * dtype.itemsize)
+        if len(data) != count * dtype.itemsize:
+            raise FileFormatError(f"{path} is truncated: member {name} ends early")
+        order = "F" if fortran else "C"
+        return np.frombuffer(data, dtype=dtype).reshape(shape, order=order).copy()
+
+
+def _meta(raw, path) -> dict:
+    """The JSON metadata: bytes -> dict, with its size and nesting bounded before it is parsed."""
+    if raw.dtype != np.uint8 or raw.ndim != 1:
+        raise FileFormatError(f"{path} is corrupt: its metadata is a {raw.dtype} array, not JSON bytes")
+    try:
+        text = bytes(raw).decode("utf-8")
+    except UnicodeDecodeError:
+        raise FileFormatError(f"{path} is corrupt: its metadata is not UTF-8 JSON") from None
+    if limits.bracket_depth(text) > limits.MAX_NESTING:
+        raise FileFormatError(f"{path} is corrupt: its metadata nests more than {limits.MAX_NESTING} levels deep")
+    try:
+        meta = json.loads(text)
+    except (ValueError, RecursionError) as e:
+        raise FileFormatError(f"{path} is corrupt: its metadata is not valid JSON ({str(e)[:80]})") from None
+    if not isinstance(meta, dict):
+        raise FileFormatError(f"{path} is not a netstep run: its metadata is a JSON {type(meta).__name__}, "
+                              f"not an object")
+    return meta
 
 
 def _restore_progress(trainer, meta, opt_state, perm, path):

@@ -28,6 +28,7 @@ import numpy as np
 from . import diagnostics
 from .config import RunConfig, build, presets
 from .gradcheck import gradcheck
+from .jsonsafe import clean as _clean  # the one JSON cleaner (NaN/inf -> None)
 
 # How each metric reads in a table: (label, format). Formats: pct (a fraction shown as
 # a percentage; pct2 with two significant digits), loss, sci, int, bool, text, ratio
@@ -118,22 +119,6 @@ def format_metric(name, value) -> str:
     if isinstance(value, int):
         return str(value)
     return f"{value:.4g}"
-
-
-def _clean(x):
-    """JSON-safe: NaN and inf become None, NumPy scalars plain Python numbers."""
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        x = float(x)
-        return x if math.isfinite(x) else None
-    return x
 
 
 @dataclass
@@ -563,7 +548,7 @@ def _check_metrics(report) -> dict:
     norm_error = float(np.linalg.norm(a - n) / (np.linalg.norm(a) + np.linalg.norm(n)))
     big = np.abs(n) > 1e-9
     ratio = float(np.median(a[big] / n[big])) if big.any() else math.nan
-    out = {"max_error": max(report.errors.values()), "norm_error": norm_error, "analytic_over_numeric": ratio,
+    out = {"max_error": report.worst, "norm_error": norm_error, "analytic_over_numeric": ratio,
            "passed": report.passed, "failing": ", ".join(report.failing) or "none",
            "kinks": sum(len(v) for v in report.kinks.values())}
     for name, err in report.errors.items():

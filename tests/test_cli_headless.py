@@ -122,8 +122,8 @@ def test_gradcheck_json(capsys):
     code, out, _ = run(capsys, "gradcheck", "--json")
     assert code == 0
     doc = one_json_document(out)
-    assert set(doc) == {"errors", "passed"}
-    assert doc["passed"] is True
+    assert {"errors", "passed", "skipped", "threshold"} <= set(doc)  # the contract's keys, plus extra ones
+    assert doc["passed"] is True and doc["skipped"] == {"W1": 0, "b1": 0, "W2": 0, "b2": 0}
     assert set(doc["errors"]) == {"W1", "b1", "W2", "b2"}
     assert all(0 <= e < 1e-7 for e in doc["errors"].values())
 
@@ -240,3 +240,61 @@ def test_python_dash_m_tui_user_error(argv):
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert len(proc.stderr.splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+# ----- one CLI, two ways in; help from the engine's names (issue 11 part 5) -------------------------
+
+def test_python_m_tui_and_netstep_behave_the_same():
+    import pathlib
+
+    script = pathlib.Path(sys.executable).parent / "netstep"
+    if not script.exists():
+        pytest.skip("the netstep script is not installed next to this Python")
+    for argv in (["--help"], ["train", "--help"], ["train", "--sizes", "3,4,1"], ["presets"], ["nonsense"]):
+        a = netstep(*argv)
+        b = subprocess.run([str(script), *argv], capture_output=True, text=True, timeout=600)
+        assert (a.returncode, a.stdout, a.stderr) == (b.returncode, b.stdout, b.stderr), argv
+    assert netstep("train", "--sizes", "3,4,1").returncode == 2
+
+
+def test_help_lists_the_engines_own_names(capsys):
+    from engine import activations, datasets, init, losses, optim, scenarios
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    for name in (*datasets.NAMES, *activations.HIDDEN, *activations.OUTPUT, *losses.LOSSES, *init.INITS,
+                 *optim.OPTIMIZERS):
+        assert name in out, name
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    out = capsys.readouterr().out
+    assert all(name in out for name in scenarios.NAMES)
+
+
+# ----- train prints what --json carries (issue 12 item 9) -------------------------------------------
+
+def test_train_without_json_prints_the_diagnostics_warnings(capsys):
+    code, out, _ = run(capsys, "train", "--preset", "seed")
+    assert code == 0 and "accuracy  50.0%" in out
+    code, js, _ = run(capsys, "train", "--preset", "seed", "--json")
+    warnings_ = one_json_document(js)["diagnostics"]["warnings"]
+    assert warnings_, "the seed run has warnings to show"
+    for w in warnings_:
+        assert w["message"] in out
+
+
+# ----- gradcheck: a parameter all on kinks is not checked (issue 12 item 4) -------------------------
+
+def test_gradcheck_seed_json_gives_null_for_b1_and_the_skipped_counts(capsys):
+    code, out, _ = run(capsys, "gradcheck", "--preset", "seed", "--json")
+    assert code == 0
+    doc = one_json_document(out)
+    assert doc["errors"]["b1"] is None
+    assert all(isinstance(doc["errors"][n], float) for n in ("W1", "W2", "b2"))
+    assert doc["skipped"] == {"W1": 0, "b1": 3, "W2": 0, "b2": 0} and doc["unchecked"] == ["b1"]
+    assert doc["passed"] is True and doc["threshold"] == 1e-7 and doc["course_threshold"] == 1e-5
+    code, out, _ = run(capsys, "gradcheck", "--preset", "seed")
+    b1 = next(line for line in out.splitlines() if line.startswith("b1 "))
+    assert "not checked" in b1 and "pass" not in b1
+    assert "stricter than the course's 1e-5" in out

@@ -432,8 +432,9 @@ class NetstepApp(App):
                 return
             try:
                 saved = await self.own(lambda: engine.io.save(self.state.trainer, path))
-            except OSError as e:
-                self.notify(f"cannot save to {path}: {e.strerror or e}", title="Not saved", severity="error")
+            except (OSError, engine.NetstepError) as e:  # NetstepError: a name or place engine.safefile refuses
+                self.notify(f"cannot save to {path}: {getattr(e, 'strerror', None) or e}", title="Not saved",
+                            severity="error")
                 return
             self.notify(f"saved to {saved}", timeout=4)
 
@@ -467,8 +468,9 @@ class NetstepApp(App):
                 csv.writer(text, lineterminator="\n").writerows(rows)
                 data = text.getvalue().encode("utf-8")
                 engine.io.atomic_write(path, lambda f: f.write(data))
-            except OSError as e:
-                self.notify(f"cannot write {path}: {e.strerror or e}", title="Not exported", severity="error")
+            except (OSError, engine.NetstepError) as e:
+                self.notify(f"cannot write {path}: {getattr(e, 'strerror', None) or e}", title="Not exported",
+                            severity="error")
                 return
             self.notify(f"history ({len(rows) - 1} steps) written to {os.path.abspath(path)}", timeout=4)
 

@@ -173,7 +173,7 @@ def test_from_file_bad_content(tmp_path, name, text, words):
 def test_from_file_missing_directory_and_binary(tmp_path):
     with pytest.raises(ConfigError, match="cannot read .*nope.toml"):
         RunConfig.from_file(tmp_path / "nope.toml")
-    with pytest.raises(ConfigError, match="cannot read"):
+    with pytest.raises(ConfigError, match="cannot read .* is a directory; expected a regular file"):
         RunConfig.from_file(tmp_path)
     blob = tmp_path / "blob.toml"
     blob.write_bytes(b"\xff\xfe\x00lr")
@@ -209,11 +209,32 @@ def test_every_preset_builds_and_steps(name):
     assert trainer.step().ok
 
 
-def test_build_fits_the_ends_of_the_network_to_the_data():
-    trainer = engine.build(RunConfig(dataset="spiral", sizes=[5, 7, 2], output="softmax", loss="cross_entropy"))
-    assert trainer.net.sizes == [2, 7, 3]
-    assert trainer.config.sizes == [2, 7, 3]
-    assert trainer.X_test is not None and trainer.Y_test.shape[1] == 3
+def test_sizes_that_do_not_fit_the_data_are_refused_not_rewritten():
+    # Issue 12 item 9: sizes 5,7,2 on spiral used to become 2,7,3 without a word.
+    with pytest.raises(ConfigError, match=r"^sizes: spiral has 2 input features and 3 outputs .* got 5,7,2"):
+        RunConfig(dataset="spiral", sizes=[5, 7, 2], output="softmax", loss="cross_entropy")
+    with pytest.raises(ConfigError, match=r"xor has 2 input features and 1 output: sizes must start with 2 "
+                                          r"and end with 1, such as 2,4,1; got 3,4,1"):
+        engine.presets["default"].replace(sizes=[3, 4, 1])
+    trainer = engine.build(RunConfig(dataset="spiral", sizes=[2, 7, 3], output="softmax", loss="cross_entropy"))
+    assert trainer.net.sizes == [2, 7, 3] and trainer.Y_test.shape[1] == 3
+
+
+def test_changing_the_data_without_sizes_carries_the_hidden_layers_over():
+    # Only the sizes nobody gave follow the data: a new dataset (or class count) with no sizes.
+    assert engine.presets["default"].replace(dataset="spiral").sizes == [2, 4, 3]
+    assert engine.presets["spiral"].replace(dataset_options={"n_classes": 5}).sizes == [2, 32, 32, 5]
+    assert engine.presets["default"].replace(dataset="digits").sizes == [64, 4, 10]
+    with pytest.raises(ConfigError, match="^sizes: "):
+        engine.presets["default"].replace(dataset="spiral", sizes=[2, 4, 1])
+
+
+def test_a_csv_whose_width_does_not_fit_the_sizes_is_refused_at_build(tmp_path):
+    path = tmp_path / "three.csv"
+    path.write_text("0,0,1,0\n0,1,0,1\n1,0,1,1\n1,1,0,0\n")
+    with pytest.raises(ConfigError, match=r"sizes: csv:.*three.csv has 3 input features .* such as 3,4,1; got 2,4,1"):
+        engine.build(RunConfig(dataset=f"csv:{path}", sizes=[2, 4, 1]))
+    assert engine.build(RunConfig(dataset=f"csv:{path}", sizes=[3, 4, 1])).net.sizes == [3, 4, 1]
 
 
 def test_build_turns_bad_dataset_options_into_config_errors():

@@ -1,7 +1,7 @@
 """Datasets: every name loads with consistent shapes, labels and seeded reproducibility;
-csv:PATH reads numeric files and explains what is wrong with bad ones; digits needs scikit-learn."""
+csv:PATH reads numeric files and explains what is wrong with bad ones; the digits ship with the package."""
 
-import builtins
+import subprocess
 import sys
 
 import numpy as np
@@ -166,22 +166,23 @@ def test_csv_missing_and_unreadable(tmp_path):
         datasets.load(f"csv:{tmp_path / 'missing.csv'}")
     binary = tmp_path / "bin.csv"
     binary.write_bytes(b"\xff\xfe\x00\x01")
-    with pytest.raises(DataError, match="cannot read"):
+    with pytest.raises(DataError, match="is binary, not text"):
         datasets.load(f"csv:{binary}")
 
 
 def test_csv_through_a_config(tmp_path):
     name = write(tmp_path, "pts.csv", "0,0,0\n0,1,1\n1,0,1\n1,1,0\n")
-    trainer = engine.build(engine.RunConfig(dataset=name, sizes=[9, 4, 9]))
+    trainer = engine.build(engine.RunConfig(dataset=name, sizes=[2, 4, 1]))
     assert trainer.net.sizes == [2, 4, 1]
+    with pytest.raises(engine.ConfigError, match="^sizes: .* got 9,4,9"):
+        engine.build(engine.RunConfig(dataset=name, sizes=[9, 4, 9]))
     with pytest.raises(engine.ConfigError, match="ragged"):
         engine.build(engine.RunConfig(dataset=write(tmp_path, "r.csv", "1,2,0\n1\n")))
 
 
 # ----- digits ----------------------------------------------------------------------------------
 
-def test_digits_when_sklearn_is_installed():
-    pytest.importorskip("sklearn", reason="scikit-learn is not installed (pip install 'netstep[digits]')")
+def test_digits_ship_with_the_package():
     d = datasets.load("digits", seed=0)
     check_consistent(d)
     assert d.n_features == 64 and d.n_classes == 10
@@ -191,18 +192,48 @@ def test_digits_when_sklearn_is_installed():
     np.testing.assert_array_equal(datasets.load("digits", seed=0).X_test, d.X_test)
 
 
-def test_digits_without_sklearn_says_what_to_install(monkeypatch):
-    real_import = builtins.__import__
+def test_bundled_digits_equal_scikit_learns():
+    sklearn_datasets = pytest.importorskip("sklearn.datasets", reason="scikit-learn is not installed")
+    ref = sklearn_datasets.load_digits()
+    with np.load(datasets._DIGITS) as z:
+        np.testing.assert_array_equal(z["X"], ref.data)
+        np.testing.assert_array_equal(z["y"], ref.target)
+    # And the split is the one the scikit-learn loader gave (same rows, same seeded permutation).
+    rng = np.random.default_rng(0)
+    perm = rng.permutation(1797)
+    d = datasets.load("digits", seed=0)
+    np.testing.assert_array_equal(d.X_test, ref.data[perm[:359]] / 16.0)
 
-    def no_sklearn(name, *args, **kwargs):
-        if name == "sklearn" or name.startswith("sklearn."):
-            raise ImportError(f"No module named {name!r}")
-        return real_import(name, *args, **kwargs)
 
-    for mod in [m for m in sys.modules if m == "sklearn" or m.startswith("sklearn.")]:
-        monkeypatch.delitem(sys.modules, mod)
-    monkeypatch.setattr(builtins, "__import__", no_sklearn)
-    with pytest.raises(DataError) as info:
-        datasets.load("digits")
-    assert "scikit-learn" in str(info.value)
-    assert "netstep[digits]" in str(info.value)
+SKLEARN_BLOCKED = """
+import sys
+sys.modules["sklearn"] = None  # any import of scikit-learn now fails
+import numpy as np, engine
+d = engine.datasets.load("digits", seed=0)
+t = engine.build(engine.presets["digits"])
+np.savez(sys.argv[1], X_train=d.X_train, Y_train=d.Y_train, X_test=d.X_test, Y_test=d.Y_test)
+print(t.net.sizes, "sklearn" in [m.split(".")[0] for m in sys.modules if sys.modules[m] is not None])
+"""
+
+
+def test_digits_load_without_scikit_learn_and_give_the_same_arrays(tmp_path):
+    out = tmp_path / "d.npz"
+    done = subprocess.run([sys.executable, "-c", SKLEARN_BLOCKED, str(out)], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.split() == ["[64,", "64,", "10]", "False"]
+    here = datasets.load("digits", seed=0)
+    with np.load(out) as z:
+        for name in ("X_train", "Y_train", "X_test", "Y_test"):
+            np.testing.assert_array_equal(z[name], getattr(here, name))
+
+
+def test_the_digits_data_its_source_and_licence_are_package_data():
+    import pathlib
+    import tomllib
+
+    root = pathlib.Path(datasets.__file__).resolve().parent.parent
+    listed = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["engine"]
+    for name in ("data/digits.npz", "data/README.md", "data/LICENSE-scikit-learn"):
+        assert name in listed and (root / "engine" / name).is_file(), name
+    readme = (root / "engine" / "data" / "README.md").read_text()
+    assert "BSD 3-Clause" in readme and "UCI" in readme and "Alpaydin" in readme

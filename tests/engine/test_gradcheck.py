@@ -246,3 +246,39 @@ def test_a_diverged_network_fails_instead_of_passing_on_nan():
     assert all(e == np.inf for e in report.errors.values())
     assert all(v == [] for v in report.kinks.values())
     assert set(report.failing) == set(net.params)
+
+
+# ----- a parameter whose every entry sits on a kink is not checked (issue 12 item 4) ------------
+
+def test_a_parameter_with_only_kink_entries_is_not_checked_not_ok():
+    import engine
+
+    trainer = engine.build(engine.presets["seed"])
+    report = engine.gradcheck(trainer.net, trainer.X, trainer.Y, trainer.loss)
+    # The XOR row (0, 0) has Z1 = b1 = 0 exactly: every probe of b1 crosses the ReLU kink.
+    assert report.errors["b1"] is None
+    assert report.skipped["b1"] == 3 and report.compared["b1"] == 0
+    assert report.unchecked == ["b1"]
+    assert all(isinstance(report.errors[n], float) for n in ("W1", "W2", "b2"))
+    assert report.passed  # the compared entries pass; b1 neither passes nor fails
+    assert "b1" not in report.failing
+    assert report.worst == max(report.errors[n] for n in ("W1", "W2", "b2"))
+    d = report.to_dict()
+    assert d["errors"]["b1"] is None and d["skipped"]["b1"] == 3 and d["unchecked"] == ["b1"]
+
+
+def test_passed_covers_only_compared_entries():
+    from engine.gradcheck import GradcheckReport
+
+    report = GradcheckReport({"W1": None, "b1": 2e-7}, [], {"W1": [(0, 0)], "b1": []}, 1e-7,
+                             {"W1": (1, 1), "b1": (1, 1)}, 1e-3)
+    assert not report.passed and report.failing == ["b1"]
+    report.errors["b1"] = 1e-9
+    assert report.passed and report.worst == 1e-9
+
+
+def test_the_threshold_is_documented_against_the_courses():
+    from engine.gradcheck import COURSE_THRESHOLD, THRESHOLD, THRESHOLD_NOTE
+
+    assert THRESHOLD == 1e-7 and COURSE_THRESHOLD == 1e-5
+    assert "1e-5" in THRESHOLD_NOTE and "1e-7" in THRESHOLD_NOTE

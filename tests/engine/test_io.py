@@ -272,3 +272,121 @@ def test_a_bad_saved_epoch_order_starts_the_next_epoch(tmp_path):
     loaded = engine.io.load(path)
     assert loaded._pos == 0
     assert loaded.step().ok
+
+
+# ----- crafted files: each refused with one line before anything large is read (issue 13) ------
+
+def _patch_declared_size(path, member, size):
+    """Make the zip's headers claim `member` unpacks to `size` bytes (what a zip bomb declares)."""
+    import struct
+
+    raw = bytearray(path.read_bytes())
+    name = member.encode()
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo(member)
+    # Central directory entry: signature PK\x01\x02, uncompressed size at offset 24.
+    at = raw.find(b"PK\x01\x02")
+    while at != -1:
+        n = struct.unpack_from("<H", raw, at + 28)[0]
+        if raw[at + 46:at + 46 + n] == name:
+            struct.pack_into("<I", raw, at + 24, size)
+        at = raw.find(b"PK\x01\x02", at + 4)
+    struct.pack_into("<I", raw, info.header_offset + 22, size)  # the local header's copy
+    path.write_bytes(bytes(raw))
+
+
+def test_a_zip_bomb_is_refused_by_its_declared_size(saved, tmp_path):
+    # A 3 MB file inflating to 3 GiB declares 3 GiB in its headers; refused before inflating.
+    bomb = tmp_path / "bomb.npz"
+    with open(saved, "rb") as f:
+        bomb.write_bytes(f.read())
+    _patch_declared_size(bomb, "theta.npy", 3 << 30)
+    message = load_error(bomb)
+    assert "would unpack to 3.0 GiB" in message and "1.0 GiB" in message
+
+
+def test_a_header_claiming_1e11_floats_is_refused_before_allocating(saved, tmp_path):
+    path = tmp_path / "liar.npz"
+    with zipfile.ZipFile(saved) as z, zipfile.ZipFile(path, "w") as out:
+        for info in z.infolist():
+            data = z.read(info)
+            if info.filename == "theta.npy":
+                header = "{'descr': '<f8', 'fortran_order': False, 'shape': (100000000000,), }"
+                header = header.ljust(118) + "\n"
+                data = b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode() + bytes(80)
+            out.writestr(info.filename, data)
+    message = load_error(path)
+    assert "100,000,000,000 values" in message and "claims shape" in message
+
+
+def test_an_object_array_member_is_refused_without_unpickling(saved, tmp_path):
+    path = rewrite(saved, tmp_path, "objects.npz")
+    with zipfile.ZipFile(path, "a") as z:
+        header = "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }".ljust(118) + "\n"
+        z.writestr("history_loss2.npy", b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode()
+                   + b"\x80\x04N.")
+    assert "never pickled objects" in load_error(path)
+
+
+def test_an_unexpected_member_is_refused(saved, tmp_path):
+    path = rewrite(saved, tmp_path, "extra.npz")
+    with zipfile.ZipFile(path, "a") as z:
+        z.writestr("evil.py", b"import os\n")
+    assert "unexpected member 'evil.py'" in load_error(path)
+
+
+@pytest.mark.parametrize("name,arrays,words", [
+    ("theta2d", {"theta": np.zeros((3, 3))}, "flat float vector"),
+    ("history3d", {"history_loss": np.zeros((2, 2, 2))}, "3 dimensions"),
+    ("meta_floats", {"meta": np.zeros(4)}, "not JSON bytes"),
+    ("opt_text", {"opt_m": np.array(["a", "b"])}, "plain number arrays"),
+], ids=["theta-2d", "history-3d", "meta-floats", "optimizer-text"])
+def test_wrong_dtypes_and_shapes_give_one_line(saved, tmp_path, name, arrays, words):
+    assert words in load_error(rewrite(saved, tmp_path, f"{name}.npz", **arrays))
+
+
+@pytest.mark.parametrize("text, words", [
+    (b"{" * 50_000 + b"}" * 50_000, "nests more than 32 levels"),
+    (b'{"format": [' + b"[" * 5000 + b"]" * 5000 + b"]}", "nests more than 32 levels"),
+    (b"\xff\xfe not utf-8", "not UTF-8 JSON"),
+    (b"{'single': 'quotes'}", "not valid JSON"),
+    (b"[1, 2, 3]", "metadata is a JSON list"),
+], ids=["deep-objects", "deep-lists", "not-utf8", "not-json", "a-list"])
+def test_bad_json_metadata_gives_one_line(saved, tmp_path, text, words):
+    path = rewrite(saved, tmp_path, "meta.npz", meta=np.frombuffer(text, dtype=np.uint8))
+    assert words in load_error(path)
+
+
+def test_weights_that_do_not_fit_are_refused_before_the_network_is_built(saved, tmp_path, monkeypatch):
+    built = []
+    monkeypatch.setattr(io, "build", lambda config: built.append(config))
+    path = rewrite(saved, tmp_path, "short.npz", theta=np.zeros(5))
+    assert "do not match the network" in load_error(path)
+    assert built == []
+
+
+def test_a_text_file_and_a_folder_say_what_they_are_not(tmp_path):
+    # Issue 12 item 10: "corrupt or truncated (... allow_pickle ...)" and "[Errno 21]" before.
+    text = tmp_path / "notes.npz"
+    text.write_text("these are my notes\n")
+    message = load_error(text)
+    assert "not a netstep run: it is a text file, not a .npz archive" in message and "expected a .npz" in message
+    pickled = tmp_path / "pickled.npz"
+    pickled.write_bytes(b"\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00N.")
+    assert "pickled Python data" in load_error(pickled) and "allow_pickle" not in load_error(pickled)
+    message = load_error(tmp_path)
+    assert "is a directory; expected a regular file" in message and "Errno" not in message
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "run.npz"
+    os.mkfifo(fifo)
+    assert "named pipe (FIFO)" in load_error(fifo)
+
+
+def test_save_refuses_names_that_could_shadow_modules_or_progress(trained, tmp_path):
+    with pytest.raises(engine.NetstepError, match="progress"):
+        io.atomic_write(tmp_path / "progress.sqlite3", lambda f: f.write(b"x"))
+    with pytest.raises(engine.NetstepError, match=r"\.py could replace a Python module"):
+        io.atomic_write(tmp_path / "numpy.py", lambda f: f.write(b"x"))
+    assert sorted(os.listdir(tmp_path)) == []

@@ -184,7 +184,7 @@ def test_gradcheck_condition_uses_the_learners_own_check():
     assert "press g" in s.verdicts()[0][1].detail
     s.press("g")
     assert s.met()
-    worst = max(s.state.gradcheck.errors.values())
+    worst = s.state.gradcheck.worst  # b1 sits on kinks here: its error is None (not checked)
     assert 0.7 < worst < 0.8   # the course's dZ2 = A2 - Y is 4x the MSE gradient at outputs near 0.5
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tui.cli import build_trainer, run_config
+from tui.commands.common import build_trainer, run_config
 
 
 def run(args) -> int:

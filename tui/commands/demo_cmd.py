@@ -5,11 +5,19 @@ The runs and every number come from engine.scenarios; this module only lays them
 
 from __future__ import annotations
 
-import json
 import shutil
 import textwrap
 
-from tui.cli import UserError
+from tui.commands.common import UserError, print_json
+
+
+def add_parser(sub):
+    from engine import scenarios
+
+    d = sub.add_parser("demo", help="run a pathology demo headless: broken run, fixed run, explanation")
+    d.add_argument("name", help=", ".join(scenarios.NAMES))
+    d.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    d.set_defaults(handler=run)
 
 
 def _table(result) -> list[str]:
@@ -57,7 +65,7 @@ def run(args) -> int:
         raise UserError(f"unknown demo {name!r}; allowed: {', '.join(scenarios.NAMES)}")
     result = scenarios.run(name)
     if args.json:
-        print(json.dumps(result.to_dict(), allow_nan=False))
+        print_json(result.to_dict())
         return 0
     print(render(result))
     return 0

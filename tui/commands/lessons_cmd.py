@@ -11,10 +11,19 @@ A lesson file that fails validation is skipped with one line on stderr (and fail
 
 from __future__ import annotations
 
-import json
 import sys
 
-from tui.cli import UserError
+from tui.commands.common import UserError, print_json
+
+
+def add_parser(sub):
+    ls = sub.add_parser("lessons", help="list the lessons with your progress")
+    ls.add_argument("--json", action="store_true", help="print the lessons as JSON")
+    ls.add_argument("--check", action="store_true", help="run every lesson headless to its end")
+    ls.set_defaults(handler=run)
+    le = sub.add_parser("lesson", help="open the app in a lesson")
+    le.add_argument("id", nargs="?", help="lesson id (see `netstep lessons`); without one, the lesson list")
+    le.set_defaults(handler=run)
 
 
 def _load():
@@ -52,8 +61,7 @@ def run(args) -> int:
             out.append({"id": lesson.id, "title": lesson.title, "steps": len(lesson.steps), "summary": lesson.summary,
                         "progress": None if p is None else {"step": p.step + 1, "reached": p.reached + 1,
                                                             "done": p.done, "checks_met": len(p.checks)}})
-        json.dump(out, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        print_json(out, indent=2)
         return 0
     width = max([len(l.id) for l in lessons] + [2])
     title_width = max([len(l.title) for l in lessons] + [5])
@@ -86,8 +94,7 @@ def _check(args) -> int:
             sys.stdout.flush()
     ok = not errors and all(r["ok"] for r in results) and bool(results)
     if args.json:
-        json.dump({"ok": ok, "lessons": results, "skipped": errors}, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        print_json({"ok": ok, "lessons": results, "skipped": errors}, indent=2)
     else:
         failed = sum(not r["ok"] for r in results) + len(errors)
         print(f"{len(results) - sum(not r['ok'] for r in results)} of {len(results) + len(errors)} lessons pass"

@@ -6,10 +6,10 @@ once; `add_parser` is what the command line calls.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import os
 import sys
+
+from tui.commands.common import UserError
 
 # Tests and benchmarks swap in another program here; users get the app.
 COMMAND = None
@@ -20,6 +20,7 @@ def add_parser(sub):
 
     parser = sub.add_parser("serve", help="serve the app over SSH, one isolated session per connection")
     add_flags(parser)
+    parser.set_defaults(handler=run)
     return parser
 
 
@@ -93,7 +94,9 @@ def _announce(server) -> None:
 
 
 def run(args) -> int:
-    from tui.cli import UserError
+    import asyncio  # here, not at the top: `netstep --help` and headless commands never need it
+    import logging
+
     from tui.serve import ServeError, serve
 
     handler = logging.StreamHandler(sys.stderr)

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import math
+import contextlib
+import signal
 import sys
 import time
 
-from tui.cli import UserError, build_trainer, run_config
+from tui.commands.common import UserError, add_run_options, build_trainer, print_json, run_config
+
+
+def add_parser(sub):
+    t = sub.add_parser("train", help="train headless and print a summary (or --json)")
+    add_run_options(t)
+    t.add_argument("--json", action="store_true", help="print one JSON object on stdout at the end")
+    t.add_argument("--save", metavar="FILE", help="save the trained run (.npz) to FILE")
+    t.set_defaults(handler=run)
 
 
 def _bar(done, total, metrics, width=30):
@@ -37,17 +45,6 @@ def summary(trainer, metrics, seconds) -> dict:
     return out
 
 
-def _clean(x):
-    """JSON has no NaN or inf: they become null."""
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    return x
-
-
 def run(args) -> int:
     import numpy as np
 
@@ -65,19 +62,23 @@ def _run(args) -> int:
     t0 = time.perf_counter()
     last_draw = 0.0
     metrics = trainer.evaluate()
-    for e in range(epochs):
-        metrics = trainer.epoch()
-        if trainer.halted is not None:
-            break
-        if show_bar:
-            now = time.perf_counter()
-            if now - last_draw > 0.1 or e == epochs - 1:
-                print(_bar(e + 1, epochs, metrics), end="", file=sys.stderr, flush=True)
-                last_draw = now
+    interrupted = []
+    with _first_ctrl_c_stops(interrupted):
+        for e in range(epochs):
+            metrics = trainer.epoch()
+            if trainer.halted is not None or interrupted:
+                break
+            if show_bar:
+                now = time.perf_counter()
+                if now - last_draw > 0.1 or e == epochs - 1:
+                    print(_bar(e + 1, epochs, metrics), end="", file=sys.stderr, flush=True)
+                    last_draw = now
     seconds = time.perf_counter() - t0
     if show_bar:
         print(file=sys.stderr)
     result = summary(trainer, metrics, seconds)
+    if interrupted:
+        result["interrupted"] = True
     if args.save:
         import engine
 
@@ -85,9 +86,11 @@ def _run(args) -> int:
             result["saved"] = engine.io.save(trainer, args.save)
         except OSError as e:
             raise UserError(f"cannot save to {args.save}: {e.strerror or e}") from None
+        except engine.NetstepError as e:
+            raise UserError(f"not saved: {e}") from None
     if args.json:
-        print(json.dumps(_clean(result)))
-        return 0
+        print_json(result)
+        return EXIT_INTERRUPTED if interrupted else 0
     print(f"run       {trainer.config.describe()}")
     print(f"trained   {trainer.epoch_count} epochs, {trainer.step_count} steps in {seconds:.2f} s")
     print(f"loss      {metrics['loss']:.6g}")
@@ -96,6 +99,35 @@ def _run(args) -> int:
         print(f"test      {metrics['test_accuracy'] * 100:.1f}% accuracy, loss {metrics['test_loss']:.6g}")
     if trainer.halted is not None:
         print(f"stopped   {trainer.halted.message}")
+    if interrupted:
+        print(f"stopped   by Ctrl-C after {trainer.epoch_count} of {epochs} epochs")
+    # The same warnings --json carries under diagnostics.warnings, one per line.
+    for w in result["diagnostics"].get("warnings", []):
+        label = "warning" if w.get("severity") == "warning" else w.get("severity", "note")
+        print(f"{label:9s} {w.get('message', '')}")
     if args.save:
         print(f"saved     {result['saved']}")
-    return 0
+    return EXIT_INTERRUPTED if interrupted else 0
+
+
+EXIT_INTERRUPTED = 130
+
+
+@contextlib.contextmanager
+def _first_ctrl_c_stops(flag: list):
+    """The first Ctrl-C ends the run after the current epoch (the summary follows); a second one
+    interrupts at once. Epochs are bounded (engine.limits.MAX_EPOCHS), so this is how a long run ends."""
+    def handler(signum, frame):
+        if flag:
+            raise KeyboardInterrupt
+        flag.append(True)
+
+    try:
+        old = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: keep the default behaviour
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)

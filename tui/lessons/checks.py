@@ -435,7 +435,7 @@ def _gradcheck(p, v):
     report = p.session.state.gradcheck
     if report is None:
         return Verdict(False, "no gradient check run yet: press g")
-    worst = max(report.errors.values()) if report.errors else 0.0
+    worst = report.worst
     got = "passed" if report.passed else "failed"
     return Verdict(got == v, f"gradient check {got}: largest relative error {worst:.3g}")
 
@@ -446,7 +446,8 @@ def _gc_error(p, v):
     report = p.session.state.gradcheck
     if report is None:
         return Verdict(False, "no gradient check run yet: press g")
-    name, worst = max(report.errors.items(), key=lambda kv: kv[1])
+    name, worst = max(((n, e) for n, e in report.errors.items() if e is not None), key=lambda kv: kv[1],
+                      default=("none", 0.0))
     return Verdict(worst >= v, f"largest relative error {worst:.3g} (in {name})")
 
 

@@ -68,9 +68,11 @@ class GradcheckScreen(ModalScreen[None]):
         for name, err in report.errors.items():
             checked, total = report.sampled[name]
             shape = "×".join(map(str, self.net.params[name].shape))
-            ok = err < report.threshold
-            table.add_row(name, shape, f"{checked}/{total}", f"{err:.3e}", str(len(report.kinks[name])),
-                          Text("pass", style="bold green") if ok else Text("FAIL", style="bold red"), key=name)
+            ok = err is None or err < report.threshold  # None: every entry on a kink, not checked
+            verdict = (Text("skipped", style="yellow") if err is None else
+                       Text("pass", style="bold green") if ok else Text("FAIL", style="bold red"))
+            table.add_row(name, shape, f"{checked}/{total}", "not checked" if err is None else f"{err:.3e}",
+                          str(len(report.kinks[name])), verdict, key=name)
         checked = sum(c for c, _ in report.sampled.values())
         self.every_entry = checked <= ALL_ENTRIES and all(c == t for c, t in report.sampled.values())
         et = self.query_one("#gc-entries", DataTable)

@@ -39,9 +39,11 @@ class GradcheckPanel(Panel):
             summary.add_column(col, justify="right" if col not in ("param", "") else "left")
         for name, err in report.errors.items():
             checked, total = report.sampled[name]
-            ok = err < report.threshold
-            summary.add_row(name, f"{err:.2e}", f"{checked}/{total}", str(len(report.kinks.get(name, []))),
-                            Text("ok" if ok else "WRONG", style="green" if ok else "bold red"))
+            ok = err is None or err < report.threshold  # None: every entry on a kink, not checked
+            summary.add_row(name, "not checked" if err is None else f"{err:.2e}", f"{checked}/{total}",
+                            str(len(report.kinks.get(name, []))),
+                            Text("skipped" if err is None else "ok" if ok else "WRONG",
+                                 style="yellow" if err is None else "green" if ok else "bold red"))
         parts = [verdict, summary]
         if len(report.entries) <= MAX_ENTRIES:
             entries = Table(box=None, padding=(0, 1, 0, 0), header_style="bold")
