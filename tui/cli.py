@@ -28,6 +28,7 @@ def add_run_options(p):
     g = p.add_argument_group("run (a preset, a config file, and flags that override them)")
     g.add_argument("--preset", metavar="NAME", help="start from a named preset (default: 'default'; see `netstep presets`)")
     g.add_argument("--config", metavar="FILE", help="a TOML or JSON run config")
+    g.add_argument("--state", metavar="STRING", help="a run string from `netstep share` (flags still override it)")
     g.add_argument("--dataset", help="xor, circles, moons, spiral, gaussians, digits or csv:PATH")
     g.add_argument("--sizes", metavar="N,N,...", help="layer widths, such as 2,4,1")
     g.add_argument("--hidden", help="hidden activation: relu, leaky_relu, tanh, sigmoid, linear (or a comma list)")
@@ -69,7 +70,10 @@ def run_config(args):
         if name not in engine.presets:
             raise UserError(f"unknown preset {name!r}; allowed: {', '.join(engine.presets)}")
         config = engine.presets[name]
-        if args.config:
+        if getattr(args, "state", None) is not None:
+            from tui.commands.share_cmd import state_config
+            config = state_config(args)
+        elif args.config:
             config = engine.RunConfig.from_file(args.config, base=config)
         changes = {}
         for field in _FLAG_FIELDS:
@@ -159,6 +163,9 @@ def make_parser():
                    help="do not confine sessions with Landlock to reading code and writing their own folder")
 
     sub.add_parser("presets", help="list the named presets")
+    from tui.commands import export_cmd, race_cmd, share_cmd
+    for module in (share_cmd, race_cmd, export_cmd):
+        module.add_parser(sub, add_run_options)
     return p
 
 
@@ -190,6 +197,9 @@ def main(argv=None) -> int:
         if command == "serve":
             from tui.commands import serve_cmd
             return serve_cmd.run(args)
+        if command in ("share", "race", "export-code"):
+            from tui.commands import export_cmd, race_cmd, share_cmd
+            return {"share": share_cmd, "race": race_cmd, "export-code": export_cmd}[command].run(args)
         raise UserError(f"unknown command {command!r}")
     except UserError as e:
         print(f"netstep: {e}" if not str(e).startswith("netstep") else str(e), file=sys.stderr)

@@ -1,0 +1,58 @@
+"""`netstep export-code [run flags | --state STRING | --run FILE.npz] -o FILE [--force]`:
+the run as one standalone NumPy script in the course's notation."""
+
+from __future__ import annotations
+
+import os
+
+from tui.cli import UserError, build_trainer, run_config
+
+
+def add_parser(sub, add_run_options):
+    p = sub.add_parser("export-code", help="write the run as a standalone NumPy script (W1, b1, Z1, A1, dZ2 ...)")
+    add_run_options(p)
+    p.add_argument("--run", metavar="FILE.npz", help="a saved run: the script starts from its weights and state")
+    # -o only: --output is the run flag for the output activation.
+    p.add_argument("-o", dest="out_file", metavar="FILE", required=True, help="the script to write, such as net.py")
+    p.add_argument("--force", action="store_true", help="overwrite FILE (and its data file) if they exist")
+    return p
+
+
+def _run_flags_given(args):
+    from tui.cli import _FLAG_FIELDS
+
+    return [f"--{f.replace('_', '-')}" for f in _FLAG_FIELDS if getattr(args, f, None) is not None] + \
+        (["--preset"] if args.preset else []) + (["--config"] if args.config else []) + \
+        (["--state"] if args.state else []) + (["--set"] if args.overrides else [])
+
+
+def run(args) -> int:
+    import engine
+    from engine import export
+
+    if args.run:
+        given = _run_flags_given(args)
+        if given:
+            raise UserError(f"--run takes the whole run from its file; drop {', '.join(given)}")
+        try:
+            trainer = engine.io.load(args.run)
+        except engine.NetstepError as e:
+            raise UserError(f"cannot export {args.run}: {e}") from None
+    else:
+        trainer = build_trainer(run_config(args))
+    path = args.out_file
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UserError(f"-o {path}: folder {folder} does not exist")
+    if os.path.isdir(path):
+        raise UserError(f"-o {path} is a folder; give a file name such as net.py")
+    try:
+        written = export.write(trainer, path, force=args.force)
+    except export.ExportError as e:
+        raise UserError(str(e)) from None
+    except OSError as e:
+        raise UserError(f"cannot write {path}: {e.strerror or e}") from None
+    for name in written:
+        print(f"wrote {name}")
+    print(f"run it with: python {written[0]}")
+    return 0
