@@ -27,7 +27,7 @@ import numpy as np
 from .errors import NetstepError
 from .io import atomic_write
 
-INLINE_MAX = 600  # numbers (data, weights, state) written into the script; more go to a .npz beside it
+INLINE_MAX = 200  # numbers (data, weights, state) written into the script; more go to a .npz beside it
 
 
 class ExportError(NetstepError):

@@ -42,3 +42,16 @@ def run(args) -> int:
     steps = args.steps if args.steps is not None else getattr(args, "state_steps", None)
     print(share.encode(config, steps))
     return 0
+
+
+def advance(trainer, args):
+    """Step a freshly built trainer to the step count its --state string recorded (the app opens there)."""
+    steps = getattr(args, "state_steps", None)
+    if not steps:
+        return trainer
+    import numpy as np
+
+    with np.errstate(over="ignore", invalid="ignore"):  # the guard reports a diverging run
+        while trainer.step_count < steps and trainer.step().ok:
+            pass
+    return trainer
