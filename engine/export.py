@@ -77,11 +77,6 @@ class _Arrays:
         return f"data[{name!r}]"
 
 
-def _activation_lines(l, name, prev, lines):
-    lines.append(f"    Z{l} = {prev} @ W{l} + b{l}")
-    lines.append(f"    A{l} = {name}(Z{l})")
-
-
 def _loss_code(loss, out, L):
     """(value lines, dZ_L lines, what dZ_L is) for the pairing, reading ZL, AL, Y, m."""
     Z, A = f"Z{L}", f"A{L}"
@@ -134,8 +129,8 @@ def _update_lines(opt, names):
             out += [f"s{p} = rho * s{p} + (1 - rho) * d{p} ** 2", f"{p} -= lr * d{p} / (np.sqrt(s{p}) + eps)"]
     else:
         out += ["t += 1",
-                "# Bias correction, as lr * m_hat / (sqrt(v_hat) + eps) with m_hat = m / (1 - beta1^t) and",
-                "# v_hat = v / (1 - beta2^t), rearranged: multiply top and bottom by sqrt(1 - beta2^t).",
+                "# Bias correction: the update is lr * mW_hat / (sqrt(vW_hat) + eps) with mW_hat = mW / (1 - beta1^t)",
+                "# and vW_hat = vW / (1 - beta2^t); below, top and bottom are multiplied by sqrt(1 - beta2^t).",
                 "root_c2 = math.sqrt(1.0 - beta2 ** t)",
                 "step_size = lr * root_c2 / (1.0 - beta1 ** t)"]
         for p in names:
@@ -157,233 +152,214 @@ def _lr_line(schedule):
             "   # cosine schedule")
 
 
-def source(trainer, data_file=None) -> tuple[str, dict]:
+def _aligned(code, comment, column=44):
+    """A line of code with its comment in a column (or after two spaces when the code is long)."""
+    return f"{code.ljust(column - 1)} # {comment}" if len(code) < column - 1 else f"{code}  # {comment}"
+
+
+class _Script:
+    """Builds the script for one trainer, section by section (each method appends lines)."""
+
+    def __init__(self, trainer, data_file):
+        self.t = trainer
+        self.net = net = trainer.net
+        self.L = net.L
+        self.names = [f"{p}{l}" for l in range(1, net.L + 1) for p in ("W", "b")]
+        self.acts = [layer.act.name for layer in net.layers]
+        self.resumed = trainer.step_count > 0 or trainer.epoch_count > 0
+        self.has_test = trainer.X_test is not None and len(trainer.X_test) > 0
+        numbers = trainer.X.size + trainer.Y.size
+        if self.has_test:
+            numbers += trainer.X_test.size + trainer.Y_test.size
+        if self.resumed:
+            numbers += net.theta.size * (1 + len(trainer.opt.state))
+        self.arrays = _Arrays(inline=numbers <= INLINE_MAX)
+        self.data_file = data_file
+        self.lines = []
+
+    def w(self, *lines):
+        self.lines.extend(lines)
+
+    def header(self):
+        t, resumed = self.t, self.resumed
+        span = f"the rest of its {t.config.epochs} epochs" if resumed else f"{t.config.epochs} epochs"
+        self.w(f'"""A netstep run as plain NumPy: {t.config.describe()}.',
+               "",
+               "Written by `netstep export-code`; it needs nothing but NumPy. Run it with `python` and it trains",
+               f"the network for {span}, printing the loss on the whole training set as netstep measures it.",
+               "The last line is the final loss in full precision: the number `netstep train --json` calls \"loss\".",
+               "",
+               "Notation (the course's): m examples per step; X is (m, n0); layer l has W_l (n_{l-1}, n_l) and",
+               "b_l (1, n_l); Z_l = A_{l-1} @ W_l + b_l and A_l = g(Z_l), with A0 = X. dZ_l and dA_l are m times",
+               "dL/dZ_l and dL/dA_l (one error signal per example); the 1/m is applied once, in dW_l and db_l.",
+               '"""', "")
+        if t.opt.name == "adam" or t.schedule.kind == "cosine":
+            self.w("import math")
+        if not self.arrays.inline:
+            self.w("import os")
+        self.w("", "import numpy as np", "")
+
+    def data(self):
+        t, ref = self.t, self.arrays.ref
+        self.w("# ----- the data ---------------------------------------------------------------------------")
+        if not self.arrays.inline:
+            self.w(f"# {len(t.X)} training rows are too many to print here: they live in {self.data_file} beside this file.",
+                   f"data = np.load(os.path.join(os.path.dirname(os.path.abspath(__file__)), {self.data_file!r}))")
+        self.w(f"X = {ref('X', t.X)}", f"Y = {ref('Y', t.Y)}")
+        if self.has_test:
+            self.w(f"X_test = {ref('X_test', t.X_test)}", f"Y_test = {ref('Y_test', t.Y_test)}")
+        self.w("", "", "# ----- activations g(Z) and their slopes g'(Z) ----------------------------------------------")
+        for name in dict.fromkeys(self.acts):
+            self.w(ACTIVATION_CODE[name], "")
+
+    def weights(self):
+        t, net, ref = self.t, self.net, self.arrays.ref
+        self.w("# ----- the weights --------------------------------------------------------------------------")
+        if self.resumed:
+            self.w(f"# as the saved run left them, at step {t.step_count} (epoch {t.epoch_count})")
+            for layer in net.layers:
+                self.w(f"W{layer.index} = {ref(f'W{layer.index}', layer.W)}", f"b{layer.index} = {ref(f'b{layer.index}', layer.b)}")
+            return
+        if net.init == "zeros":
+            self.w("# init zeros: every weight starts at 0 (so the units of a layer stay identical)")
+        else:
+            self.w(f"# init {net.init}: W = randn(fan_in, fan_out) * scale, drawn layer by layer from one seeded",
+                   "# generator exactly as netstep draws them; the biases start at zero.",
+                   f"rng = np.random.RandomState({t.seed})")
+        scale = {"small": "0.01", "xavier": "np.sqrt(1.0 / {n})", "he": "np.sqrt(2.0 / {n})"}.get(net.init)
+        for layer in net.layers:
+            shape = f"{layer.n_in}, {layer.n_out}"
+            draw = f"np.zeros(({shape}))" if scale is None else f"rng.randn({shape}) * {scale.format(n=layer.n_in)}"
+            self.w(f"W{layer.index} = {draw}", f"b{layer.index} = np.zeros((1, {layer.n_out}))")
+
+    def settings(self):
+        t, opt = self.t, self.t.opt
+        self.w("", "# ----- the settings -------------------------------------------------------------------------",
+               f"EPOCHS = {t.config.epochs}")
+        if t.batch_size is not None:
+            self.w(_aligned(f"BATCH = {t.batch_size}", "rows per step; every epoch visits them in a new shuffled order"))
+        if t.schedule.kind == "constant":
+            self.w(f"lr = {t.base_lr!r}")
+        else:
+            s = t.schedule
+            self.w(f"lr0 = {t.base_lr!r}",
+                   f"lr_gamma, lr_step_size, lr_min, lr_total = {s.gamma!r}, {s.step_size!r}, {s.lr_min!r}, {s.total!r}")
+        for key, value in opt.settings().items():
+            if key != "lr":
+                self.w(f"{key} = {value!r}")
+        if t.l2:
+            self.w(_aligned(f"l2 = {t.l2!r}", "L2 adds (l2 / 2m) sum ||W||^2 to the loss (weights only, not biases)"))
+        if t.clip is not None:
+            what = "the whole gradient's length" if t.clip_mode == "norm" else "each gradient entry"
+            self.w(_aligned(f"clip = {t.clip!r}", f"gradient clipping bounds {what}"))
+        state = {"momentum": ("v",), "adam": ("m", "v"), "rmsprop": ("s",)}.get(opt.name, ())
+        if state:
+            self.w(f"# {opt.name}'s memory, one array per parameter" + (" (as the saved run left it)" if self.resumed else ""))
+            views = opt.state_views(self.net) if self.resumed else {}
+            for p in self.names:
+                for key in state:
+                    saved = views.get(p, {}).get(key)
+                    self.w(f"{key}{p} = " + (self.arrays.ref(f"{key}{p}", saved) if saved is not None else f"np.zeros_like({p})"))
+            if opt.name == "adam":
+                self.w(_aligned(f"t = {opt.t}", "updates made so far (for the bias correction)"))
+        if t.batch_size is not None:
+            self.w(_aligned(f"shuffle = np.random.default_rng({t.seed})", "the minibatch order, drawn as netstep draws it"))
+            if self.resumed:
+                self.w(f"shuffle.bit_generator.state = {t._rng.bit_generator.state!r}")
+
+    def functions(self):
+        L, t = self.L, self.t
+        cache = ", ".join(f"Z{l}, A{l}" for l in range(1, L + 1))
+        self.w("", "", "def forward(X):")
+        for l, name in enumerate(self.acts, start=1):
+            self.w(f"    Z{l} = {'X' if l == 1 else f'A{l - 1}'} @ W{l} + b{l}", f"    A{l} = {name}(Z{l})")
+        self.w(f"    return {cache}", "", "")
+        value_lines, _ = _loss_code(t.loss.name, self.acts[-1], L)
+        self.w(f"def loss_of(Z{L}, A{L}, Y):", "    m = Y.shape[0]", *("    " + line for line in value_lines))
+        if t.l2:
+            self.w("    L += 0.5 * l2 / m * (" + " + ".join(f"np.sum(W{l} ** 2)" for l in range(1, L + 1)) + ")")
+        self.w("    return L", "", "", f"def accuracy_of(A{L}, Y):")
+        if self.net.sizes[-1] == 1:
+            self.w(_aligned(f"    return np.mean((A{L} > 0.5) == (Y > 0.5))", f"one output: the class is A{L} > 0.5", 56))
+        else:
+            self.w(_aligned(f"    return np.mean(A{L}.argmax(axis=1) == Y.argmax(axis=1))", "the largest output wins", 56))
+        self.w("", "", "def evaluate(X, Y):", f"    {cache} = forward(X)", f"    return loss_of(Z{L}, A{L}, Y), accuracy_of(A{L}, Y)",
+               "", "")
+
+    def step(self):
+        """One cycle on the batch (Xb, Yb): forward, loss, backward, clipping, update."""
+        L, t, names = self.L, self.t, self.names
+        out = ["m = Xb.shape[0]", "# forward", f"{', '.join(f'Z{l}, A{l}' for l in range(1, L + 1))} = forward(Xb)",
+               f"L_step = loss_of(Z{L}, A{L}, Yb)",
+               _aligned("if not np.isfinite(L_step):", "netstep refuses a step that would write inf or NaN"),
+               "    stopped = True", "    break",
+               f"# backward: from the loss to dZ{L}, then layer by layer down to layer 1"]
+        out += [line.format(Y="Yb") for line in _loss_code(t.loss.name, self.acts[-1], L)[1]]
+        for l in range(L, 0, -1):
+            out += [f"dW{l} = (1 / m) * ({'Xb' if l == 1 else f'A{l - 1}'}.T @ dZ{l})",
+                    f"db{l} = (1 / m) * np.sum(dZ{l}, axis=0, keepdims=True)"]
+            if l > 1:
+                below = self.acts[l - 2]
+                arg = f"A{l - 1}" if below in SLOPE_OF_A else f"Z{l - 1}"
+                out += [f"dA{l - 1} = dZ{l} @ W{l}.T", f"dZ{l - 1} = dA{l - 1} * {below}_prime({arg})"]
+        if t.l2:
+            out.append("# L2's own slope, (l2 / m) W, on the weights only")
+            out += [f"dW{l} += l2 * (1 / m) * W{l}" for l in range(1, L + 1)]
+        if t.clip is not None and t.clip_mode == "norm":
+            grads = ", ".join(f"d{p}" for p in names)
+            out += ["# clipping: when the whole gradient is longer than clip, shrink it to length clip",
+                    f"grad_norm = np.sqrt(sum(np.sum(g ** 2) for g in ({grads})))", "if grad_norm > clip:"]
+            out += [f"    d{p} = d{p} * (clip / grad_norm)" for p in names]
+        elif t.clip is not None:
+            out.append("# clipping: bound each gradient entry to [-clip, clip]")
+            out += [f"d{p} = np.clip(d{p}, -clip, clip)" for p in names]
+        out.append(f"# update ({t.opt.name})")
+        return out + _update_lines(t.opt, names)
+
+    def loop(self):
+        t, pad = self.t, "    "
+        first = t.epoch_count
+        self.w("print(f\"{'epoch':>7} {'loss':>12} {'accuracy':>9}\")", "loss, acc = evaluate(X, Y)", "stopped = False",
+               f"for epoch in range({first}, EPOCHS):")
+        if _lr_line(t.schedule):
+            self.w(pad + _lr_line(t.schedule))
+        if t.batch_size is None:
+            self.w(pad + _aligned("for Xb, Yb in [(X, Y)]:", "full batch: one step on every row", 40))
+        else:
+            if self.resumed and t._pos:
+                saved = self.arrays.ref("order_saved", t._perm)
+                self.w(pad + _aligned(f"if epoch == {first}:", "the saved run stopped mid-epoch: finish its order", 40),
+                       pad + f"    order, first = {saved}, {t._pos}", pad + "else:",
+                       pad + "    order, first = shuffle.permutation(len(X)), 0",
+                       pad + "for start in range(first, len(X), BATCH):")
+            else:
+                self.w(pad + "order = shuffle.permutation(len(X))", pad + "for start in range(0, len(X), BATCH):")
+            self.w(pad * 2 + "rows = order[start:start + BATCH]", pad * 2 + "Xb, Yb = X[rows], Y[rows]")
+        self.w(*(pad * 2 + line for line in self.step()))
+        every = max(1, t.config.epochs // 10)
+        self.w(pad + _aligned("loss, acc = evaluate(X, Y)", "as netstep measures it: every training row, after the epoch", 40),
+               pad + f"if (epoch + 1) % {every} == 0 or epoch + 1 == EPOCHS or stopped:",
+               pad + "    print(f\"{epoch + 1:>7} {loss:12.6g} {acc * 100:8.1f}%\")",
+               pad + "if stopped:",
+               pad + "    print(\"stopped: the loss became inf or NaN; the weights are the last finite ones\")",
+               pad + "    break")
+        if self.has_test:
+            self.w("test_loss, test_acc = evaluate(X_test, Y_test)",
+                   "print(f\"test set: loss {test_loss:.6g}, accuracy {test_acc * 100:.1f}%\")")
+        self.w("print(\"final training loss, in full precision:\")", "print(repr(float(loss)))")
+
+
+def source(trainer, data_file="net_data.npz") -> tuple[str, dict]:
     """(the script's text, arrays for the .npz beside it: empty when everything is inline).
 
     data_file is the .npz's file name as the script should look for it beside itself.
     """
-    net = trainer.net
-    if net.dtype != np.float64:
-        raise ExportError(f"export-code writes float64 NumPy; this run uses {net.dtype} (use --set dtype=float64)")
-    config = trainer.config
-    L = net.L
-    names = [f"{p}{l}" for l in range(1, L + 1) for p in ("W", "b")]
-    acts = [layer.act.name for layer in net.layers]
-    opt = trainer.opt
-    loss = trainer.loss.name
-    resumed = trainer.step_count > 0 or trainer.epoch_count > 0
-    X_test, Y_test = trainer.X_test, trainer.Y_test
-    has_test = X_test is not None and len(X_test) > 0
-    numbers = trainer.X.size + trainer.Y.size + (X_test.size + Y_test.size if has_test else 0)
-    if resumed:
-        numbers += net.theta.size * (1 + len(opt.state))
-    arrays = _Arrays(inline=numbers <= INLINE_MAX)
-    batch = trainer.batch_size
-    epochs = config.epochs
-    seed = trainer.seed
-    need_math = opt.name == "adam" or trainer.schedule.kind == "cosine"
-
-    out = []
-    w = out.append
-    w(f'"""A netstep run as plain NumPy: {config.describe()}.')
-    w("")
-    w("Written by `netstep export-code`; it needs nothing but NumPy. Run it with `python` and it trains the")
-    w(f"network for {'the rest of ' if resumed else ''}{epochs} epochs, printing the loss on the whole training set as netstep measures")
-    w("it; its last line is the final loss in full precision, the number `netstep train --json` calls \"loss\".")
-    w("")
-    w("Notation (the course's): m examples per step; X is (m, n0); layer l has W_l (n_{l-1}, n_l) and b_l (1, n_l);")
-    w("Z_l = A_{l-1} @ W_l + b_l and A_l = g(Z_l), with A0 = X. dZ_l and dA_l are m times dL/dZ_l and dL/dA_l")
-    w("(one error signal per example); the 1/m is applied once, in dW_l and db_l.")
-    w('"""')
-    w("")
-    if need_math:
-        w("import math")
-    if not arrays.inline:
-        w("import os")
-        w("")
-    w("import numpy as np")
-    w("")
-    w("# ----- the data ------------------------------------------------------------------------------")
-    if not arrays.inline:
-        w(f"# {len(trainer.X)} training rows: too many to print here, so they live in {data_file} beside this file.")
-        w(f"data = np.load(os.path.join(os.path.dirname(os.path.abspath(__file__)), {data_file!r}))")
-    w(f"X = {arrays.ref('X', trainer.X)}")
-    w(f"Y = {arrays.ref('Y', trainer.Y)}")
-    if has_test:
-        w(f"X_test = {arrays.ref('X_test', X_test)}")
-        w(f"Y_test = {arrays.ref('Y_test', Y_test)}")
-    w("")
-    w("")
-    w("# ----- activations g(Z) and their slopes g'(Z) -------------------------------------------------")
-    for name in dict.fromkeys(acts):
-        w(ACTIVATION_CODE[name])
-        w("")
-    w("# ----- the weights -----------------------------------------------------------------------------")
-    if resumed:
-        w(f"# Where the saved run stood: step {trainer.step_count}, epoch {trainer.epoch_count}.")
-        for layer in net.layers:
-            l = layer.index
-            w(f"W{l} = {arrays.ref(f'W{l}', layer.W)}")
-            w(f"b{l} = {arrays.ref(f'b{l}', layer.b)}")
-    else:
-        scales = {"small": "0.01", "xavier": "np.sqrt(1.0 / {n})", "he": "np.sqrt(2.0 / {n})"}
-        if net.init == "zeros":
-            w("# init zeros: every weight starts at 0 (so the units of a layer stay identical)")
-        else:
-            w(f"# init {net.init}: W = randn(fan_in, fan_out) * scale, drawn layer by layer from one seeded generator,")
-            w("# exactly as netstep draws them; the biases start at zero.")
-            w(f"rng = np.random.RandomState({seed})")
-        for layer in net.layers:
-            l = layer.index
-            shape = f"{layer.n_in}, {layer.n_out}"
-            if net.init == "zeros":
-                w(f"W{l} = np.zeros(({shape}))")
-            else:
-                w(f"W{l} = rng.randn({shape}) * {scales[net.init].format(n=f'{layer.n_in}')}")
-            w(f"b{l} = np.zeros((1, {layer.n_out}))")
-    w("")
-    w("# ----- the settings --------------------------------------------------------------------------")
-    w(f"EPOCHS = {epochs}")
-    if batch is not None:
-        w(f"BATCH = {batch}                       # rows per step; each epoch visits the rows in a new shuffled order")
-    lr0 = "lr0" if trainer.schedule.kind != "constant" else "lr"
-    w(f"{lr0} = {trainer.base_lr!r}")
-    if trainer.schedule.kind != "constant":
-        s = trainer.schedule
-        w(f"lr_gamma, lr_step_size, lr_min, lr_total = {s.gamma!r}, {s.step_size!r}, {s.lr_min!r}, {s.total!r}")
-    for key, value in opt.settings().items():
-        if key != "lr":
-            w(f"{key} = {value!r}")
-    if trainer.l2:
-        w(f"l2 = {trainer.l2!r}                        # L2: adds (l2 / 2m) sum ||W||^2 to the loss (biases excluded)")
-    if trainer.clip is not None:
-        what = "the whole gradient's length" if trainer.clip_mode == "norm" else "each gradient entry"
-        w(f"clip = {trainer.clip!r}                      # gradient clipping: bounds {what}")
-    state = {"momentum": ("v",), "adam": ("m", "v"), "rmsprop": ("s",)}.get(opt.name, ())
-    if state:
-        w(f"# {opt.name}'s memory, one array per parameter{' (as the saved run left it)' if resumed else ''}")
-        views = opt.state_views(net) if resumed else {}
-        for p in names:
-            for key in state:
-                saved = views.get(p, {}).get(key)
-                if saved is not None:
-                    w(f"{key}{p} = {arrays.ref(f'{key}{p}', saved)}")
-                else:
-                    w(f"{key}{p} = np.zeros_like({p})")
-        if opt.name == "adam":
-            w(f"t = {opt.t}                             # updates made so far (for the bias correction)")
-    if batch is not None:
-        w(f"shuffle = np.random.default_rng({seed})     # the minibatch order, as netstep's Trainer draws it")
-        if resumed:
-            w(f"shuffle.bit_generator.state = {trainer._rng.bit_generator.state!r}")
-    w("")
-    w("")
-    w("def forward(X):")
-    for l, name in enumerate(acts, start=1):
-        prev = "X" if l == 1 else f"A{l - 1}"
-        _activation_lines(l, name, prev, out)
-    w("    return " + ", ".join(f"Z{l}, A{l}" for l in range(1, L + 1)))
-    w("")
-    w("")
-    value_lines, grad_lines = _loss_code(loss, acts[-1], L)
-    grad_lines = [line.format(Y="Yb") for line in grad_lines]
-    w(f"def loss_of(Z{L}, A{L}, Y):")
-    w("    m = Y.shape[0]")
-    for line in value_lines:
-        w("    " + line)
-    if trainer.l2:
-        w("    L += 0.5 * l2 / m * (" + " + ".join(f"np.sum(W{l} ** 2)" for l in range(1, L + 1)) + ")")
-    w("    return L")
-    w("")
-    w("")
-    w(f"def accuracy_of(A{L}, Y):")
-    if net.sizes[-1] == 1:
-        w(f"    return np.mean((A{L} > 0.5) == (Y > 0.5))      # one output: the class is A{L} > 0.5")
-    else:
-        w(f"    return np.mean(A{L}.argmax(axis=1) == Y.argmax(axis=1))   # several outputs: the largest one wins")
-    w("")
-    w("")
-    w("def evaluate(X, Y):")
-    w(f"    {', '.join(f'Z{l}, A{l}' for l in range(1, L + 1))} = forward(X)")
-    w(f"    return loss_of(Z{L}, A{L}, Y), accuracy_of(A{L}, Y)")
-    w("")
-    w("")
-    # ----- the training loop -----
-    first_epoch = trainer.epoch_count
-    pad = "    "
-    w("print(f\"{'epoch':>7} {'loss':>12} {'accuracy':>9}\")")
-    w("loss, acc = evaluate(X, Y)")
-    w("stopped = False")
-    every = max(1, epochs // 10)
-    w(f"for epoch in range({first_epoch}, EPOCHS):")
-    if _lr_line(trainer.schedule):
-        w(pad + _lr_line(trainer.schedule))
-    if batch is None:
-        w(pad + "for Xb, Yb in [(X, Y)]:                # full batch: one step on every row")
-    else:
-        if resumed and trainer._pos:
-            rest = arrays.ref("order_saved", trainer._perm)
-            w(pad + f"if epoch == {first_epoch}:                  # the saved run stopped mid-epoch: finish its order")
-            w(pad + f"    order, first = {rest}, {trainer._pos}")
-            w(pad + "else:")
-            w(pad + "    order, first = shuffle.permutation(len(X)), 0")
-            w(pad + "for start in range(first, len(X), BATCH):")
-        else:
-            w(pad + "order = shuffle.permutation(len(X))")
-            w(pad + "for start in range(0, len(X), BATCH):")
-        w(pad * 2 + "rows = order[start:start + BATCH]")
-        w(pad * 2 + "Xb, Yb = X[rows], Y[rows]")
-    step = []
-    s = step.append
-    s("m = Xb.shape[0]")
-    s("# forward")
-    s(f"{', '.join(f'Z{l}, A{l}' for l in range(1, L + 1))} = forward(Xb)")
-    s(f"L_step = loss_of(Z{L}, A{L}, Yb)")
-    s("if not np.isfinite(L_step):             # netstep refuses a step that would write inf or NaN")
-    s("    stopped = True")
-    s("    break")
-    s(f"# backward: from the loss to dZ{L}, then layer by layer down to layer 1")
-    step.extend(grad_lines)
-    for l in range(L, 0, -1):
-        prev = "Xb" if l == 1 else f"A{l - 1}"
-        s(f"dW{l} = (1 / m) * ({prev}.T @ dZ{l})")
-        s(f"db{l} = (1 / m) * np.sum(dZ{l}, axis=0, keepdims=True)")
-        if l > 1:
-            below = acts[l - 2]
-            s(f"dA{l - 1} = dZ{l} @ W{l}.T")
-            arg = f"A{l - 1}" if below in SLOPE_OF_A else f"Z{l - 1}"
-            s(f"dZ{l - 1} = dA{l - 1} * {below}_prime({arg})")
-    if trainer.l2:
-        s("# L2's own slope: (l2 / m) W, weights only")
-        for l in range(1, L + 1):
-            s(f"dW{l} += l2 * (1 / m) * W{l}")
-    grads = ", ".join(f"d{p}" for p in names)
-    if trainer.clip is not None and trainer.clip_mode == "norm":
-        s("# clipping: shrink the whole gradient to length clip when it is longer")
-        s(f"grad_norm = np.sqrt(sum(np.sum(g ** 2) for g in ({grads})))")
-        s("if grad_norm > clip:")
-        for p in names:
-            s(f"    d{p} = d{p} * (clip / grad_norm)")
-    elif trainer.clip is not None:
-        s("# clipping: bound each gradient entry to [-clip, clip]")
-        for p in names:
-            s(f"d{p} = np.clip(d{p}, -clip, clip)")
-    s(f"# update ({opt.name})")
-    step.extend(_update_lines(opt, names))
-    for line in step:
-        w(pad * 2 + line)
-    w(pad + "loss, acc = evaluate(X, Y)            # as netstep measures it: the whole training set, after the epoch")
-    w(pad + f"if (epoch + 1) % {every} == 0 or epoch + 1 == EPOCHS or stopped:")
-    w(pad + "    print(f\"{epoch + 1:>7} {loss:12.6g} {acc * 100:8.1f}%\")")
-    w(pad + "if stopped:")
-    w(pad + "    print(\"stopped: the loss became inf or NaN; the weights are the last finite ones\")")
-    w(pad + "    break")
-    if has_test:
-        w("test_loss, test_acc = evaluate(X_test, Y_test)")
-        w("print(f\"test set: loss {test_loss:.6g}, accuracy {test_acc * 100:.1f}%\")")
-    w("print(\"final training loss, in full precision:\")")
-    w("print(repr(float(loss)))")
-    return "\n".join(out) + "\n", arrays.saved
+    if trainer.net.dtype != np.float64:
+        raise ExportError(f"export-code writes float64 NumPy; this run uses {trainer.net.dtype} (use --set dtype=float64)")
+    script = _Script(trainer, data_file)
+    for section in (script.header, script.data, script.weights, script.settings, script.functions, script.loop):
+        section()
+    return "\n".join(script.lines) + "\n", script.arrays.saved
 
 
 def data_path(path) -> str:
