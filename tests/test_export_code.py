@@ -183,3 +183,11 @@ def test_source_alone_needs_no_disk():
     text, saved = export.source(engine.build(engine.presets["seed"]), "seed_data.npz")
     assert saved == {} and text.rstrip().endswith("print(repr(float(loss)))")
     compile(text, "net.py", "exec")
+
+
+def test_share_race_and_export_stay_free_of_ui_imports():
+    check = ("import sys, engine.share, engine.race, engine.export\n"
+             "bad = [m for m in ('textual', 'plotext', 'rich', 'asyncssh', 'tui') if m in sys.modules]\n"
+             "assert not bad, bad\n")
+    p = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr

@@ -14,7 +14,8 @@ def add_parser(sub, add_run_options):
     p.add_argument("--vary", required=True, metavar="FIELD=V1,V2[,V3,V4]",
                    help="the field to vary and its values, such as optimizer=sgd,adam or lr=0.1,1 "
                         "(separate with ';' when a value holds commas: sizes=2,4,1;2,8,1)")
-    p.add_argument("--target", metavar="ACC", help="training accuracy that counts as reached (default 1.0)")
+    p.add_argument("--target", metavar="ACC", help="training accuracy that counts as reached (default 1.0), checked on every training row "
+                        "at each epoch's end (each step in full batch)")
     p.add_argument("--target-loss", dest="target_loss", metavar="LOSS",
                    help="count the target as reached when the training loss is at most LOSS instead")
     p.add_argument("--json", action="store_true", help="print a JSON list, one object per variant")
