@@ -50,6 +50,8 @@ ACTIVATION_CODE = {
                 "def softmax_backward(A, dA):\n    # softmax mixes a row's units: dZ_j = A_j (dA_j - sum_k dA_k A_k)\n"
                 "    return A * (dA - np.sum(dA * A, axis=1, keepdims=True))\n"),
 }
+# Run fields the script does not spell out (yet): a run using them is refused, never exported wrong.
+NOT_WRITTEN = (("l1", 0.0), ("dropout", 0.0))
 SLOPE_OF_A = ("tanh", "sigmoid")  # their slopes are read from A (as the engine does), the others from Z
 
 
@@ -356,6 +358,14 @@ def source(trainer, data_file="net_data.npz") -> tuple[str, dict]:
     """
     if trainer.net.dtype != np.float64:
         raise ExportError(f"export-code writes float64 NumPy; this run uses {trainer.net.dtype} (use --set dtype=float64)")
+    config = trainer.config
+    if config is None:
+        raise ExportError("only a run built from a RunConfig (engine.build) can be exported: this trainer has none")
+    for field, off in NOT_WRITTEN:
+        value = getattr(config, field, off)
+        if value not in (off, None):
+            raise ExportError(f"export-code does not write {field} out yet (this run has {field} = {value!r}); "
+                              f"export the run without it")
     script = _Script(trainer, data_file)
     for section in (script.header, script.data, script.weights, script.settings, script.functions, script.loop):
         section()

@@ -191,3 +191,15 @@ def test_share_race_and_export_stay_free_of_ui_imports():
              "assert not bad, bad\n")
     p = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
+
+
+def test_a_run_using_a_field_the_script_does_not_write_is_refused_not_exported_wrong():
+    import types
+
+    trainer = engine.build(engine.RunConfig(epochs=1))
+    trainer.config = types.SimpleNamespace(**trainer.config.to_dict(), l1=0.01)  # as the second wave adds it
+    with pytest.raises(export.ExportError, match="l1"):
+        export.source(trainer)
+    trainer.config = None
+    with pytest.raises(export.ExportError, match="RunConfig"):
+        export.source(trainer)

@@ -119,3 +119,14 @@ def test_variants_keep_the_runs_data_and_seed():
     assert [v.config.seed for v in vs] == [5, 5]
     assert all(v.config.dataset_options == config.dataset_options for v in vs)
     assert [v.config.lr for v in vs] == [0.01, 0.1]
+
+
+def test_share_race_and_export_code_do_not_load_textual(tmp_path):
+    code = ("import sys, tui.cli\n"
+            "assert tui.cli.main(['race', '--vary', 'lr=0.5,1', '--epochs', '2', '--json']) == 0\n"
+            "assert tui.cli.main(['share', '--lr', '0.3']) == 0\n"
+            f"assert tui.cli.main(['export-code', '-o', {str(tmp_path / 'n.py')!r}]) == 0\n"
+            "loaded = [m for m in ('textual', 'plotext', 'rich', 'asyncssh') if m in sys.modules]\n"
+            "assert not loaded, loaded\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr

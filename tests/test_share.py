@@ -166,3 +166,8 @@ def test_the_app_opens_a_shared_run_at_its_step():
     for _ in range(7):
         same.step()
     assert np.array_equal(trainer.net.theta, same.net.theta)
+
+
+def test_the_app_refuses_a_bad_string_before_it_opens(capsys):
+    code, out, err = run(capsys, "--state", "ns1.not-a-run")
+    assert code == 2 and out == "" and err.startswith("netstep: invalid --state:") and err.count("\n") == 1
