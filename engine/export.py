@@ -35,24 +35,65 @@ class ExportError(NetstepError):
 
 
 ACTIVATION_CODE = {
-    "relu": ("def relu(Z):\n    return np.maximum(Z, 0.0)\n\n\n"
-             "def relu_prime(Z):\n    return (Z > 0) * 1.0        # 1 where the unit is active, else 0 (0 at the kink)\n"),
-    "leaky_relu": ("def leaky_relu(Z):\n    return np.maximum(Z, 0.01 * Z)\n\n\n"
-                   "def leaky_relu_prime(Z):\n    return np.where(Z > 0, 1.0, 0.01)\n"),
-    "tanh": ("def tanh(Z):\n    return np.tanh(Z)\n\n\n"
-             "def tanh_prime(A):\n    return 1.0 - A ** 2         # tanh'(Z) = 1 - tanh(Z)^2, read from A = tanh(Z)\n"),
-    "sigmoid": ("def sigmoid(Z):\n    return np.exp(-np.logaddexp(0.0, -Z))   # = 1 / (1 + e^-Z), without overflow\n\n\n"
-                "def sigmoid_prime(A):\n    return A * (1.0 - A)        # sigma'(Z) = sigma(Z) (1 - sigma(Z)), read from A\n"),
-    "linear": ("def linear(Z):\n    return Z\n\n\n"
-               "def linear_prime(Z):\n    return 1.0\n"),
-    "softmax": ("def softmax(Z):\n    E = np.exp(Z - Z.max(axis=1, keepdims=True))   # the shift changes nothing but keeps exp <= 1\n"
-                "    return E / E.sum(axis=1, keepdims=True)\n\n\n"
-                "def softmax_backward(A, dA):\n    # softmax mixes a row's units: dZ_j = A_j (dA_j - sum_k dA_k A_k)\n"
-                "    return A * (dA - np.sum(dA * A, axis=1, keepdims=True))\n"),
+    "relu": """
+def relu(Z):
+    return np.maximum(Z, 0.0)
+
+
+def relu_prime(Z):
+    return (Z > 0) * 1.0                    # 1 where the unit is active, else 0 (0 at the kink)
+""",
+    "leaky_relu": """
+def leaky_relu(Z):
+    return np.maximum(Z, 0.01 * Z)
+
+
+def leaky_relu_prime(Z):
+    return np.where(Z > 0, 1.0, 0.01)
+""",
+    "tanh": """
+def tanh(Z):
+    return np.tanh(Z)
+
+
+def tanh_prime(A):
+    return 1.0 - A ** 2                     # tanh'(Z) = 1 - tanh(Z)^2, read from A = tanh(Z)
+""",
+    "sigmoid": """
+def sigmoid(Z):
+    return np.exp(-np.logaddexp(0.0, -Z))   # = 1 / (1 + e^-Z), with no overflow in e^-Z
+
+
+def sigmoid_prime(A):
+    return A * (1.0 - A)                    # sigma'(Z) = sigma(Z) (1 - sigma(Z)), read from A
+""",
+    "linear": """
+def linear(Z):
+    return Z
+
+
+def linear_prime(Z):
+    return 1.0
+""",
+    "softmax": """
+def softmax(Z):
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))   # the shift changes nothing but keeps e^Z <= 1
+    return E / E.sum(axis=1, keepdims=True)
+
+
+def softmax_backward(A, dA):
+    # softmax mixes a row's units, so its slope is a Jacobian: dZ_j = A_j (dA_j - sum_k dA_k A_k)
+    return A * (dA - np.sum(dA * A, axis=1, keepdims=True))
+""",
 }
 # Run fields the script does not spell out (yet): a run using them is refused, never exported wrong.
 NOT_WRITTEN = (("l1", 0.0), ("dropout", 0.0))
 SLOPE_OF_A = ("tanh", "sigmoid")  # their slopes are read from A (as the engine does), the others from Z
+
+
+def _aligned(code, comment, column=44):
+    """A line of code with its comment in a column (or after two spaces when the code is long)."""
+    return f"{code.ljust(column - 1)} # {comment}" if len(code) < column - 1 else f"{code}  # {comment}"
 
 
 def _rows(a):
@@ -79,43 +120,49 @@ class _Arrays:
         return f"data[{name!r}]"
 
 
-def _loss_code(loss, out, L):
-    """(value lines, dZ_L lines, what dZ_L is) for the pairing, reading ZL, AL, Y, m."""
+def _loss_value(loss, out, L):
+    """The lines of loss_of(ZL, AL, Y) that compute L for the run's loss/output pairing."""
     Z, A = f"Z{L}", f"A{L}"
     if loss == "bce" and out == "sigmoid":
-        value = [f"# -(1/m) sum(Y log A{L} + (1 - Y) log(1 - A{L})), written with the logits Z{L}:",
-                 f"# log sigma(Z) = -log(1 + e^-Z), so each term is log(1 + e^Z) - Y Z, finite even where A{L} rounds to 1",
-                 f"L = (np.sum(np.logaddexp(0.0, {Z})) - np.sum(Y * {Z})) / m"]
-        grad = [f"dZ{L} = A{L} - {{Y}}                       # sigmoid + BCE: dL/dA times sigma' cancels to this"]
-    elif loss == "cross_entropy" and out == "softmax":
-        value = [f"# -(1/m) sum(Y log A{L}), with log A{L} taken from the logits (log-softmax) so it never is log 0",
-                 f"shifted = {Z} - {Z}.max(axis=1, keepdims=True)",
-                 "log_A = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))",
-                 "L = -np.sum(Y * log_A) / m"]
-        grad = [f"dZ{L} = A{L} - {{Y}}                       # softmax + cross-entropy: the Jacobian cancels to this"]
-    elif loss == "cross_entropy" and out == "sigmoid":
-        value = [f"# -(1/m) sum(Y log A{L}) with log sigma(Z) = -log(1 + e^-Z)",
-                 f"L = np.sum(Y * np.logaddexp(0.0, -{Z})) / m"]
-        grad = [f"dZ{L} = {{Y}} * A{L} - {{Y}}                   # -Y (1 - A{L}): dL/dA = -Y / A times sigma' = A (1 - A)"]
+        return [f"# -(1/m) sum(Y log {A} + (1 - Y) log(1 - {A})), written with the logits {Z}: since",
+                f"# log sigma(Z) = -log(1 + e^-Z), each term is log(1 + e^Z) - Y Z, finite even where {A} rounds to 1",
+                f"L = (np.sum(np.logaddexp(0.0, {Z})) - np.sum(Y * {Z})) / m"]
+    if loss == "cross_entropy" and out == "softmax":
+        return [f"# -(1/m) sum(Y log {A}), with log {A} taken from the logits (log-softmax): never log 0",
+                f"shifted = {Z} - {Z}.max(axis=1, keepdims=True)",
+                "log_A = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))",
+                "L = -np.sum(Y * log_A) / m"]
+    if loss == "cross_entropy" and out == "sigmoid":
+        return [f"# -(1/m) sum(Y log {A}), with log sigma(Z) = -log(1 + e^-Z)",
+                f"L = np.sum(Y * np.logaddexp(0.0, -{Z})) / m"]
+    if loss == "mse":
+        return [_aligned(f"L = 0.5 * np.sum(({A} - Y) ** 2) / m", f"(1 / 2m) sum ({A} - Y)^2")]
+    if loss == "bce":
+        return [_aligned(f"P = np.clip({A}, 1e-300, 1.0)", "keeps log finite at outputs of exactly 0 or 1"),
+                f"Q = np.clip(1.0 - {A}, 1e-300, 1.0)",
+                "L = -(np.sum(Y * np.log(P)) + np.sum((1.0 - Y) * np.log(Q))) / m"]
+    return [f"L = -np.sum(Y * np.log(np.clip({A}, 1e-300, 1.0))) / m"]
+
+
+def _loss_gradient(loss, out, L, Y):
+    """The lines from the loss to dZ_L (m dL/dZ_L) for the pairing, with targets named Y."""
+    Z, A = f"Z{L}", f"A{L}"
+    if (loss, out) == ("bce", "sigmoid"):
+        return [_aligned(f"dZ{L} = {A} - {Y}", "sigmoid + BCE: dL/dA times sigma'(Z) cancels to this")]
+    if (loss, out) == ("cross_entropy", "softmax"):
+        return [_aligned(f"dZ{L} = {A} - {Y}", "softmax + cross-entropy: the Jacobian cancels to this")]
+    if (loss, out) == ("cross_entropy", "sigmoid"):
+        return [_aligned(f"dZ{L} = {Y} * {A} - {Y}", f"-Y (1 - {A}): dL/dA = -Y / A times sigma' = A (1 - A)")]
+    if loss == "mse":
+        dA = _aligned(f"dA{L} = {A} - {Y}", f"m dL/d{A}")
+    elif loss == "bce":
+        dA = f"dA{L} = (1.0 - {Y}) / np.clip(1.0 - {A}, 1e-300, 1.0) - {Y} / np.clip({A}, 1e-300, 1.0)"
     else:
-        if loss == "mse":
-            value = [f"L = 0.5 * np.sum((A{L} - Y) ** 2) / m      # (1 / 2m) sum (A{L} - Y)^2"]
-            dA = [f"dA{L} = A{L} - {{Y}}                       # m dL/dA{L}"]
-        elif loss == "bce":
-            value = [f"P = np.clip(A{L}, 1e-300, 1.0)             # keeps log finite at outputs of exactly 0 or 1",
-                     f"Q = np.clip(1.0 - A{L}, 1e-300, 1.0)",
-                     "L = -(np.sum(Y * np.log(P)) + np.sum((1.0 - Y) * np.log(Q))) / m"]
-            dA = [f"dA{L} = (1.0 - {{Y}}) / np.clip(1.0 - A{L}, 1e-300, 1.0) - {{Y}} / np.clip(A{L}, 1e-300, 1.0)"]
-        else:
-            value = [f"L = -np.sum(Y * np.log(np.clip(A{L}, 1e-300, 1.0))) / m"]
-            dA = [f"dA{L} = -{{Y}} / np.clip(A{L}, 1e-300, 1.0)"]
-        if out == "softmax":
-            grad = dA + [f"dZ{L} = softmax_backward(A{L}, dA{L})        # the chain rule through softmax"]
-        elif out in SLOPE_OF_A:
-            grad = dA + [f"dZ{L} = dA{L} * {out}_prime(A{L})           # the chain rule through the output activation"]
-        else:
-            grad = dA + [f"dZ{L} = dA{L} * {out}_prime(Z{L})           # the chain rule through the output activation"]
-    return value, grad
+        dA = f"dA{L} = -{Y} / np.clip({A}, 1e-300, 1.0)"
+    if out == "softmax":
+        return [dA, _aligned(f"dZ{L} = softmax_backward({A}, dA{L})", "the chain rule through softmax")]
+    slope_of = A if out in SLOPE_OF_A else Z
+    return [dA, _aligned(f"dZ{L} = dA{L} * {out}_prime({slope_of})", "the chain rule through the output activation")]
 
 
 def _update_lines(opt, names):
@@ -152,11 +199,6 @@ def _lr_line(schedule):
         return "lr = lr0 * lr_gamma ** epoch                         # exponential schedule"
     return ("lr = lr_min + (lr0 - lr_min) * 0.5 * (1.0 + math.cos(math.pi * (min(epoch, lr_total) / lr_total)))"
             "   # cosine schedule")
-
-
-def _aligned(code, comment, column=44):
-    """A line of code with its comment in a column (or after two spaces when the code is long)."""
-    return f"{code.ljust(column - 1)} # {comment}" if len(code) < column - 1 else f"{code}  # {comment}"
 
 
 class _Script:
@@ -212,7 +254,7 @@ class _Script:
             self.w(f"X_test = {ref('X_test', t.X_test)}", f"Y_test = {ref('Y_test', t.Y_test)}")
         self.w("", "", "# ----- activations g(Z) and their slopes g'(Z) ----------------------------------------------")
         for name in dict.fromkeys(self.acts):
-            self.w(ACTIVATION_CODE[name], "")
+            self.w(ACTIVATION_CODE[name].strip("\n"), "", "")
 
     def weights(self):
         t, net, ref = self.t, self.net, self.arrays.ref
@@ -276,7 +318,7 @@ class _Script:
         for l, name in enumerate(self.acts, start=1):
             self.w(f"    Z{l} = {'X' if l == 1 else f'A{l - 1}'} @ W{l} + b{l}", f"    A{l} = {name}(Z{l})")
         self.w(f"    return {cache}", "", "")
-        value_lines, _ = _loss_code(t.loss.name, self.acts[-1], L)
+        value_lines = _loss_value(t.loss.name, self.acts[-1], L)
         self.w(f"def loss_of(Z{L}, A{L}, Y):", "    m = Y.shape[0]", *("    " + line for line in value_lines))
         if t.l2:
             self.w("    L += 0.5 * l2 / m * (" + " + ".join(f"np.sum(W{l} ** 2)" for l in range(1, L + 1)) + ")")
@@ -296,7 +338,7 @@ class _Script:
                _aligned("if not np.isfinite(L_step):", "netstep refuses a step that would write inf or NaN"),
                "    stopped = True", "    break",
                f"# backward: from the loss to dZ{L}, then layer by layer down to layer 1"]
-        out += [line.format(Y="Yb") for line in _loss_code(t.loss.name, self.acts[-1], L)[1]]
+        out += _loss_gradient(t.loss.name, self.acts[-1], L, "Yb")
         for l in range(L, 0, -1):
             out += [f"dW{l} = (1 / m) * ({'Xb' if l == 1 else f'A{l - 1}'}.T @ dZ{l})",
                     f"db{l} = (1 / m) * np.sum(dZ{l}, axis=0, keepdims=True)"]
