@@ -17,6 +17,7 @@ if it never got there.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 
@@ -59,25 +60,40 @@ def _parse(field, text):
     return text
 
 
+def _option_value(text):
+    """A dataset option's value: a number where it parses as one (as --set reads it), else the text."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
 def variants(config: RunConfig, field: str, values) -> list[Variant]:
-    """The run once per value of `field`. Raises ConfigError for an unknown field or a bad value."""
-    allowed = [f for f in RunConfig.fields() if f != "dataset_options"]
-    if field not in allowed:
+    """The run once per value of `field` (a RunConfig field, or dataset_options.NAME for one
+    option of the dataset). Raises ConfigError for an unknown field or a bad value."""
+    allowed = [f for f in RunConfig.fields() if f != "dataset_options"] + ["dataset_options.NAME"]
+    option = field.removeprefix("dataset_options.") if field.startswith("dataset_options.") else None
+    if field not in allowed and not option:
         raise ConfigError("vary", f"unknown field {field!r}; allowed: {', '.join(allowed)}")
     values = list(values)
     if not MIN_VARIANTS <= len(values) <= MAX_VARIANTS:
         raise ConfigError("vary", f"takes {MIN_VARIANTS} to {MAX_VARIANTS} values, got {len(values)}: {values}")
     out = []
     for raw in values:
-        value = _parse(field, raw) if isinstance(raw, str) else raw
-        changes = {field: value}
+        if option:
+            value = _option_value(raw) if isinstance(raw, str) else raw
+            changes = {"dataset_options": {**config.dataset_options, option: value}}
+        else:
+            value = _parse(field, raw) if isinstance(raw, str) else raw
+            changes = {field: value}
         if field == "dataset" and value != config.dataset:
             changes["dataset_options"] = {}  # options belong to the run's dataset, as with --dataset
         try:
             variant = config.replace(**changes)
         except ConfigError as e:
             raise ConfigError("vary", f"{field}={raw}: {e}") from None
-        out.append(Variant(field, getattr(variant, field), variant))
+        held = variant.dataset_options[option] if option else getattr(variant, field)
+        out.append(Variant(field, held, variant))
     seen = [repr(v.value) for v in out]
     if len(set(seen)) != len(seen):
         raise ConfigError("vary", f"the values of {field} must differ; got {', '.join(seen)}")

@@ -130,3 +130,16 @@ def test_share_race_and_export_code_do_not_load_textual(tmp_path):
             "assert not loaded, loaded\n")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
+
+
+def test_a_dataset_option_can_be_raced_and_equals_train_with_it(capsys):
+    base = ["--preset", "circles", "--epochs", "20"]
+    code, out, err = run(capsys, "race", "--vary", "dataset_options.noise=0.05,0.3", *base, "--json")
+    assert code == 0, err
+    rows = json.loads(out)
+    assert [(r["field"], r["value"]) for r in rows] == [("dataset_options.noise", 0.05), ("dataset_options.noise", 0.3)]
+    for row in rows:
+        code, out, _ = run(capsys, "train", *base, "--set", f"dataset_options.noise={row['value']}", "--json")
+        assert json.loads(out)["loss"] == row["loss"] and json.loads(out)["accuracy"] == row["accuracy"]
+    code, _, err = run(capsys, "race", "--vary", "dataset_options.colour=1,2", *base)
+    assert code == 2 and "no option 'colour'" in err and err.count("\n") == 1
