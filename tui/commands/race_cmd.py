@@ -12,7 +12,7 @@ def add_parser(sub, add_run_options):
     p = sub.add_parser("race", help="train 2-4 variants of the run that differ in one field; compare them")
     add_run_options(p)
     p.add_argument("--vary", required=True, metavar="FIELD=V1,V2[,V3,V4]",
-                   help="the field to vary and its values, such as optimizer=sgd,adam or lr=0.1,1 "
+                   help="the field to vary and its values, such as optimizer=sgd,adam, lr=0.1,1 or dataset_options.noise=0.1,0.3 "
                         "(separate with ';' when a value holds commas: sizes=2,4,1;2,8,1)")
     p.add_argument("--target", metavar="ACC", help="training accuracy that counts as reached (default 1.0), checked on every training row "
                         "at each epoch's end (each step in full batch)")
