@@ -55,7 +55,7 @@ def train_loss(capsys, flags):
 
 RUNS = {
     "xor-default": [],
-    "seed-preset": ["--preset", "seed", "--epochs", "2000"],
+    "seed-preset": ["--preset", "seed"],
     "moons-minibatch-adam": ["--preset", "moons", "--batch-size", "16", "--epochs", "40"],
     "spiral-3-class-softmax": ["--preset", "spiral", "--epochs", "150"],
     "momentum-l2-clip-norm": ["--optimizer", "momentum", "--lr", "0.5", "--l2", "0.01", "--clip", "1", "--epochs", "500"],
