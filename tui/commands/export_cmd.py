@@ -19,11 +19,10 @@ def add_parser(sub, add_run_options):
 
 
 def _run_flags_given(args):
-    from tui.cli import _FLAG_FIELDS
-
-    return [f"--{f.replace('_', '-')}" for f in _FLAG_FIELDS if getattr(args, f, None) is not None] + \
-        (["--preset"] if args.preset else []) + (["--config"] if args.config else []) + \
-        (["--state"] if args.state else []) + (["--set"] if args.overrides else [])
+    """The run flags given beside --run: every option of this command that is not its own and is set."""
+    own = {"command", "run", "out_file", "force"}
+    return [f"--{k.replace('_', '-')}" if k != "overrides" else "--set"
+            for k, v in vars(args).items() if k not in own and v not in (None, [], False)]
 
 
 def run(args) -> int:
