@@ -1,8 +1,9 @@
 """`netstep export-code`: the run as a standalone NumPy script that trains to netstep's own loss.
 
-Each generated file runs in a fresh `python -I` whose import system refuses engine, tui and
-every UI library, from a folder outside the repository; its last line must match
-`netstep train --json`'s "loss" to 1e-9 relative.
+Each generated file runs in a fresh venv that holds NumPy and nothing else, under `python -I`
+with an import hook that refuses engine, tui and every UI library besides, from a folder
+outside the repository; its last line must match `netstep train --json`'s "loss" to 1e-9
+relative.
 """
 
 import ast
@@ -40,11 +41,36 @@ def run(capsys, *argv):
     return code, out, err
 
 
-def run_script(path, cwd):
-    p = subprocess.run([sys.executable, "-I", "-c", RUNNER, str(path)], capture_output=True, text=True,
+@pytest.fixture(scope="session")
+def bare_python(tmp_path_factory):
+    """A fresh venv holding NumPy and nothing else (links to this interpreter's NumPy)."""
+    import venv
+
+    home = tmp_path_factory.mktemp("bare-venv")
+    venv.EnvBuilder(with_pip=False, symlinks=True).create(home)
+    python = home / "bin" / "python"
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    numpy_dir = os.path.dirname(os.path.dirname(np.__file__))
+    for name in os.listdir(numpy_dir):
+        if name == "numpy" or name.startswith("numpy.libs") or name.startswith("numpy-"):
+            os.symlink(os.path.join(numpy_dir, name), os.path.join(purelib, name))
+    return str(python)
+
+
+def run_script(path, cwd, python):
+    p = subprocess.run([python, "-I", "-c", RUNNER, str(path)], capture_output=True, text=True,
                        cwd=cwd, timeout=600, env={"PATH": os.environ.get("PATH", "")})
     assert p.returncode == 0, p.stderr
     return p.stdout.splitlines()
+
+
+def test_the_bare_venv_has_numpy_and_not_netstep(bare_python):
+    ok = subprocess.run([bare_python, "-I", "-c", "import numpy"], capture_output=True)
+    assert ok.returncode == 0
+    for name in ("engine", "tui", "textual"):
+        p = subprocess.run([bare_python, "-I", "-c", f"import {name}"], capture_output=True, cwd="/")
+        assert p.returncode != 0, name
 
 
 def train_loss(capsys, flags):
@@ -74,7 +100,7 @@ RUNS = {
 
 
 @pytest.mark.parametrize("name", list(RUNS))
-def test_the_script_trains_to_netsteps_loss(capsys, tmp_path, name):
+def test_the_script_trains_to_netsteps_loss(capsys, tmp_path, bare_python, name):
     flags = RUNS[name]
     target = tmp_path / "out" / "net.py"
     target.parent.mkdir()
@@ -82,7 +108,7 @@ def test_the_script_trains_to_netsteps_loss(capsys, tmp_path, name):
     assert code == 0, err
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    lines = run_script(target, cwd=elsewhere)  # the data file is found beside the script, not in the cwd
+    lines = run_script(target, cwd=elsewhere, python=bare_python)  # the data is found beside the script, not in cwd
     expected = train_loss(capsys, flags)
     got = float(lines[-1])
     assert lines[-1] == repr(got), "the last line is the loss in full precision"
@@ -133,17 +159,17 @@ def test_an_existing_file_is_kept_unless_force(tmp_path, capsys):
     assert code == 0 and target.read_text().startswith('"""A netstep run')
 
 
-def test_state_string_exports_the_same_run(tmp_path, capsys):
+def test_state_string_exports_the_same_run(tmp_path, capsys, bare_python):
     flags = ["--preset", "moons", "--batch-size", "32", "--epochs", "10", "--lr", "0.05"]
     state = share.encode(engine.RunConfig.from_dict({}, base=engine.presets["moons"]).replace(
         batch_size=32, epochs=10, lr=0.05))
     code, _, _ = run(capsys, "export-code", "--state", state, "-o", str(tmp_path / "a.py"))
     assert code == 0
-    assert float(run_script(tmp_path / "a.py", tmp_path)[-1]) == pytest.approx(train_loss(capsys, flags), rel=1e-9)
+    assert float(run_script(tmp_path / "a.py", tmp_path, bare_python)[-1]) == pytest.approx(train_loss(capsys, flags), rel=1e-9)
 
 
 @pytest.mark.parametrize("extra_steps, optimizer", [(0, "adam"), (3, "adam"), (5, "rmsprop")])
-def test_a_saved_run_continues_from_its_weights_and_state(tmp_path, capsys, extra_steps, optimizer):
+def test_a_saved_run_continues_from_its_weights_and_state(tmp_path, capsys, bare_python, extra_steps, optimizer):
     config = engine.presets["moons"].replace(batch_size=16, epochs=9, optimizer=optimizer, lr=0.01)
     trainer = engine.build(config)
     for _ in range(3):
@@ -155,7 +181,7 @@ def test_a_saved_run_continues_from_its_weights_and_state(tmp_path, capsys, extr
     assert code == 0, err
     while trainer.epoch_count < config.epochs:
         metrics = trainer.epoch()
-    assert float(run_script(tmp_path / "resume.py", tmp_path)[-1]) == pytest.approx(metrics["loss"], rel=1e-9, abs=0)
+    assert float(run_script(tmp_path / "resume.py", tmp_path, bare_python)[-1]) == pytest.approx(metrics["loss"], rel=1e-9, abs=0)
 
 
 @pytest.mark.parametrize("argv, says", [
