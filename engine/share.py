@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import zlib
 
 from .config import RunConfig
@@ -67,7 +68,7 @@ def decode(text: str) -> tuple[RunConfig, int | None]:
     version = int(head[len(PREFIX):])
     if version != VERSION:
         raise ShareError(f"run string version {version} is not readable here; this netstep reads version {VERSION}")
-    if not body or body.strip("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"):
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", body):
         raise ShareError("the run string has characters base64url does not use (allowed: A-Z a-z 0-9 - _)")
     try:
         packed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))

@@ -161,8 +161,7 @@ def test_an_existing_file_is_kept_unless_force(tmp_path, capsys):
 
 def test_state_string_exports_the_same_run(tmp_path, capsys, bare_python):
     flags = ["--preset", "moons", "--batch-size", "32", "--epochs", "10", "--lr", "0.05"]
-    state = share.encode(engine.RunConfig.from_dict({}, base=engine.presets["moons"]).replace(
-        batch_size=32, epochs=10, lr=0.05))
+    state = share.encode(engine.presets["moons"].replace(batch_size=32, epochs=10, lr=0.05))
     code, _, _ = run(capsys, "export-code", "--state", state, "-o", str(tmp_path / "a.py"))
     assert code == 0
     assert float(run_script(tmp_path / "a.py", tmp_path, bare_python)[-1]) == pytest.approx(train_loss(capsys, flags), rel=1e-9)
