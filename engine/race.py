@@ -27,8 +27,6 @@ from .config import RunConfig, build
 from .errors import ConfigError
 
 MIN_VARIANTS, MAX_VARIANTS = 2, 4
-FLAG_NAMES = {"batch-size": "batch_size", "lr-step-size": "lr_step_size", "lr-gamma": "lr_gamma", "lr-min": "lr_min",
-              "clip-mode": "clip_mode"}
 
 
 @dataclass
@@ -50,7 +48,7 @@ def parse_vary(spec: str) -> tuple[str, list[str]]:
     name = name.strip()
     if not eq or not name or not values.strip():
         raise ConfigError("vary", f"takes FIELD=V1,V2[,V3,V4], such as lr=0.1,0.5; got {spec!r}")
-    return FLAG_NAMES.get(name, name).replace("-", "_"), split_values(values)
+    return name.replace("-", "_"), split_values(values)  # flag spellings too: batch-size is batch_size
 
 
 def _parse(field, text):
