@@ -439,7 +439,15 @@ def write(trainer, path, force=False) -> list[str]:
         buf = io.BytesIO()
         np.savez(buf, **saved)
         atomic_write(npz, lambda f: f.write(buf.getvalue()))
-    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+    try:
+        atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+    except BaseException:
+        if saved:  # a data file without its script is half an export: take it back
+            try:
+                os.unlink(npz)
+            except OSError:
+                pass
+        raise
     written.append(path)
     if saved:
         written.append(npz)

@@ -228,3 +228,34 @@ def test_a_run_using_a_field_the_script_does_not_write_is_refused_not_exported_w
     trainer.config = None
     with pytest.raises(export.ExportError, match="RunConfig"):
         export.source(trainer)
+
+
+def test_a_failed_write_leaves_no_file_behind(tmp_path, capsys, monkeypatch):
+    import engine.io
+
+    def full_disk(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(engine.io.os, "fsync", full_disk)  # fails after the bytes went into the temp file
+    for preset in ("moons", "default"):  # with a data file beside the script, and without
+        code, out, err = run(capsys, "export-code", "--preset", preset, "-o", str(tmp_path / "net.py"))
+        assert code == 2 and out == "" and "No space left" in err and err.count("\n") == 1
+        assert os.listdir(tmp_path) == []  # neither the script, nor its data, nor a temp file
+
+
+def test_a_script_that_fails_to_write_takes_its_data_file_back(tmp_path, capsys, monkeypatch):
+    import engine.io
+
+    calls = []
+    real_fsync = engine.io.os.fsync
+
+    def second_fails(fd):
+        calls.append(fd)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(engine.io.os, "fsync", second_fails)
+    code, _, err = run(capsys, "export-code", "--preset", "moons", "-o", str(tmp_path / "net.py"))
+    assert code == 2 and len(calls) == 2 and "No space left" in err
+    assert os.listdir(tmp_path) == []
