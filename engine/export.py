@@ -309,7 +309,8 @@ class _Script:
         if t.batch_size is not None:
             self.w(_aligned(f"shuffle = np.random.default_rng({t.seed})", "the minibatch order, drawn as netstep draws it"))
             if self.resumed:
-                self.w(f"shuffle.bit_generator.state = {t._rng.bit_generator.state!r}")
+                self.w("# where the saved run's shuffling stood, so the next epochs draw the orders it would have",
+                       f"shuffle.bit_generator.state = {t._rng.bit_generator.state!r}")
 
     def functions(self):
         L, t = self.L, self.t
