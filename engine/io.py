@@ -26,13 +26,13 @@ VERSION = 1
 _HISTORY = ("loss", "eval_step", "train_loss", "accuracy", "test_loss", "test_accuracy")
 
 
-def atomic_write(path, write):
+def atomic_write(path, write, code=False):
     """Call write(fileobj) on a temp file in path's folder, then rename it to path.
 
     Through engine.safefile: names ending in .py or naming progress.sqlite3, and (when
     served) paths outside the user's folder, are refused with UnsafeFileError.
     """
-    return write_user_file(path, write, "file")
+    return write_user_file(path, write, "file", code)
 
 
 def save(trainer, path):

@@ -110,13 +110,16 @@ def read_user_file(path, max_bytes: int, purpose: str = "file") -> bytes:
     return data
 
 
-def check_write_target(path, purpose: str = "file") -> str:
-    """The path to write (resolved when confined); UnsafeFileError for names the app must not write."""
+def check_write_target(path, purpose: str = "file", code: bool = False) -> str:
+    """The path to write (resolved when confined); UnsafeFileError for names the app must not write.
+
+    `code=True` is for a script the user asked for by name (`netstep export-code -o net.py`):
+    a .py name is the point there, so only the progress database stays refused."""
     path = os.fspath(path)
     base = os.path.basename(path)
     if not base:
         raise UnsafeFileError(f"{purpose} {path!r} names a folder; expected a file name")
-    if base.lower().endswith(".py"):
+    if base.lower().endswith(".py") and not code:
         raise UnsafeFileError(f"{purpose} {path}: a name ending in .py could replace a Python module; "
                               f"choose another name")
     if base in RESERVED_NAMES:
@@ -134,12 +137,12 @@ def check_write_target(path, purpose: str = "file") -> str:
     return real
 
 
-def write_user_file(path, write, purpose: str = "file") -> str:
+def write_user_file(path, write, purpose: str = "file", code: bool = False) -> str:
     """Call write(fileobj) on a temp file beside `path`, then rename it into place.
 
     A crash mid-write leaves the old file (or none), never half a file. Returns the path written.
     """
-    real = check_write_target(path, purpose)
+    real = check_write_target(path, purpose, code)
     folder = os.path.dirname(os.path.abspath(real))
     try:
         fd, tmp = tempfile.mkstemp(prefix=".netstep-", suffix=".tmp", dir=folder)

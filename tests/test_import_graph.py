@@ -3,7 +3,8 @@
 The graph is built with ast from every module of engine/ and tui/, counting every import
 (top-level and inside functions alike: a lazy import still closes a circle, as tui/cli.py
 and tui/commands/* once did). Relative imports are resolved; `from pkg import name` is an
-edge to pkg.name when that is a module, else to pkg.
+edge to pkg.name when that is a module, else to pkg. Imports under `if TYPE_CHECKING:`
+never run, so they are no edge.
 """
 
 import ast
@@ -24,12 +25,26 @@ def project_modules():
     return out
 
 
+def _type_checking_only(tree):
+    """The import nodes inside `if TYPE_CHECKING:` blocks (annotations only, never run)."""
+    skip = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for child in node.body:
+                skip.update(id(n) for n in ast.walk(child))
+    return skip
+
+
 def import_graph(mods):
     graph = {}
     for name, path in mods.items():
         package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
         edges = set()
-        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        skip = _type_checking_only(tree)
+        for node in ast.walk(tree):
+            if id(node) in skip:
+                continue
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     target = alias.name

@@ -34,6 +34,7 @@ def add_run_options(p):
     g = p.add_argument_group("run (a preset, a config file, and flags that override them)")
     g.add_argument("--preset", metavar="NAME", help="start from a named preset (default: 'default'; see `netstep presets`)")
     g.add_argument("--config", metavar="FILE", help="a TOML or JSON run config")
+    g.add_argument("--state", metavar="STRING", help="a run string from `netstep share` (flags still override it)")
     g.add_argument("--dataset", help=f"{', '.join(datasets.NAMES)} or csv:PATH")
     g.add_argument("--sizes", metavar="N,N,...",
                    help="layer widths, such as 2,4,1; the first and last must be the data's width")
@@ -77,7 +78,9 @@ def run_config(args):
         if name not in engine.presets:
             raise UserError(f"unknown preset {name!r}; allowed: {', '.join(engine.presets)}")
         config = engine.presets[name]
-        if args.config:
+        if getattr(args, "state", None) is not None:
+            config = state_config(args)
+        elif args.config:
             config = engine.RunConfig.from_file(args.config, base=config)
         changes = {}
         for field in FLAG_FIELDS:
@@ -119,3 +122,23 @@ def print_json(doc, **kwargs) -> None:
     from engine.jsonsafe import dumps
 
     sys.stdout.write(dumps(doc, **kwargs) + "\n")
+
+
+def state_config(args):
+    """The RunConfig a --state string holds (the base that the run flags then override).
+
+    Also sets args.state_steps (the string's step count, or None). A string names a
+    whole run, so combining it with --preset or --config is refused rather than guessed.
+    """
+    import engine
+    from engine import share
+
+    if args.preset or args.config:
+        which = "--preset" if args.preset else "--config"
+        raise UserError(f"--state already names a whole run; drop {which} (flags such as --lr still override it)")
+    try:
+        config, steps = share.decode(args.state)
+    except engine.ConfigError as e:
+        raise UserError(f"invalid --state: {str(e).removeprefix('state: ')}") from None
+    args.state_steps = steps
+    return config
