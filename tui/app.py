@@ -470,7 +470,7 @@ class NetstepApp(App):
             except OSError as e:
                 self.notify(f"cannot write {path}: {e.strerror or e}", title="Not exported", severity="error")
                 return
-            self.notify(f"history ({len(rows) - 1} steps) written to {os.path.abspath(path)}", timeout=4)
+            self.notify(f"history ({len(rows) - 1} rows) written to {os.path.abspath(path)}", timeout=4)
 
         self.push_screen(PathPrompt("Export the training history (CSV) to:", "netstep-history.csv", "Export"),
                          export)
