@@ -137,3 +137,24 @@ def test_to_dict_round_trips_and_reads_the_old_per_step_layout():
     assert from_old.curve().hi.max() == values.max()
     with pytest.raises(ValueError):
         History.from_dict({**h.to_dict(), "bucket_shape": [3, 1]})
+
+
+def test_a_run_saved_before_the_bounded_history_still_loads(tmp_path):
+    """Old files hold every step's loss in history_loss and no bucket arrays."""
+    trainer = engine.build(engine.presets["default"])
+    for _ in range(9):
+        trainer.step()
+    path = engine.io.save(trainer, tmp_path / "new.npz")
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files if not k.startswith("history_")}
+    arrays["history_loss"] = np.arange(9, 0, -1, dtype=np.float64)
+    arrays["history_eval_step"] = np.array([0.0, 9.0])
+    for name in ("train_loss", "accuracy", "test_loss", "test_accuracy"):
+        arrays["history_" + name] = np.array([0.7, 0.5])
+    old = tmp_path / "old.npz"
+    np.savez(old, **arrays)
+    loaded = engine.io.load(old)
+    assert loaded.history.n_steps == 9 and loaded.history.last_loss == 1.0
+    assert loaded.history.eval_step == [0, 9]
+    assert loaded.history.curve().hi.max() == 9.0
+    assert loaded.step().ok and loaded.history.n_steps == 10

@@ -128,3 +128,18 @@ async def test_u_rescues_the_lr_20_run_and_walks_back():
         assert trainer.halted is None and trainer.step_count == 0
         assert np.isfinite(app.state.metrics["loss"]) and app.state.metrics["loss"] < 2
         assert "step 0" in status(app)
+
+
+async def test_a_played_run_records_the_evaluations_of_the_same_run_headless():
+    """Issue 12 item 2: after p on the default preset, the CSV held accuracy at 2000 in one
+    run and at 1934 and 2000 in an identical one. Evaluations now follow a fixed schedule."""
+    headless = engine.build(engine.presets["default"])
+    headless.fit(2000)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.state.finished and not app.state.worker_active, "the 2000 epochs")
+        trainer = app.state.trainer
+        assert trainer.step_count == 2000
+        assert list(trainer.history.csv_rows()) == list(headless.history.csv_rows())
+        assert trainer.history.eval_step[-3:] == [1920, 1952, 1984]
