@@ -143,3 +143,32 @@ async def test_a_played_run_records_the_evaluations_of_the_same_run_headless():
         assert trainer.step_count == 2000
         assert list(trainer.history.csv_rows()) == list(headless.history.csv_rows())
         assert trainer.history.eval_step[-3:] == [1920, 1952, 1984]
+
+
+async def test_the_compare_panel_draws_both_runs_from_their_curves(tmp_path):
+    from tests.tui.test_lesson_screen import settle
+    from tui.lessons import load_all
+    from tui.lessons.app import LessonApp
+    from tui.store import ProgressStore
+
+    found, errors = load_all()
+    store = ProgressStore(tmp_path / "progress.sqlite3", user="pilot")
+    try:
+        app = LessonApp("momentum", lessons=found, errors=errors, store=store)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press("p")
+            screen = await settle(pilot)
+            s = screen.session
+            assert s.trainer.step_count == s.compare.step_count == 200
+            snap = app.state.latest
+            assert snap.curve.n_steps == snap.compare_curve.n_steps == 200
+            plot = screen.query_one("#compare-plot")
+            bottom, top = plot.y_range
+            for curve in (snap.curve, snap.compare_curve):
+                assert bottom <= curve.lo.min() and curve.hi.max() <= top
+            key = text_of(screen.query_one("#compare-key"))
+            assert f"step loss {snap.curve.last_loss:.4g}" in key
+            assert f"step loss {snap.compare_curve.last_loss:.4g}" in key
+    finally:
+        store.close()
