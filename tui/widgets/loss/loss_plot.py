@@ -160,11 +160,11 @@ class LossPlot(Widget):
         # y labels: round ticks inside the range, each on the row holding it.
         labels = {}
         if log:
-            for k in raster.decade_ticks(v_lo, v_hi, max(2, ph // 2)):
-                labels[int(raster.rows_of([10.0 ** k], v_lo, v_hi, rows, True)[0]) // 4] = _decade(k)
+            for k in raster.decade_ticks(v_lo, v_hi, max(2, ph // 3)):
+                labels[raster.row_of(k, v_lo, v_hi, rows) // 4] = _decade(k)
         else:
-            for t in raster.nice_ticks(v_lo, v_hi, max(2, ph // 2)):
-                labels[int(raster.rows_of([t], v_lo, v_hi, rows, False)[0]) // 4] = fmt(t, LABEL_W).strip()
+            for t in raster.nice_ticks(v_lo, v_hi, max(2, ph // 3)):
+                labels[raster.row_of(t, v_lo, v_hi, rows) // 4] = fmt(t, LABEL_W).strip()
         right_labels = {0: "100%", ph - 1: "0%"} if right else {}
         if right and ph >= 5:
             right_labels[(ph - 1) // 2] = "50%"
@@ -188,12 +188,10 @@ class LossPlot(Widget):
                         Segment("┤" if y in labels else "│", axis_style)]
                 chars = "".join(map(chr, (0x2800 + bits[y]).tolist()))
                 row_c = colour[y]
-                start = 0
-                for x in range(1, pw + 1):
-                    if x == pw or row_c[x] != row_c[start]:
-                        c = row_c[start]
-                        segs.append(Segment(chars[start:x], styles[rgbs[c]] if c >= 0 else base))
-                        start = x
+                edges = [0, *(np.flatnonzero(row_c[1:] != row_c[:-1]) + 1).tolist(), pw]
+                for a, b in zip(edges, edges[1:]):  # runs of one colour
+                    c = row_c[a]
+                    segs.append(Segment(chars[a:b], styles[rgbs[c]] if c >= 0 else base))
                 if rw:
                     segs.append(Segment(right_labels.get(y, "").rjust(rw), acc_style))
                 strips.append(Strip(segs).adjust_cell_length(width, base))

@@ -15,8 +15,9 @@ import math
 
 import numpy as np
 
-# Braille dot bits by (dot row 0..3, dot column 0..1).
-_DOT_BITS = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]], dtype=np.uint16)
+# Braille bits 0..7 are the dots (row, column) (0,0) (1,0) (2,0) (0,1) (1,1) (2,1) (3,0) (3,1);
+# as indices row * 2 + column of a cell's dots:
+_BIT_ORDER = np.array([0, 2, 4, 1, 3, 5, 6, 7])
 
 
 def pixel_of(steps, x_max: int, pixels: int):
@@ -39,14 +40,19 @@ def columns(step_lo, step_hi, lo, hi, x_max: int, pixels: int, fill: str = "line
     x1 = pixel_of(np.asarray(step_hi)[ok], x_max, pixels)
     lo, hi = np.asarray(lo, dtype=np.float64)[ok], np.asarray(hi, dtype=np.float64)[ok]
     span = x1 - x0 + 1
-    # A wide bucket covers every column it spans.
-    idx = np.repeat(np.arange(len(x0)), span)
-    starts = np.cumsum(span) - span
-    px = x0[idx] + (np.arange(len(idx)) - starts[idx])
-    np.minimum.at(low, px, lo[idx])
-    np.maximum.at(high, px, hi[idx])
-    newest = np.full(pixels, -1, dtype=np.int64)  # per column, the newest bucket in it (buckets come in step order)
-    np.maximum.at(newest, px, idx)
+    if span.max() > 1:  # a wide bucket covers every column it spans
+        idx = np.repeat(np.arange(len(x0)), span)
+        first = np.cumsum(span) - span
+        px = x0[idx] + (np.arange(len(idx)) - first[idx])
+    else:
+        idx, px = np.arange(len(x0)), x0
+    # Buckets come in step order, so px never decreases: reduce each run of equal px.
+    starts = np.flatnonzero(np.r_[True, px[1:] != px[:-1]])
+    cols = px[starts]
+    low[cols] = np.minimum.reduceat(lo[idx], starts)
+    high[cols] = np.maximum.reduceat(hi[idx], starts)
+    newest = np.full(pixels, -1, dtype=np.int64)  # per column, the newest bucket in it
+    newest[cols] = idx[np.r_[starts[1:], len(idx)] - 1]
     have = np.flatnonzero(np.isfinite(low))
     low[~np.isfinite(low)] = np.nan
     high[~np.isfinite(high)] = np.nan
@@ -61,6 +67,12 @@ def columns(step_lo, step_hi, lo, hi, x_max: int, pixels: int, fill: str = "line
                 mid = (low[have] + high[have]) / 2
                 low[gaps] = high[gaps] = np.interp(gaps, have, mid)
     return low, high
+
+
+def row_of(value: float, v_lo: float, v_hi: float, rows: int) -> int:
+    """rows_of() for one value already on the axis' scale (log10 on a log axis)."""
+    t = (v_hi - value) / (v_hi - v_lo) if v_hi > v_lo else 0.5
+    return min(rows - 1, max(0, round(t * (rows - 1))))
 
 
 def rows_of(values, v_lo: float, v_hi: float, rows: int, log: bool):
@@ -104,8 +116,9 @@ def braille(grid):
     h, w = -(-rows // 4), -(-pixels // 2)
     padded = np.zeros((4 * h, 2 * w), dtype=bool)
     padded[:rows, :pixels] = grid
-    cells = padded.reshape(h, 4, w, 2)
-    return np.einsum("hrwc,rc->hw", cells.astype(np.uint16), _DOT_BITS).astype(np.uint16)
+    # Per cell its 8 dots as (row, column) pairs in the order of their bits, packed.
+    cells = padded.reshape(h, 4, w, 2).transpose(0, 2, 1, 3).reshape(h, w, 8)[..., _BIT_ORDER]
+    return np.packbits(cells, axis=-1, bitorder="little")[..., 0].astype(np.uint16)
 
 
 def nice_ticks(lo: float, hi: float, count: int):
