@@ -16,6 +16,10 @@ from tui.widgets.loss.loss_plot import ACC_RGB, FULL_RGB, LOSS_RGB, TEST_RGB, Lo
 from tui.widgets.panel import Panel
 
 
+# The per-step curve's legend (the key line has room for the numbers only).
+BATCH_LEGEND = "[#%02x%02x%02x]━[/] step (batch) · ▲ checkpoint" % LOSS_RGB
+
+
 def headline_loss(snap):
     """The run's current loss: full training data, current weights (None before any evaluation)."""
     return snap.metrics.get("loss") if snap.metrics else None
@@ -40,15 +44,13 @@ class LossPanel(Panel):
         self.plot.plot_curve(snap.curve, self.view.log_scale, extra=(loss, snap.loss, m.get("test_loss")))
         auto = " (auto: values span too far)" if self.plot.auto_log else ""
         self.border_title = "Loss (all data)" + (" · log scale" + auto if self.plot.log_scale else "")
-        self.border_subtitle = "▲ checkpoint · l: log/linear"
+        self.border_subtitle = BATCH_LEGEND
         has_test = "test_loss" in m
         spec = "short" if has_test else ".4g"  # the numbers must fit the panel's width
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append("━", style=colours.plain_style(fg=FULL_RGB, bold=True))
         t.append("loss ")
         t.append(fmt_loss(loss, spec), style="bold")
-        t.append(" ━", style=colours.plain_style(fg=LOSS_RGB, bold=True))
-        t.append("batch")
         if has_test:
             t.append(" ━", style=colours.plain_style(fg=TEST_RGB, bold=True))
             t.append("test ")

@@ -149,7 +149,7 @@ def decade_ticks(lo: float, hi: float, count: int = 5):
 def step_ticks(n: int, count: int):
     """Round step numbers for the x axis, from 0 to n."""
     if n <= 1:
-        return [n]
+        return list(range(n + 1))
     raw = n / max(1, count)
     mag = 10 ** int(math.floor(math.log10(raw))) if raw >= 1 else 1
     step = next((m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw), 10 * mag)
