@@ -259,6 +259,7 @@ class Trainer:
         self._due = min(self._next_eval, self._next_checkpoint)
         self.halted = None
         self.last = None
+        self._result = None  # the latest step's record described a step that is undone now
         return step
 
     @property
