@@ -58,6 +58,15 @@ def first_sharp_rise(curve):
     return int(curve.step_lo[hits[0]]) if hits.size else None
 
 
+def rewind_target(marks, step: int, rise):
+    """The checkpoint step rewind goes to from `step`: the newest mark before the current
+    step and before the rise (step k's loss is measured at the weights of step k - 1, so
+    for a rise at step r the weights of step r - 1 are already bad). The oldest if none."""
+    limit = step if rise is None else min(step, rise - 1)
+    before = [m for m in marks if m < limit]
+    return before[-1] if before else (marks[0] if marks else None)
+
+
 class Checkpoints:
     """The checkpoints of one trainer, oldest first."""
 
@@ -106,17 +115,9 @@ class Checkpoints:
 
     def choose(self, trainer):
         """The checkpoint rewind goes to: the newest before the first sharp rise and
-        before the current step (so a repeated rewind walks further back).
-
-        Step k's loss is measured at the weights of step k - 1 (before its update), so
-        for a rise at step r the weights of step r - 1 are already bad: the checkpoint
-        must be older than that."""
-        limit = trainer.step_count
-        rise = first_sharp_rise(trainer.history.curve())
-        if rise is not None:
-            limit = min(limit, rise - 1)
-        before = [c for c in self.items if c["step"] < limit]
-        return before[-1] if before else self.items[0]
+        before the current step (so a repeated rewind walks further back)."""
+        step = rewind_target(self.steps, trainer.step_count, first_sharp_rise(trainer.history.curve()))
+        return next(c for c in self.items if c["step"] == step)
 
     def rewind(self, trainer) -> int:
         """Restore the chosen checkpoint into the trainer; later ones are dropped. Returns its step."""

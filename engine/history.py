@@ -21,9 +21,11 @@ step, evaluation or change of checkpoint marks.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+
+from .checkpoints import first_sharp_rise, rewind_target
 
 CAPACITY = 1024         # buckets for the steps older than the exact tail (even: they merge pairwise)
 RECENT = 1024           # the exact tail holds between RECENT and 2 * RECENT steps
@@ -66,7 +68,8 @@ class Curve:
     Buckets cover steps step_lo..step_hi (old steps, CAPACITY of them at most, then the
     exact tail as one-step buckets); lo, hi and last are the lowest, highest and last
     minibatch loss in each. The evaluation series (full data) and `marks` (the steps of
-    the checkpoints that rewind can go back to) follow.
+    the checkpoints that rewind can go back to, `rewind_to` the one it would go to now)
+    follow.
     """
 
     n_steps: int
@@ -81,6 +84,7 @@ class Curve:
     test_loss: np.ndarray      # NaN where there is no test split
     test_accuracy: np.ndarray
     marks: tuple
+    rewind_to: int | None = None   # the mark rewind would go to now (engine.checkpoints)
 
     @property
     def last_loss(self):
@@ -242,6 +246,9 @@ class History:
             steps=_frozen(self.eval_step, np.int64), loss=_frozen(self.train_loss),
             accuracy=_frozen(self.accuracy), test_loss=_frozen(self.test_loss),
             test_accuracy=_frozen(self.test_accuracy), marks=tuple(self.marks))
+        if self.marks:
+            target = rewind_target(self.marks, self.n_steps, first_sharp_rise(self._curve))
+            self._curve = replace(self._curve, rewind_to=target)
         self._curve_key = key
         return self._curve
 

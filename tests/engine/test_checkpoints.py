@@ -67,6 +67,7 @@ def test_rewind_rescues_the_lr_20_run():
     start = full_loss(trainer)
     assert play_until_the_guard_stops(trainer) == 120 and trainer.halted.step == 121
     assert trainer.checkpoints.steps == (0, 1, 2, 4, 8, 16, 32, 64)
+    assert trainer.history.curve().rewind_to == 0
     step = trainer.rewind()
     assert step == 0 and trainer.halted is None
     loss = full_loss(trainer)
@@ -90,7 +91,9 @@ def test_repeated_rewind_walks_further_back():
     assert trainer.step_count > 300
     walked = []
     for _ in range(4):
+        target = trainer.history.curve().rewind_to  # what the plot marks as u's destination
         walked.append(trainer.rewind())
+        assert walked[-1] == target
         assert trainer.halted is None and full_loss(trainer) < 1
     assert walked == [300, 256, 128, 64]
     trainer.lr = 0.05

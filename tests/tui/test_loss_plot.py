@@ -10,7 +10,7 @@ import numpy as np
 import engine
 from tests.tui.app_helpers import make_app, status, text_of, wait_for
 from tui.widgets.loss import raster
-from tui.widgets.loss.loss_plot import LABEL_W, LOSS_RGB
+from tui.widgets.loss.loss_plot import LABEL_W, LOSS_RGB, TARGET_RGB
 
 SIZE = (120, 40)
 LR64 = dict(hidden="relu", lr=64, epochs=10**9)
@@ -76,6 +76,14 @@ async def test_checkpoints_are_marked_on_the_x_axis():
         pixels = 2 * (plot.size.width - LABEL_W - 1 - 5)
         cols = {int(s * pixels / 41) // 2 for s in (0, 1, 2, 4, 8, 16, 32)}
         assert {i - LABEL_W - 1 for i, ch in enumerate(axis) if ch == "▲"} == cols
+        # The one u would go to (the newest before the current step, no blow-up here) stands out.
+        assert app.state.latest.curve.rewind_to == 32
+        x, target = 0, None
+        for seg in plot.render_line(plot.size.height - 2):
+            if "▲" in seg.text and seg.style.color.triplet == TARGET_RGB:
+                target = x + seg.text.index("▲") - LABEL_W - 1
+            x += len(seg.text)
+        assert target == int(32 * pixels / 41) // 2
 
 
 async def test_the_plot_repaints_only_when_its_pixels_change():

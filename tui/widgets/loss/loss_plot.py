@@ -31,11 +31,13 @@ FULL_RGB = (250, 215, 170)        # full-data training loss at the evaluation st
 TEST_RGB = colours.NEG
 ACC_RGB = (80, 200, 120)
 MARK_RGB = (200, 200, 215)
+TARGET_RGB = (255, 215, 80)       # the checkpoint u would rewind to
 AXIS_RGB = (120, 124, 140)
 LOG_SPAN = 1e4    # a linear axis over more than four decades shows nothing but a spike
 LABEL_W = 7       # y labels: fmt() keeps three significant digits in 7 characters
 RIGHT_W = 5       # " 100%"
-_STYLES = {rgb: colours.plain_style(fg=rgb) for rgb in (LOSS_RGB, FULL_RGB, TEST_RGB, ACC_RGB, MARK_RGB, AXIS_RGB)}
+_STYLES = {rgb: colours.plain_style(fg=rgb, bold=rgb == TARGET_RGB)
+           for rgb in (LOSS_RGB, FULL_RGB, TEST_RGB, ACC_RGB, MARK_RGB, TARGET_RGB, AXIS_RGB)}
 
 
 class Series(NamedTuple):
@@ -71,6 +73,7 @@ class LossPlot(Widget):
         self._series: list[Series] = []
         self._n = 0
         self._marks = ()
+        self._target = None
         self._extra = ()
         self._want_log = False
         self.log_scale = False   # the axis drawn is logarithmic (asked for, or chosen: auto_log)
@@ -85,10 +88,12 @@ class LossPlot(Widget):
 
     def plot_curve(self, curve, log_scale: bool, extra=()) -> None:
         """Draw a Curve; `extra` values (the headline losses) are kept inside the y range."""
-        self.plot_series(curve_series(curve), curve.n_steps, log_scale, marks=curve.marks, extra=extra)
+        self.plot_series(curve_series(curve), curve.n_steps, log_scale, marks=curve.marks, extra=extra,
+                         target=curve.rewind_to)
 
-    def plot_series(self, series, n_steps: int, log_scale: bool, marks=(), extra=()) -> None:
-        self._series, self._n, self._marks = list(series), int(n_steps), tuple(marks)
+    def plot_series(self, series, n_steps: int, log_scale: bool, marks=(), extra=(), target=None) -> None:
+        """Draw series over steps 0..n_steps; marks on the x axis, `target` (a mark) highlighted."""
+        self._series, self._n, self._marks, self._target = list(series), int(n_steps), tuple(marks), target
         self._extra = tuple(float(v) for v in extra if v is not None and math.isfinite(v))
         self._want_log = log_scale
         self._rebuild()
@@ -168,19 +173,23 @@ class LossPlot(Widget):
         right_labels = {0: "100%", ph - 1: "0%"} if right else {}
         if right and ph >= 5:
             right_labels[(ph - 1) // 2] = "50%"
-        x_ticks, mark_cols = {}, set()
+        x_ticks, mark_cols, target_col = {}, set(), None
         if axis:
             for t in raster.step_ticks(self._n, max(1, min(6, pw // 8))):
                 x_ticks[int(raster.pixel_of(t, x_max, pixels)) // 2] = raster.short_step(t)
             marks = [m for m in self._marks if 0 <= m <= self._n]
             mark_cols = {int(c) // 2 for c in raster.pixel_of(marks, x_max, pixels)}
+            if self._target is not None and 0 <= self._target <= self._n:
+                target_col = int(raster.pixel_of(self._target, x_max, pixels)) // 2
         key = (width, height, bits.tobytes(), colour.tobytes(), tuple(rgbs), tuple(sorted(labels.items())),
-               tuple(sorted(right_labels.items())), tuple(sorted(x_ticks.items())), tuple(sorted(mark_cols)))
+               tuple(sorted(right_labels.items())), tuple(sorted(x_ticks.items())), tuple(sorted(mark_cols)),
+               target_col)
 
         def build(base: Style):
             styles = {rgb: base + _STYLES.get(rgb, colours.plain_style(fg=rgb)) for rgb in rgbs}
             axis_style = base + _STYLES[AXIS_RGB]
             mark_style = base + _STYLES[MARK_RGB]
+            target_style = base + _STYLES[TARGET_RGB]
             acc_style = base + _STYLES[ACC_RGB]
             strips = []
             for y in range(ph):
@@ -202,10 +211,11 @@ class LossPlot(Widget):
                         line[c] = "┴"
                 segs = [Segment(" " * LABEL_W + "└", axis_style)]
                 start = 0
-                for x in range(1, pw + 1):  # runs of axis and of marks
-                    if x == pw or (x in mark_cols) != (start in mark_cols):
-                        if start in mark_cols:
-                            segs.append(Segment("▲" * (x - start), mark_style))
+                kind = [2 if x == target_col else 1 if x in mark_cols else 0 for x in range(pw)]
+                for x in range(1, pw + 1):  # runs of axis, of marks, and the target mark
+                    if x == pw or kind[x] != kind[start]:
+                        if kind[start]:
+                            segs.append(Segment("▲" * (x - start), target_style if kind[start] == 2 else mark_style))
                         else:
                             segs.append(Segment("".join(line[start:x]), axis_style))
                         start = x
