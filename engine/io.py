@@ -18,12 +18,11 @@ import numpy as np
 from . import limits
 from .config import RunConfig, build
 from .errors import ConfigError, FileFormatError, NetstepError
+from .history import History
 from .safefile import UnsafeFileError, open_user_file, write_user_file
-from .trainer import History
 
 FORMAT = "netstep-run"
 VERSION = 1
-_HISTORY = ("loss", "eval_step", "train_loss", "accuracy", "test_loss", "test_accuracy")
 
 
 def atomic_write(path, write, code=False):
@@ -58,8 +57,8 @@ def save(trainer, path):
     arrays = {"theta": net.theta, "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}
     for key, value in trainer.opt.state.items():
         arrays["opt_" + key] = value
-    for name in _HISTORY:
-        arrays["history_" + name] = np.asarray(getattr(trainer.history, name), dtype=np.float64)
+    for name, values in trainer.history.to_dict().items():  # plain float arrays (engine.history)
+        arrays["history_" + name] = np.asarray(values, dtype=np.float64)
     if trainer._pos and trainer._perm is not None:
         arrays["perm"] = trainer._perm  # mid-epoch: the rest of this epoch's order
     write_user_file(path, lambda f: np.savez(f, **arrays), "saved run")
@@ -133,9 +132,12 @@ def load(path):
             raise ValueError
     except (TypeError, ValueError, OverflowError):
         raise FileFormatError(f"{path} is corrupt: its step counters or learning rate are out of range") from None
+    try:
+        loaded = History.from_dict(history)
+    except (TypeError, ValueError, OverflowError):
+        raise FileFormatError(f"{path} is corrupt: its history is inconsistent") from None
     net.theta[...] = theta
-    trainer.history = History.from_dict(history)
-    trainer.history.eval_step[:] = eval_steps
+    trainer.history = loaded
     trainer.step_count, trainer.epoch_count, trainer.base_lr = step, epoch, lr
     _restore_progress(trainer, meta, opt_state, perm, path)
     trainer.checkpoint()

@@ -72,7 +72,7 @@ def estimate(config, n_rows: int, n_test: int, n_features: int, n_outputs: int) 
     Deliberately generous (the temporaries NumPy makes along the way are counted):
     refusing a run that would have fit is a nuisance, starting one that does not is a crash.
     """
-    from .trainer import CHECKPOINTS_KEPT  # the trainer decides how many weight copies it keeps
+    from .checkpoints import MAX_KEPT as CHECKPOINTS_KEPT  # how many weight copies a run may keep
 
     itemsize = 4 if getattr(config, "dtype", "float64") == "float32" else 8
     sizes = [n_features, *list(config.sizes)[1:-1], n_outputs]

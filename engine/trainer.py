@@ -16,14 +16,14 @@ import time
 
 import numpy as np
 
+from .checkpoints import Checkpoints, is_checkpoint_step, next_checkpoint_step
+from .history import History, is_eval_step, next_eval_step
 from .losses import get as get_loss
 from .network import Workspace, augment, backward_ops, forward_ops, l2_penalty
 from .optim import Schedule
 
 PHASES = ("forward", "loss", "backward", "update")
 MAX_LR = 1e6  # keeps lr * g finite for any finite gradient (see _fast_cycle)
-CHECKPOINT_EVERY = 50  # steps between automatic checkpoints (a copy of the weights: cheap)
-CHECKPOINTS_KEPT = 4
 
 
 class Op:
@@ -110,61 +110,6 @@ class StepResult:
 
     def __repr__(self):
         return f"<StepResult step={self.step} loss={self.loss:.6g} ok={self.ok}>"
-
-
-class History:
-    """Loss for every step, plus full-data metrics at evaluation points."""
-
-    def __init__(self):
-        self.loss: list[float] = []       # minibatch loss, one per step
-        self.eval_step: list[int] = []    # steps at which evaluate() ran
-        self.train_loss: list[float] = []
-        self.accuracy: list[float] = []
-        self.test_loss: list[float] = []
-        self.test_accuracy: list[float] = []
-
-    def __len__(self):
-        return len(self.loss)
-
-    def add_eval(self, step, metrics):
-        if self.eval_step and self.eval_step[-1] == step:
-            return  # already evaluated at this step
-        self.eval_step.append(step)
-        self.train_loss.append(metrics["loss"])
-        self.accuracy.append(metrics["accuracy"])
-        self.test_loss.append(metrics.get("test_loss", math.nan))
-        self.test_accuracy.append(metrics.get("test_accuracy", math.nan))
-
-    def truncate(self, steps):
-        del self.loss[steps:]
-        keep = sum(1 for s in self.eval_step if s <= steps)
-        for name in ("eval_step", "train_loss", "accuracy", "test_loss", "test_accuracy"):
-            del getattr(self, name)[keep:]
-
-    def to_dict(self) -> dict:
-        return {name: list(getattr(self, name)) for name in
-                ("loss", "eval_step", "train_loss", "accuracy", "test_loss", "test_accuracy")}
-
-    @classmethod
-    def from_dict(cls, d) -> "History":
-        h = cls()
-        for name in ("loss", "eval_step", "train_loss", "accuracy", "test_loss", "test_accuracy"):
-            getattr(h, name).extend(d.get(name, []))
-        return h
-
-    def csv_rows(self):
-        """Rows of step, loss, train_loss, accuracy, test_loss, test_accuracy (blank where not evaluated)."""
-        evals = {s: i for i, s in enumerate(self.eval_step)}
-        yield ["step", "loss", "train_loss", "accuracy", "test_loss", "test_accuracy"]
-        for k, value in enumerate(self.loss, start=1):
-            i = evals.get(k)
-            extra = ["", "", "", ""] if i is None else [
-                _fmt(self.train_loss[i]), _fmt(self.accuracy[i]), _fmt(self.test_loss[i]), _fmt(self.test_accuracy[i])]
-            yield [str(k), _fmt(value)] + extra
-
-
-def _fmt(x) -> str:
-    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else repr(float(x))
 
 
 class _Last:
@@ -274,58 +219,48 @@ class Trainer:
         self._plans = {}
         self.halted = None  # NonFinite of the step that was refused, until the next good step
         self.seconds = 0.0
-        self.checkpoints = []
-        self.checkpoint()
+        self._eval_ws = {}  # evaluation's own buffers: the latest cycle's arrays stay the step's
+        self.checkpoints = Checkpoints()
+        self._next_eval = self._next_checkpoint = self._due = 0
+        self._scheduled()
 
-    # ----- checkpoints: a way back from a run that blew up -------------------------------
+    def _scheduled(self):
+        """At the step just booked: the scheduled evaluation (engine.history) and checkpoint
+        (engine.checkpoints). The hot path calls this only when one is due (>=: a loaded or
+        rewound run finds its place in the schedules again)."""
+        step = self.step_count
+        if step >= self._next_eval:
+            if is_eval_step(step):
+                with np.errstate(all="ignore"):  # a diverging run's metrics may overflow: recorded as they are
+                    self.evaluate()
+            self._next_eval = next_eval_step(step)
+        if step >= self._next_checkpoint:
+            if is_checkpoint_step(step):
+                self.checkpoints.take(self)
+            self._next_checkpoint = next_checkpoint_step(step)
+        self._due = min(self._next_eval, self._next_checkpoint)
+
+    # ----- checkpoints: a way back from a run that blew up (engine.checkpoints) -----------
 
     def checkpoint(self):
-        """Remember the weights, optimizer state and counters as they are now.
-
-        Taken every CHECKPOINT_EVERY steps and whenever a caller is about to change the
-        run (a new learning rate, say). The guard keeps the last finite weights, but by
-        the time anything overflows those are usually enormous; rewind() goes back to a
-        checkpoint from before the blow-up.
-        """
-        loss = self.history.loss[-1] if self.history.loss else None
-        if self.checkpoints and self.checkpoints[-1]["step"] == self.step_count:
-            self.checkpoints.pop()
-        self.checkpoints.append({
-            "step": self.step_count, "epoch": self.epoch_count, "loss": loss,
-            "theta": self.net.theta.copy(), "opt_t": self.opt.t,
-            "opt_state": {k: v.copy() for k, v in self.opt.state.items()},
-            # Where the shuffling stood (each epoch's order is a new array, never written):
-            # steps replayed after a rewind see the same batches.
-            "rng": self._rng.bit_generator.state, "perm": self._perm, "pos": self._pos,
-        })
-        del self.checkpoints[:-CHECKPOINTS_KEPT]
+        """Remember the run as it is now, before a caller changes it (a new learning rate, say)."""
+        self.checkpoints.take(self, "lr")
 
     def rewind(self):
-        """Go back to the newest checkpoint taken before the loss blew up. Returns its step.
+        """Go back to the newest checkpoint from before the loss first rose sharply
+        (engine.checkpoints.SHARP_RISE); a repeated rewind goes further back. Returns its step.
 
-        "Before the blow-up" means a loss at most twice the smallest among the kept
-        checkpoints (the starting point always qualifies). History after it is dropped;
-        the shuffling goes back too, so the steps that follow see the batches the
-        original ones saw. Then lower the learning rate or turn on clipping and carry on.
-        """
-        losses = [c["loss"] for c in self.checkpoints if c["loss"] is not None and math.isfinite(c["loss"])]
-        best = min(losses) if losses else None
-        chosen = self.checkpoints[0]
-        for c in reversed(self.checkpoints):
-            if c["loss"] is None or (best is not None and c["loss"] <= 2 * best):
-                chosen = c
-                break
-        self.net.theta[...] = chosen["theta"]
-        self.opt.t = chosen["opt_t"]
-        self.opt.state = {k: v.copy() for k, v in chosen["opt_state"].items()}
-        self.step_count, self.epoch_count = chosen["step"], chosen["epoch"]
-        self._rng.bit_generator.state = chosen["rng"]
-        self._perm, self._pos = chosen["perm"], chosen["pos"]
-        self.history.truncate(chosen["step"])
-        self.checkpoints = [c for c in self.checkpoints if c["step"] <= chosen["step"]]
+        History after it is dropped; the shuffling goes back too, so the steps that follow
+        see the batches the original ones saw. Then lower the learning rate or turn on
+        clipping and carry on."""
+        step = self.checkpoints.rewind(self)
+        self._next_eval = next_eval_step(step)
+        self._next_checkpoint = next_checkpoint_step(step)
+        self._due = min(self._next_eval, self._next_checkpoint)
         self.halted = None
         self.last = None
-        return chosen["step"]
+        self._result = None  # the latest step's record described a step that is undone now
+        return step
 
     @property
     def lr(self) -> float:
@@ -423,11 +358,11 @@ class Trainer:
         self.step_count = step
         if ends_epoch:
             self.epoch_count += 1
-        self.history.loss.append(value)
+        self.history.add(value)
         self.last = _Last(cache, g, delta, Y)
         self.halted = None
-        if step % CHECKPOINT_EVERY == 0:
-            self.checkpoint()
+        if step >= self._due:
+            self._scheduled()
         self._result = StepResult(step, self.epoch_count, value, lr, grad_norm, clipped, None, cache[f"A{L}"], Y)
         if record:
             grads = net.grad_views(g)
@@ -560,13 +495,13 @@ class Trainer:
         self.step_count = step
         if ends_epoch:
             self.epoch_count += 1
-        self.history.loss.append(value)
+        self.history.add(value)
         self.last = plan  # the latest cycle's arrays live in the plan until the next step
         plan.Y = Y
         plan.delta = delta
         self.halted = None
-        if step % CHECKPOINT_EVERY == 0:
-            self.checkpoint()
+        if step >= self._due:
+            self._scheduled()
         self._result = StepResult(step, self.epoch_count, value, lr, grad_norm, clipped, None, A, Y)
 
     def step(self) -> StepResult:
@@ -626,7 +561,10 @@ class Trainer:
         net = self.net
         cache = {}
         Xa = self._Xa if X is self.X else augment(X, net.dtype)
-        for _ in forward_ops(net, Xa, net.workspace(len(X)), cache, False):
+        ws = self._eval_ws.get(len(X))
+        if ws is None:
+            ws = self._eval_ws[len(X)] = Workspace(net, len(X))
+        for _ in forward_ops(net, Xa, ws, cache, False):
             pass
         L = net.L
         value = self.loss.value(cache[f"Z{L}"], cache[f"A{L}"], Y, net.layers[-1].act)
@@ -635,13 +573,17 @@ class Trainer:
         return value, accuracy(cache[f"A{L}"], Y)
 
     def evaluate(self, record=True) -> dict:
-        """Loss and accuracy on the whole training set (and the test set, if any)."""
+        """Loss and accuracy on the whole training set (and the test set, if any).
+
+        Recorded in the history only at the steps of the schedule (engine.history), which
+        the trainer evaluates at by itself: callers' extra evaluations leave no trace, so
+        the same run records the same evaluations however it was driven."""
         loss, acc = self._measure(self.X, self.Y)
         metrics = {"step": self.step_count, "epoch": self.epoch_count, "loss": loss, "accuracy": acc}
         if self.X_test is not None and len(self.X_test):
             tl, ta = self._measure(self.X_test, self.Y_test)
             metrics["test_loss"], metrics["test_accuracy"] = tl, ta
-        if record:
+        if record and is_eval_step(self.step_count):
             self.history.add_eval(self.step_count, metrics)
         return metrics
 

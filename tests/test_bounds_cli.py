@@ -40,7 +40,7 @@ def refused(done, *words):
 
 def test_a_huge_network_is_refused_with_its_estimate_and_the_budget():
     err = refused(netstep("train", "--sizes", "2,100000,100000,1", "--epochs", "1"),
-                  "memory: needs about", "GiB of memory", "budget is 1.0 GiB", "NETSTEP_MEMORY_BUDGET")
+                  "memory: needs about", "iB of memory", "budget is 1.0 GiB", "NETSTEP_MEMORY_BUDGET")
     assert "parameters" in err
 
 

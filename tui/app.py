@@ -472,7 +472,7 @@ class NetstepApp(App):
                 self.notify(f"cannot write {path}: {getattr(e, 'strerror', None) or e}", title="Not exported",
                             severity="error")
                 return
-            self.notify(f"history ({len(rows) - 1} steps) written to {os.path.abspath(path)}", timeout=4)
+            self.notify(f"history ({len(rows) - 1} rows) written to {os.path.abspath(path)}", timeout=4)
 
         self.push_screen(PathPrompt("Export the training history (CSV) to:", "netstep-history.csv", "Export"),
                          export)

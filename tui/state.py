@@ -41,7 +41,7 @@ class Snapshot:
 
     # fields: version, run_id, trainer (static facts only: config, data, net layout), config,
     # step, epoch, loss, grad_norm, clipped, lr, optimizer, metrics, theta, g, change,
-    # params, grads, changes, history, n_loss, n_eval, diagnostics, diag_error, halted,
+    # params, grads, changes, curve (engine.history.Curve), diagnostics, diag_error, halted,
     # playing, steps_per_s, speed, finished, taken_at
 
     def param(self, name):
@@ -444,7 +444,6 @@ class RunState:
         self._diagnostics(force=not self._worker_active)
         result = trainer.result
         history = trainer.history
-        n_eval = min(len(history.eval_step), len(history.accuracy), len(history.test_loss))
         params, grads, changes = {}, {}, {}
         views = net.grad_views  # name-keyed views of any flat vector laid out like theta
         for name, view in views(theta).items():
@@ -454,7 +453,7 @@ class RunState:
         if change is not None:
             changes = views(change)
         # A loaded run has no StepResult yet: its history's last step stands in.
-        loss = result.loss if result is not None else (history.loss[-1] if history.loss else None)
+        loss = result.loss if result is not None else history.last_loss
         opv = op_view(self.stepper, trainer) if self.op_mode and not self.playing else None
         if opv is not None:
             # The arrays as they stand at the op on show (the engine's records; see tui/opstate.py).
@@ -471,7 +470,7 @@ class RunState:
             clipped=False if result is None else result.clipped,
             lr=trainer.lr, optimizer=trainer.opt.name, metrics=dict(self.metrics),
             theta=theta, g=g, change=change, params=params, grads=grads, changes=changes,
-            history=history, n_loss=len(history.loss), n_eval=n_eval,
+            curve=history.curve(),
             diagnostics=self._diag, diag_error=self._diag_error, halted=trainer.halted,
             playing=self.playing, steps_per_s=self.rate.rate() if self.playing else None,
             speed=self.speed, finished=self.finished, taken_at=time.perf_counter(),

@@ -55,7 +55,7 @@ def assert_same_state(a, b):
     assert np.array_equal(a.net.theta, b.net.theta)
     assert a.net.theta.dtype == b.net.theta.dtype
     assert (a.step_count, a.epoch_count) == (b.step_count, b.epoch_count)
-    assert a.history.loss == b.history.loss
+    assert a.history.to_dict() == b.history.to_dict()
     assert set(a.opt.state) == set(b.opt.state)
     for key in a.opt.state:
         assert np.array_equal(a.opt.state[key], b.opt.state[key])

@@ -35,7 +35,8 @@ async def test_space_runs_one_cycle_and_every_panel_shows_it():
             assert panel._drawn == (snap.run_id, snap.version), f"{type(panel).__name__} did not draw the step"
         assert "step 1" in status(app)
         assert f"loss {result.loss:.4g}" in status(app)
-        assert f"{result.loss:.4g}" in text_of(app.screen.query_one("#loss-key"))
+        # The loss panel's headline: the full-data loss after the update (issue 12 item 8).
+        assert f"loss {expected.evaluate(record=False)['loss']:.4g}" in text_of(app.screen.query_one("#loss-key"))
         dW1 = expected.net.grad_views(expected.last.g)["dW1"]
         assert app.screen.query_one("#map-dW").shape == dW1.shape
         assert app.screen.query_one("#boundary-map").pixels is not None
@@ -285,7 +286,7 @@ async def test_save_then_load_restores_the_run(tmp_path):
         await wait_for(pilot, lambda: app.state.trainer.step_count == 3, "the loaded run")
         np.testing.assert_array_equal(app.state.trainer.net.theta, saved_theta)
         assert "step 3" in status(app)
-        assert f"loss {app.state.trainer.history.loss[-1]:.4g}" in status(app)  # the loaded run's last step
+        assert f"loss {app.state.trainer.history.last_loss:.4g}" in status(app)  # the loaded run's last step
 
 
 async def test_loading_a_bad_file_notifies_and_keeps_the_run(tmp_path):
@@ -318,7 +319,8 @@ async def test_e_exports_the_history_as_csv(tmp_path):
         with open(path, newline="") as f:
             rows = list(csv.reader(f))
         assert rows == [[str(c) for c in r] for r in app.state.trainer.history.csv_rows()]
-        assert len(rows) == 4  # header + 3 steps
+        assert len(rows) == 5  # header, the evaluation before step 1, 3 steps (each evaluated)
+        assert [r[0] for r in rows[1:]] == ["0", "1", "2", "3"] and all(r[5] for r in rows[1:])
 
 
 async def test_q_quits():

@@ -72,8 +72,6 @@ class LessonLive:
         grads = views(g) if g is not None else {}
         changes = views(change.copy()) if change is not None else {}
         result = t.result
-        history = t.history
-        n_eval = min(len(history.eval_step), len(history.accuracy), len(history.test_loss))
         metrics = dict(s.metrics) if s.metrics is not None else {}
         stepper = s.stepper
         op = stepper.current if stepper is not None else None
@@ -91,7 +89,7 @@ class LessonLive:
             clipped=False if result is None else result.clipped,
             lr=t.lr, optimizer=t.opt.name, metrics=metrics,
             theta=theta, g=g, change=change, params=params, grads=grads, changes=changes,
-            history=history, n_loss=len(history.loss), n_eval=n_eval,
+            curve=t.history.curve(),
             diagnostics=self._diag, diag_error=self._diag_error, halted=t.halted,
             playing=self.playing, steps_per_s=self.rate.rate() if self.playing else None,
             speed=None, finished=False, taken_at=time.perf_counter(),
@@ -100,6 +98,7 @@ class LessonLive:
             op=op, cycle_ops=stepper.cycle_ops() if stepper is not None else [],
             gradcheck=s.state.gradcheck, backward=s.backward, outputs=outputs,
             compare=compare, compare_loss=list(s.compare_loss),
+            compare_curve=compare.history.curve() if compare is not None else None,
             compare_metrics=dict(s.compare_metrics) if s.compare_metrics else None,
             steps_in_step=s.steps_in_step, budget_left=s.budget_left,
         )

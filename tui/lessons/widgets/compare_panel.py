@@ -1,14 +1,16 @@
-"""Two loss curves on one plot: this run and the comparison run trained beside it."""
+"""Two loss curves on one plot: this run and the comparison run trained beside it.
+
+Both are per-step (minibatch) losses, drawn as min/max envelopes from each run's
+compact Curve, so a spike in either run stays visible at any length.
+"""
 
 from __future__ import annotations
 
-import numpy as np
 from rich.text import Text
 from textual.widgets import Static
-from textual_plotext import PlotextPlot
 
 from tui.widgets import colours
-from tui.widgets.loss.loss_plot import downsample
+from tui.widgets.loss.loss_plot import LossPlot, Series
 from tui.widgets.panel import Panel
 
 MAIN_RGB = colours.POS
@@ -22,38 +24,35 @@ def difference(a, b) -> str:
     return ", ".join(parts) or "same settings"
 
 
+def _envelope(curve, rgb):
+    return Series(curve.step_lo, curve.step_hi, curve.lo, curve.hi, rgb)
+
+
 class ComparePanel(Panel):
     TITLE = "Side by side"
     MIN_INTERVAL = 0.25
 
     def compose(self):
         self.key = Static(id="compare-key")
-        self.plot = PlotextPlot(id="compare-plot")
+        self.plot = LossPlot(id="compare-plot")
         yield self.key
         yield self.plot
 
     def draw(self, snap) -> None:
         other = snap.compare
-        plt = self.plot.plt
-        plt.clear_figure()
-        plt.frame(True)
-        if other is None:
+        theirs = getattr(snap, "compare_curve", None)
+        if other is None or theirs is None:
+            self.plot.plot_series([], 0, False)
             self.key.update(Text("This step has no comparison run.", style="dim"))
-            self.plot.refresh()
             return
-        mine = np.asarray(snap.history.loss[:snap.n_loss], dtype=float)
-        theirs = np.asarray(snap.compare_loss, dtype=float)
-        columns = max(4, self.plot.size.width - 12)
-        for ys, rgb in ((mine, MAIN_RGB), (theirs, OTHER_RGB)):
-            xs, vs = downsample(ys, 2 * columns)
-            if len(xs):
-                plt.plot(xs.tolist(), np.where(np.isfinite(vs), vs, np.nan).tolist(), marker="braille", color=rgb)
+        mine = snap.curve
+        self.plot.plot_series([_envelope(theirs, OTHER_RGB), _envelope(mine, MAIN_RGB)],
+                              max(mine.n_steps, theirs.n_steps), self.view.log_scale)
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append("━ ", style=colours.plain_style(fg=MAIN_RGB, bold=True))
-        t.append(f"this run: {difference(other.config, snap.config)}  loss ")
-        t.append(f"{mine[-1]:.4g}" if len(mine) else "—", style="bold")
+        t.append(f"this run: {difference(other.config, snap.config)}  step loss ")
+        t.append(f"{mine.last_loss:.4g}" if mine.n_steps else "—", style="bold")
         t.append("\n━ ", style=colours.plain_style(fg=OTHER_RGB, bold=True))
-        t.append(f"comparison: {difference(snap.config, other.config)}  loss ")
-        t.append(f"{theirs[-1]:.4g}" if len(theirs) else "—", style="bold")
+        t.append(f"comparison: {difference(snap.config, other.config)}  step loss ")
+        t.append(f"{theirs.last_loss:.4g}" if theirs.n_steps else "—", style="bold")
         self.key.update(t)
-        self.plot.refresh()

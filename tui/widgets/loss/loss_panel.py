@@ -1,4 +1,10 @@
-"""The loss panel: the live plot and a key line with the latest numbers in its colours."""
+"""The loss panel: the live plot and a key line with the latest numbers in its colours.
+
+Two losses, named apart (issue 12 item 8): "loss" is the run's headline, the loss on
+all the training data at the current weights (after the latest update, as `netstep
+train --json` reports it); the per-step curve is each step's minibatch loss, measured
+before that step's update ("step loss", drawn as its lowest-to-highest envelope).
+"""
 
 from __future__ import annotations
 
@@ -6,15 +12,24 @@ from rich.text import Text
 from textual.widgets import Static
 
 from tui.widgets import colours
-from tui.widgets.loss.loss_plot import ACC_RGB, LOSS_RGB, TEST_RGB, LossPlot, fmt_loss
+from tui.widgets.loss.loss_plot import ACC_RGB, FULL_RGB, LOSS_RGB, TEST_RGB, LossPlot, fmt_loss
 from tui.widgets.panel import Panel
 
 
+# The per-step curve's legend (the key line has room for the numbers only).
+BATCH_LEGEND = "[#%02x%02x%02x]━[/] step (batch) · ▲ checkpoint" % LOSS_RGB
+
+
+def headline_loss(snap):
+    """The run's current loss: full training data, current weights (None before any evaluation)."""
+    return snap.metrics.get("loss") if snap.metrics else None
+
+
 class LossPanel(Panel):
-    """Training loss, test loss (where there is a split) and accuracy over the steps."""
+    """Full-data loss, per-step (minibatch) loss, test loss (where there is a split) and accuracy."""
 
     TITLE = "Loss"
-    MIN_INTERVAL = 0.5    # plotext takes ~10 ms a frame: twice a second while playing
+    MIN_INTERVAL = 0.1    # a frame is cheap (bounded curve) and repaints only when its pixels change
 
     def compose(self):
         self.key = Static(id="loss-key")
@@ -23,18 +38,19 @@ class LossPanel(Panel):
         yield self.plot
 
     def draw(self, snap) -> None:
-        log = self.view.log_scale
-        self.plot.plot_history(snap.history, snap.n_loss, snap.n_eval, log)
+        m = snap.metrics or {}
+        loss = headline_loss(snap)
+        # The status line's loss (snap.loss) is kept inside the axis too, whichever it shows.
+        self.plot.plot_curve(snap.curve, self.view.log_scale, extra=(loss, snap.loss, m.get("test_loss")))
         auto = " (auto: values span too far)" if self.plot.auto_log else ""
-        self.border_title = "Loss" + (" · log scale" + auto if self.plot.log_scale else "")
-        self.border_subtitle = "l: log/linear"
-        m = snap.metrics
+        self.border_title = "Loss (all data)" + (" · log scale" + auto if self.plot.log_scale else "")
+        self.border_subtitle = BATCH_LEGEND
         has_test = "test_loss" in m
-        spec = "short" if has_test else ".4g"  # three numbers must fit the panel's width
+        spec = "short" if has_test else ".4g"  # the numbers must fit the panel's width
         t = Text(no_wrap=True, overflow="ellipsis")
-        t.append("━", style=colours.plain_style(fg=LOSS_RGB, bold=True))
+        t.append("━", style=colours.plain_style(fg=FULL_RGB, bold=True))
         t.append("loss ")
-        t.append(fmt_loss(snap.loss, spec), style="bold")
+        t.append(fmt_loss(loss, spec), style="bold")
         if has_test:
             t.append(" ━", style=colours.plain_style(fg=TEST_RGB, bold=True))
             t.append("test ")

@@ -1,237 +1,257 @@
-"""The loss curve: a plotext plot of training loss, test loss and accuracy.
+"""The loss curve, drawn with the line API from the run's compact Curve.
 
-The history can be millions of steps long; the plot shows at most two points per
-character column (braille resolution). The per-step losses are copied into a NumPy
-buffer incrementally (only the new steps each frame) and averaged per bucket, so a
-frame costs the same at step 100 and at step 10 million.
+Per-step losses are drawn as a min/max envelope per pixel column (braille: two pixel
+columns and four pixel rows a cell), so every spike and every oscillation that
+happened is on screen at any zoom; the y axis covers every drawn value and the
+headline numbers. Accuracy (right axis, 0 to 100%) is a staircase: it holds each
+evaluated value until the next evaluation. Checkpoints are marked on the x axis (▲).
 
-plotext draws into a string with ANSI colour codes. Instead of handing that to Rich's
-general ANSI decoder every frame (which costs more than plotext itself), the widget
-splits plotext's few SGR codes into segments and serves cached strips (line API).
+The Curve is bounded (about 1024 buckets plus the exact recent steps), so a frame
+costs the same at step 100 and at step 10 million; the lines are rebuilt only when
+the pixels, labels or size change, and served from cached strips.
 """
 
 from __future__ import annotations
 
 import math
-import re
-from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
-from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
-from textual_plotext import PlotextPlot
+from textual.widget import Widget
 
 from tui.widgets import colours
+from tui.widgets.loss import raster
+from tui.widgets.weights.heatmap import fmt
 
-LOSS_RGB = colours.POS
+LOSS_RGB = colours.POS            # per-step (minibatch) loss
+FULL_RGB = (250, 215, 170)        # full-data training loss at the evaluation steps
 TEST_RGB = colours.NEG
 ACC_RGB = (80, 200, 120)
-AXIS_COLUMNS = 12   # room the y labels on both sides take
+MARK_RGB = (200, 200, 215)
+TARGET_RGB = (255, 215, 80)       # the checkpoint u would rewind to
+AXIS_RGB = (120, 124, 140)
+LOG_SPAN = 1e4    # a linear axis over more than four decades shows nothing but a spike
+LABEL_W = 7       # y labels: fmt() keeps three significant digits in 7 characters
+RIGHT_W = 5       # " 100%"
+_STYLES = {rgb: colours.plain_style(fg=rgb, bold=rgb == TARGET_RGB)
+           for rgb in (LOSS_RGB, FULL_RGB, TEST_RGB, ACC_RGB, MARK_RGB, TARGET_RGB, AXIS_RGB)}
 
 
-class LossPlot(PlotextPlot):
-    """Training loss (left axis), test loss, accuracy (right axis, 0 to 1)."""
+class Series(NamedTuple):
+    """Buckets of one curve: steps step_lo..step_hi holding values lo..hi."""
+    step_lo: np.ndarray
+    step_hi: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    rgb: tuple
+    fill: str = "line"      # "line" joins evaluations, "hold" draws a staircase
+    right: bool = False     # on the right axis (0..1, as a percentage)
+
+
+def curve_series(curve, full=True):
+    """The series a Curve draws as: step loss envelope, full-data loss, test loss, accuracy."""
+    out = []
+    s = curve.steps
+    if full:
+        out.append(Series(s, s, curve.loss, curve.loss, FULL_RGB))
+    out.append(Series(s, s, curve.test_loss, curve.test_loss, TEST_RGB))
+    out.append(Series(s, s, curve.accuracy, curve.accuracy, ACC_RGB, "hold", True))
+    out.append(Series(curve.step_lo, curve.step_hi, curve.lo, curve.hi, LOSS_RGB))  # drawn last: on top
+    return out
+
+
+class LossPlot(Widget):
+    """Step loss (envelope), full-data and test loss on the left axis; accuracy on the right."""
+
+    DEFAULT_CSS = "LossPlot { height: 1fr; }"
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self._history = None
-        self._buf = np.empty(1024)
+        self._series: list[Series] = []
         self._n = 0
-        self.log_scale = False
-        self.auto_log = False  # log scale chosen by the plot, because the values span too much
-        self.points = 0      # points drawn for the loss line (tests check the downsampling)
-        self._strips = None  # the built plot, one Strip per line, until the data or size changes
-        self._strips_size = None
+        self._marks = ()
+        self._target = None
+        self._extra = ()
+        self._want_log = False
+        self.log_scale = False   # the axis drawn is logarithmic (asked for, or chosen: auto_log)
+        self.auto_log = False    # log scale chosen by the plot, because the values span too much
+        self.y_range = None      # (bottom, top) of the left axis, in loss units
+        self.builds = 0          # times the lines were rebuilt (tests check that unchanged pixels cost nothing)
+        self._key = None
+        self._strips: list[Strip] = []
+        self._built_for = None   # (width, height, base style) the strips were built for
 
-    def _sync(self, history, n):
-        """Bring the buffer up to the first n per-step losses of `history`."""
-        if history is not self._history or n < self._n:
-            self._history, self._n = history, 0
-        if n > self._n:
-            if n > len(self._buf):
-                grown = np.empty(max(n, 2 * len(self._buf)))
-                grown[:self._n] = self._buf[:self._n]
-                self._buf = grown
-            self._buf[self._n:n] = history.loss[self._n:n]
-            self._n = n
-        return self._buf[:n]
+    # ----- data ---------------------------------------------------------------------------
 
-    def plot_history(self, history, n_loss, n_eval, log_scale) -> None:
-        """Plot the first n_loss steps and n_eval evaluations of `history`.
+    def plot_curve(self, curve, log_scale: bool, extra=()) -> None:
+        """Draw a Curve; `extra` values (the headline losses) are kept inside the y range."""
+        self.plot_series(curve_series(curve), curve.n_steps, log_scale, marks=curve.marks, extra=extra,
+                         target=curve.rewind_to)
 
-        Log scale is drawn as log10 of the values with decade ticks (plotext's own log
-        axis, like its linear one, draws nothing once values reach about 1e15, which a
-        diverging run does). A linear plot whose values span more than LOG_SPAN switches
-        to log by itself; `auto_log` says so."""
-        loss = self._sync(history, n_loss)
-        plt = self.plt
-        plt.clear_figure()
-        plt.frame(True)
-        columns = max(4, self.size.width - AXIS_COLUMNS)
-        xs, ys = downsample(loss, 2 * columns)
-        self.points = len(xs)
-        steps = test = acc = np.empty(0)
-        if n_eval:
-            steps = np.asarray(history.eval_step[:n_eval], dtype=float)
-            test = np.asarray(history.test_loss[:n_eval], dtype=float)
-            acc = np.asarray(history.accuracy[:n_eval], dtype=float)
-            idx = thin(len(steps), 2 * columns)
-            steps, test, acc = steps[idx], test[idx], acc[idx]
-        left = np.concatenate([ys, test])
-        left = left[np.isfinite(left)]
-        self.auto_log = not log_scale and _needs_log(left)
-        log = log_scale or self.auto_log
-        self.log_scale = log
-        if log:
-            ys, test = _log10(ys), _log10(test)
-        if len(xs):
-            plt.plot(xs.tolist(), ys.tolist(), marker="braille", color=LOSS_RGB)
-        if np.isfinite(test).any():
-            ok = np.isfinite(test)
-            plt.plot(steps[ok].tolist(), test[ok].tolist(), marker="braille", color=TEST_RGB)
-        ok = np.isfinite(acc)
-        if ok.any():
-            plt.plot(steps[ok].tolist(), acc[ok].tolist(), marker="braille", color=ACC_RGB, yside="right")
-            plt.ylim(0, 1, yside="right")
-            plt.yticks([0, 0.5, 1], ["0%", "50%", "100%"], yside="right")
-        if log:
-            values = np.concatenate([ys, test])
-            values = values[np.isfinite(values)]
-            if values.size:
-                ticks = decade_ticks(float(values.min()), float(values.max()))
-                plt.yticks(ticks, [_decade(t) for t in ticks], yside="left")
-        if n_loss:
-            ticks = step_ticks(n_loss, max(2, min(6, columns // 7)))
-            plt.xticks(ticks, [_short(t) for t in ticks])
-        self._strips = None
+    def plot_series(self, series, n_steps: int, log_scale: bool, marks=(), extra=(), target=None) -> None:
+        """Draw series over steps 0..n_steps; marks on the x axis, `target` (a mark) highlighted."""
+        self._series, self._n, self._marks, self._target = list(series), int(n_steps), tuple(marks), target
+        self._extra = tuple(float(v) for v in extra if v is not None and math.isfinite(v))
+        self._want_log = log_scale
+        self._rebuild()
+
+    def on_resize(self) -> None:
+        self._rebuild()
+
+    # ----- drawing ------------------------------------------------------------------------
+
+    def _rebuild(self) -> None:
+        """Rasterise; refresh only if the pixels, labels or size changed."""
+        width, height = self.size
+        base = self.rich_style
+        key, build = self._raster(width, height)
+        key = (key, base)
+        if key == self._key and self._built_for == (width, height):
+            return
+        self._key = key
+        self._strips = build(base) if width and height else []
+        self._built_for = (width, height)
+        self.builds += 1
         self.refresh()
 
-    def _register_theme(self, app_theme_name: str) -> None:
-        self._strips = None
-        super()._register_theme(app_theme_name)
+    def _y_axis(self, left):
+        values = np.concatenate([np.concatenate([s.lo, s.hi]) for s in left] + [np.asarray(self._extra)]) \
+            if left else np.asarray(self._extra)
+        values = values[np.isfinite(values)]
+        self.auto_log = not self._want_log and _needs_log(values)
+        log = self.log_scale = self._want_log or self.auto_log
+        if log:
+            values = values[values > 0]
+            values = np.log10(values) if values.size else values
+        if not values.size:
+            return log, 0.0, 1.0
+        lo, hi = float(values.min()), float(values.max())
+        if hi - lo < 1e-12 * max(1.0, abs(hi)):
+            pad = 0.5 if log else max(abs(hi) * 0.5, 1e-3)
+            lo, hi = lo - pad, hi + pad
+        return log, lo, hi
+
+    def _raster(self, width, height):
+        """(content key, build(base) -> strips) for the current data at this size."""
+        left = [s for s in self._series if not s.right]
+        right = [s for s in self._series if s.right and np.isfinite(s.lo).any()]
+        log, v_lo, v_hi = self._y_axis(left)
+        self.y_range = (10 ** v_lo, 10 ** v_hi) if log else (v_lo, v_hi)
+        axis = height >= 4
+        ph = max(1, height - 2) if axis else max(1, height)
+        rw = RIGHT_W if right else 0
+        pw = width - LABEL_W - 1 - rw
+        if pw < 2 or not height:
+            return (width, height), lambda base: []
+        rows, pixels = 4 * ph, 2 * pw
+        x_max = max(1, self._n)
+        bits = np.zeros((ph, pw), dtype=np.uint16)
+        colour = np.full((ph, pw), -1, dtype=np.int64)
+        rgbs = []
+        for s in self._series:  # in the order given: a later series' colour wins a shared cell
+            lo_v, hi_v = raster.columns(s.step_lo, s.step_hi, s.lo, s.hi, x_max, pixels, s.fill)
+            if s.right:
+                top, bot = raster.rows_of(hi_v, 0.0, 1.0, rows, False), raster.rows_of(lo_v, 0.0, 1.0, rows, False)
+            else:
+                top, bot = raster.rows_of(hi_v, v_lo, v_hi, rows, log), raster.rows_of(lo_v, v_lo, v_hi, rows, log)
+            cells = raster.braille(raster.dots(top, bot, rows))
+            if s.rgb not in rgbs:
+                rgbs.append(s.rgb)
+            colour[cells > 0] = rgbs.index(s.rgb)
+            bits |= cells
+        # y labels: round ticks inside the range, each on the row holding it.
+        labels = {}
+        if log:
+            for k in raster.decade_ticks(v_lo, v_hi, max(2, ph // 3)):
+                labels[raster.row_of(k, v_lo, v_hi, rows) // 4] = _decade(k)
+        else:
+            for t in raster.nice_ticks(v_lo, v_hi, max(2, ph // 3)):
+                labels[raster.row_of(t, v_lo, v_hi, rows) // 4] = fmt(t, LABEL_W).strip()
+        right_labels = {0: "100%", ph - 1: "0%"} if right else {}
+        if right and ph >= 5:
+            right_labels[(ph - 1) // 2] = "50%"
+        x_ticks, mark_cols, target_col = {}, set(), None
+        if axis:
+            for t in raster.step_ticks(self._n, max(1, min(6, pw // 8))):
+                x_ticks[int(raster.pixel_of(t, x_max, pixels)) // 2] = raster.short_step(t)
+            marks = [m for m in self._marks if 0 <= m <= self._n]
+            mark_cols = {int(c) // 2 for c in raster.pixel_of(marks, x_max, pixels)}
+            if self._target is not None and 0 <= self._target <= self._n:
+                target_col = int(raster.pixel_of(self._target, x_max, pixels)) // 2
+        key = (width, height, bits.tobytes(), colour.tobytes(), tuple(rgbs), tuple(sorted(labels.items())),
+               tuple(sorted(right_labels.items())), tuple(sorted(x_ticks.items())), tuple(sorted(mark_cols)),
+               target_col)
+
+        def build(base: Style):
+            styles = {rgb: base + _STYLES.get(rgb, colours.plain_style(fg=rgb)) for rgb in rgbs}
+            axis_style = base + _STYLES[AXIS_RGB]
+            mark_style = base + _STYLES[MARK_RGB]
+            target_style = base + _STYLES[TARGET_RGB]
+            acc_style = base + _STYLES[ACC_RGB]
+            strips = []
+            for y in range(ph):
+                segs = [Segment(labels.get(y, "").rjust(LABEL_W), axis_style),
+                        Segment("┤" if y in labels else "│", axis_style)]
+                chars = "".join(map(chr, (0x2800 + bits[y]).tolist()))
+                row_c = colour[y]
+                edges = [0, *(np.flatnonzero(row_c[1:] != row_c[:-1]) + 1).tolist(), pw]
+                for a, b in zip(edges, edges[1:]):  # runs of one colour
+                    c = row_c[a]
+                    segs.append(Segment(chars[a:b], styles[rgbs[c]] if c >= 0 else base))
+                if rw:
+                    segs.append(Segment(right_labels.get(y, "").rjust(rw), acc_style))
+                strips.append(Strip(segs).adjust_cell_length(width, base))
+            if axis:
+                line = ["─"] * pw
+                for c in x_ticks:
+                    if c < pw:
+                        line[c] = "┴"
+                segs = [Segment(" " * LABEL_W + "└", axis_style)]
+                start = 0
+                kind = [2 if x == target_col else 1 if x in mark_cols else 0 for x in range(pw)]
+                for x in range(1, pw + 1):  # runs of axis, of marks, and the target mark
+                    if x == pw or kind[x] != kind[start]:
+                        if kind[start]:
+                            segs.append(Segment("▲" * (x - start), target_style if kind[start] == 2 else mark_style))
+                        else:
+                            segs.append(Segment("".join(line[start:x]), axis_style))
+                        start = x
+                strips.append(Strip(segs).adjust_cell_length(width, base))
+                text = [" "] * (LABEL_W + 1 + pw + rw)
+                end = -1
+                for c, label in sorted(x_ticks.items()):
+                    at = LABEL_W + 1 + c - len(label) // 2
+                    at = max(at, end + 2, 0)
+                    if at + len(label) > len(text):
+                        at = len(text) - len(label)
+                        if at <= end + 1:
+                            continue
+                    text[at:at + len(label)] = label
+                    end = at + len(label) - 1
+                strips.append(Strip([Segment("".join(text), axis_style)]).adjust_cell_length(width, base))
+            return strips
+
+        return key, build
 
     def render_line(self, y: int) -> Strip:
         width, height = self.size
-        if self._strips is None or self._strips_size != (width, height):
-            plot = self._plot
-            plot.plotsize(width, height)
-            plot._set_size(width, height)  # as PlotextPlot.render does (textual-plotext issue 5)
-            plot.theme(self._get_plotext_theme_name(self.app.theme))
-            self._strips = ansi_strips(plot.build(), width, self.rich_style) if width and height else []
-            self._strips_size = (width, height)
+        if self._built_for != (width, height):
+            self._rebuild()
         if y < len(self._strips):
             return self._strips[y]
         return Strip.blank(width, self.rich_style)
 
 
-_SGR = re.compile(r"\x1b\[([0-9;]*)m")
-
-
-@lru_cache(maxsize=1024)
-def _sgr_style(fg, bg, bold) -> Style:
-    return Style(color=Color.from_rgb(*fg) if fg else None, bgcolor=Color.from_rgb(*bg) if bg else None,
-                 bold=bold or None)
-
-
-@lru_cache(maxsize=4096)  # plotext repeats a handful of codes in a handful of states
-def _apply_sgr(state, params: str):
-    fg, bg, bold = state
-    codes = [int(c) for c in params.split(";") if c] or [0]
-    i = 0
-    while i < len(codes):
-        c = codes[i]
-        if c == 0:
-            fg, bg, bold = None, None, False
-        elif c == 1:
-            bold = True
-        elif c == 22:
-            bold = False
-        elif c in (38, 48) and i + 4 < len(codes) and codes[i + 1] == 2:
-            rgb = tuple(codes[i + 2:i + 5])
-            fg, bg = (rgb, bg) if c == 38 else (fg, rgb)
-            i += 4
-        elif c in (38, 48) and i + 2 < len(codes) and codes[i + 1] == 5:
-            rgb = Color.from_ansi(codes[i + 2]).get_truecolor()
-            fg, bg = (tuple(rgb), bg) if c == 38 else (fg, tuple(rgb))
-            i += 2
-        elif c == 39:
-            fg = None
-        elif c == 49:
-            bg = None
-        elif 30 <= c <= 37 or 90 <= c <= 97:
-            fg = tuple(Color.from_ansi(c - 30 if c < 90 else c - 82).get_truecolor())
-        elif 40 <= c <= 47 or 100 <= c <= 107:
-            bg = tuple(Color.from_ansi(c - 40 if c < 100 else c - 92).get_truecolor())
-        i += 1
-    return fg, bg, bold
-
-
-def ansi_strips(text: str, width: int, base: Style) -> list[Strip]:
-    """plotext's output as one Strip per line, each exactly `width` cells."""
-    strips = []
-    state = (None, None, False)
-    styles = {}  # state -> base + its style: a few states serve thousands of segments
-
-    def style_of(state):
-        style = styles.get(state)
-        if style is None:
-            style = styles[state] = base + _sgr_style(*state)
-        return style
-
-    for line in text.split("\n"):
-        segments = []
-        pos = 0
-        for m in _SGR.finditer(line):
-            if m.start() > pos:
-                segments.append(Segment(line[pos:m.start()], style_of(state)))
-            state = _apply_sgr(state, m.group(1))
-            pos = m.end()
-        if pos < len(line):
-            segments.append(Segment(line[pos:], style_of(state)))
-        strips.append(Strip(segments).adjust_cell_length(width, base))
-    return strips
-
-
-def downsample(values: np.ndarray, points: int):
-    """(x, y): the steps 1..n averaged into at most `points` buckets (x = bucket centre step)."""
-    n = len(values)
-    if n == 0:
-        return np.empty(0), np.empty(0)
-    points = max(1, points)
-    if n <= points:
-        return np.arange(1, n + 1, dtype=float), values.astype(float, copy=True)
-    edges = np.linspace(0, n, points + 1).astype(np.int64)
-    edges = np.unique(edges)
-    starts = edges[:-1]
-    counts = np.diff(edges)
-    finite = np.where(np.isfinite(values), values, 0.0)
-    sums = np.add.reduceat(finite, starts)
-    ys = sums / counts
-    xs = starts + (counts + 1) / 2.0
-    return xs, ys
-
-
-def thin(n: int, points: int):
-    """Indices of at most `points` evenly spread entries of n (always the last one)."""
-    if n <= points:
-        return np.arange(n)
-    idx = np.linspace(0, n - 1, points).round().astype(np.int64)
-    return np.unique(idx)
-
-
 def fmt_loss(v, spec=".4g") -> str:
-    """A loss for the key line; spec "short" keeps three digits in at most 6 characters."""
+    """A loss for the key line; spec "short" keeps three digits in at most 7 characters."""
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "—"
     if spec == "short":
-        from tui.widgets.weights.heatmap import fmt
         return fmt(float(v), 7).strip()
     return format(v, spec)
-
-
-LOG_SPAN = 1e4   # a linear axis over more than four decades shows nothing but a spike
 
 
 def _needs_log(values) -> bool:
@@ -243,42 +263,7 @@ def _needs_log(values) -> bool:
     return top > 1e12 or (low > 0 and top / low > LOG_SPAN and top > 1.0)
 
 
-def _log10(values):
-    out = np.full(len(values), np.nan)
-    ok = np.isfinite(values) & (values > 0)
-    out[ok] = np.log10(values[ok])
-    return out
-
-
-def decade_ticks(lo: float, hi: float, count: int = 5):
-    """Whole powers of ten (as exponents) covering lo..hi, at most `count` of them."""
-    a, b = int(np.floor(lo)), int(np.ceil(hi))
-    if a == b:
-        return [a]
-    step = max(1, -(-(b - a) // (count - 1)))
-    return list(range(a, b + 1, step))
-
-
 def _decade(k: int) -> str:
     if -2 <= k <= 3:
         return f"{10.0 ** k:g}"
     return f"1e{k}"
-
-
-def step_ticks(n: int, count: int):
-    """Round step numbers for the x axis, from 1 to n."""
-    if n <= 1:
-        return [1]
-    raw = n / count
-    mag = 10 ** int(math.floor(math.log10(raw))) if raw >= 1 else 1
-    step = next((m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw), 10 * mag)
-    ticks = [t for t in range(0, n + 1, max(1, int(step))) if t >= 1]
-    return ticks or [1, n]
-
-
-def _short(t: int) -> str:
-    if t >= 1_000_000:
-        return f"{t / 1e6:g}M"
-    if t >= 10_000:
-        return f"{t / 1e3:g}k"
-    return str(t)
