@@ -22,6 +22,7 @@ import numpy as np
 from .losses import get as get_loss
 from .metrics import accuracy
 from .network import Workspace, augment, backward_ops, forward_ops, l2_penalty
+from .guard import bad_update, first_nonfinite, long_norm
 from .optim import MAX_LR, Schedule, bound_rate
 from .plan import Cycle, Plan
 from .records import PHASES, NonFinite, Op, Phase, StepResult
@@ -121,7 +122,7 @@ class Trainer:
         self.clip = None if clip is None else float(clip)
         self.clip_mode = clip_mode
         self.schedule = schedule or Schedule("constant")
-        self.base_lr = opt.lr
+        self.base_lr = bound_rate(opt.lr)  # the lr setter's range; a schedule keeps within it too
         self.seed = seed
         self.data = None   # set by engine.build to the Dataset
         self.config = None  # set by engine.build to the RunConfig
@@ -164,9 +165,8 @@ class Trainer:
             "step": self.step_count, "epoch": self.epoch_count, "loss": loss,
             "theta": self.net.theta.copy(), "opt_t": self.opt.t,
             "opt_state": {k: v.copy() for k, v in self.opt.state.items()},
-            # Where the shuffling stood (each epoch's order is a new array, never written):
-            # steps replayed after a rewind see the same batches.
-            "rng": self._rng.bit_generator.state, "perm": self._perm, "pos": self._pos,
+            # Where the shuffling stood: steps replayed after a rewind see the same batches.
+            "shuffling": self.shuffling_state(),
         })
         del self.checkpoints[:-CHECKPOINTS_KEPT]
 
@@ -189,13 +189,38 @@ class Trainer:
         self.opt.t = chosen["opt_t"]
         self.opt.state = {k: v.copy() for k, v in chosen["opt_state"].items()}
         self.step_count, self.epoch_count = chosen["step"], chosen["epoch"]
-        self._rng.bit_generator.state = chosen["rng"]
-        self._perm, self._pos = chosen["perm"], chosen["pos"]
+        self.restore_shuffling(chosen["shuffling"])
         self.history.truncate(chosen["step"])
         self.checkpoints = [c for c in self.checkpoints if c["step"] <= chosen["step"]]
         self.halted = None
         self.last = None
         return chosen["step"]
+
+    # ----- the shuffling: saved and restored by checkpoints and run files alike -------------
+
+    def shuffling_state(self) -> dict:
+        """Where the shuffling stands: {"rng": the generator's state, "perm": this epoch's
+        order of the rows (None before the first), "pos": the next row's place in it}.
+        Each epoch's order is a new array, never written, so it is kept as it is."""
+        return {"rng": self._rng.bit_generator.state, "perm": self._perm, "pos": self._pos}
+
+    def restore_shuffling(self, state):
+        """Put the shuffling where `state` (from shuffling_state(), or a file) says.
+
+        A state that does not fit this data (a position outside it, an order that is not a
+        permutation of its rows) starts the next epoch instead, which is what a fresh
+        epoch would do. A generator state NumPy cannot take raises ValueError (or
+        TypeError, KeyError); "rng": None keeps the generator as it is.
+        """
+        if state.get("rng") is not None:
+            self._rng.bit_generator.state = state["rng"]
+        pos, perm, n = int(state.get("pos") or 0), state.get("perm"), len(self.X)
+        if self.batch_size is not None and 0 < pos < n and perm is not None:
+            perm = np.asarray(perm)
+            if perm.shape == (n,) and perm.dtype.kind in "iu" and np.array_equal(np.sort(perm), np.arange(n)):
+                self._perm, self._pos = perm.astype(np.intp, copy=False), pos
+                return
+        self._pos = 0
 
     @property
     def lr(self) -> float:
@@ -343,7 +368,7 @@ class Trainer:
         the weights it lands on, write, and book the step. Returns the update delta,
         or None when the guard refused the step (then nothing was written)."""
         gn2 = float(np.vdot(g, g))  # vdot: no floating-point-error check (the guard reads the result)
-        grad_norm = math.sqrt(gn2) if math.isfinite(gn2) else self._long_norm(g)
+        grad_norm = math.sqrt(gn2) if math.isfinite(gn2) else long_norm(g, self.clip)
         if grad_norm is None:
             return self._refuse(step, Xa, Y, m, "gradient", lr)
         clipped = False
@@ -365,9 +390,9 @@ class Trainer:
         # call needed), any other optimizer's squared norm is finite only if every entry is
         # below 2^512. Only a step that fails this is looked at entry by entry.
         if not (lr * grad_norm < 1e290 if opt.name == "sgd" else math.isfinite(float(np.vdot(delta, delta)))):
-            bad = self._bad_update(theta, delta)
+            bad = bad_update(self.net, delta, step)
             if bad is not None:
-                return self._refuse_update(step, Y, lr, *bad)
+                return self._refuse(step, Xa, Y, m, "update", lr, where=bad)
         opt.commit()
         if record:
             delta = delta.copy()  # the optimizer reuses its step buffer; records must keep theirs
@@ -384,69 +409,9 @@ class Trainer:
         self._result = StepResult(step, self.epoch_count, value, lr, grad_norm, clipped, None, A, Y)
         return delta
 
-    def _long_norm(self, g):
-        """||g|| when sum g^2 overflowed although every entry may be finite.
-
-        With clipping on, such a gradient can still be used (clipping shrinks it to a
-        safe length), so measure it without overflow; otherwise (or with a non-finite
-        entry) return None and the step is refused.
-        """
-        if self.clip is None or not np.isfinite(g).all():
-            return None
-        s = float(np.abs(g).max())
-        n = s * float(np.linalg.norm(g / s))
-        return n if math.isfinite(n) else None
-
-    def _bad_update(self, theta, delta):
-        """(layer, quantity, kind) of the first layer whose update or new weights are not finite, or None."""
-        with np.errstate(over="ignore", invalid="ignore"):
-            new = theta - delta
-        for layer in self.net.layers:
-            span = slice(layer.offset, layer.offset + layer.Wb.size)
-            for what, values in (("step", delta[span]), ("new weights", new[span])):
-                if not np.isfinite(values).all():
-                    return layer.index, f"{what} of W{layer.index}, b{layer.index}", \
-                        "NaN" if np.isnan(values).any() else "inf"
-        return None
-
-    def _refuse_update(self, step, Y, lr, layer, quantity, kind):
-        self.halted = NonFinite(step, "update", layer, quantity, kind)
-        self.last = None
-        self._result = StepResult(self.step_count, self.epoch_count, math.nan, lr, math.nan, False,
-                                  self.halted, None, Y)
-
-    def _refuse(self, step, Xa, Y, m, stage, lr):
-        """Find the first non-finite quantity by replaying the cycle with recording on.
-
-        Nothing was written, so the replay sees the same weights and the same numbers.
-        """
-        where = None
-        ws = Workspace(self.net, m)
-        replay = {}
-        for rec in forward_ops(self.net, Xa, ws, replay, True):
-            if not np.all(np.isfinite(rec[-1])):
-                where = rec
-                break
-        if where is None and stage != "loss":
-            g = np.empty_like(self.net.theta)
-            for rec in backward_ops(self.net, Xa, ws, replay, Y, self.loss, g, self.l2, True):
-                if not np.all(np.isfinite(rec[-1])):
-                    where = rec
-                    break
-        kind = "inf or NaN"
-        if where is None and stage == "loss":
-            phase, layer, name, values = "loss", 0, "L", None
-        elif where is None:
-            # Every array was finite: only sum g^2 overflowed (see _long_norm). Name the
-            # layer holding the largest gradient entry.
-            phase, name, values, kind = "backward", "gradient norm", None, "inf"
-            layer = max(self.net.layers, key=lambda la: float(np.abs(g[la.offset:la.offset + la.Wb.size]).max())).index
-        else:
-            phase, layer, name, _, _, _, values = where
-        if values is not None:
-            bad = np.asarray(values)
-            kind = "NaN" if np.isnan(bad).any() else "inf"
-        self.halted = NonFinite(step, phase, layer, name, kind)
+    def _refuse(self, step, Xa, Y, m, stage, lr, where=None):
+        """Refuse the step: nothing is written; `halted` says what went non-finite first."""
+        self.halted = where or first_nonfinite(self.net, Xa, Y, self.loss, self.l2, stage, step)
         # The refused cycle may have overwritten the hot path's buffers, and it wrote no
         # update: there is no latest cycle to show (as before the first step).
         self.last = None
