@@ -1,6 +1,6 @@
 """netstep's engine: a from-scratch NumPy neural network (NumPy only, no UI imports)."""
 
-from . import activations, datasets, io, losses, optim, stepper
+from . import activations, datasets, io, losses, optim, reference, stepper
 from .config import RunConfig, build, presets
 from .errors import ConfigError, DataError, FileFormatError, NetstepError
 from .gradcheck import GradcheckReport, gradcheck
@@ -11,5 +11,6 @@ from . import diagnostics, scenarios  # noqa: E402  (they build on the names abo
 __all__ = [
     "MLP", "Trainer", "RunConfig", "ConfigError", "DataError", "FileFormatError", "NetstepError",
     "GradcheckReport", "NonFinite", "Op", "Phase", "StepResult",
-    "activations", "build", "datasets", "diagnostics", "gradcheck", "io", "losses", "optim", "presets", "scenarios",
+    "activations", "build", "datasets", "diagnostics", "gradcheck", "io", "losses", "optim", "presets", "reference",
+    "scenarios",
 ]
