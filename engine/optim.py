@@ -101,7 +101,10 @@ class SGD(Optimizer):
     rule = "W <- W - lr dW"
 
     def delta(self, g):
-        return np.multiply(g, self.lr, out=self._tmp("step", g))
+        buf = self._scratch.get("step")  # _tmp("step", g), inlined: this is the hot path's one call here
+        if buf is None or buf.shape != g.shape or buf.dtype != g.dtype:
+            buf = self._scratch["step"] = np.empty_like(g)
+        return np.multiply(g, self.lr, out=buf)
 
     def commit(self):
         self.t += 1  # no state to move on

@@ -2,7 +2,7 @@
 up once, so a step makes only the NumPy calls its arithmetic needs.
 
 A small network's step is NumPy call overhead and little else (about 1 us a call), so
-Trainer._fast_cycle walks `fwd` and `bwd` (one named tuple per layer) with the same
+Trainer.step walks `fwd` and `bwd` (one named tuple per layer) with the same
 products as engine/network.py's forward_ops/backward_ops, call for call, in their
 cheapest forms: ndarray.dot with a positional out=, results written into reused
 buffers, constants as 0-d arrays. tests/engine/test_stepping.py checks that both ways

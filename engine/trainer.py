@@ -316,9 +316,11 @@ class Trainer:
                            {f"{name} (old)": olds["d" + name], f"d{name}": grads["d" + name].copy(),
                             "change": -changes["d" + name]}, net.params[name].copy())
 
-    def _fast_cycle(self):
-        """step()'s hot path: the arithmetic of _cycle(record=False), call for call, through
-        a Plan that holds every buffer, view and bound method for this batch size."""
+    def step(self) -> StepResult:
+        """One forward, loss, backward, update cycle on the next minibatch.
+
+        The hot path: the arithmetic of _cycle(record=False), call for call, through a
+        Plan that holds every buffer, view and bound method for this batch size."""
         if self.batch_size is None:
             Xa, Y, ends_epoch = self._Xa, self.Y, True
         else:
@@ -341,7 +343,8 @@ class Trainer:
         schedule = self.schedule
         lr = self.base_lr if schedule.kind == "constant" else schedule(self.base_lr, self.epoch_count)
         if not math.isfinite(value):
-            return self._refuse(step, Xa, Y, m, "loss", lr)
+            self._refuse(step, Xa, Y, m, "loss", lr)
+            return self._result
         if Xa is not plan.Xa:
             plan.Xa, plan.XaT = Xa, Xa.T
         for AaT, G, WT, dA, g_backward, Z, A_below in plan.bwd:
@@ -362,6 +365,7 @@ class Trainer:
             self.last = plan  # the latest cycle's arrays live in the plan until the next step
             plan.Y = Y
             plan.delta = delta
+        return self._result
 
     def _finish(self, step, Xa, Y, m, value, lr, g, ends_epoch, A, record):
         """The tail both cycles share: guard the gradient, clip it, guard the update and
@@ -417,11 +421,6 @@ class Trainer:
         self.last = None
         self._result = StepResult(self.step_count, self.epoch_count, math.nan, lr, math.nan, False,
                                   self.halted, None, Y)
-
-    def step(self) -> StepResult:
-        """One forward, loss, backward, update cycle on the next minibatch."""
-        self._fast_cycle()
-        return self._result
 
     def ops(self):
         """The same cycle as step(), one operation at a time (Op records)."""
