@@ -19,6 +19,7 @@ import time
 
 import numpy as np
 
+from .activations import vdot
 from .losses import get as get_loss
 from .metrics import accuracy
 from .network import Workspace, augment, backward_ops, forward_ops, l2_penalty
@@ -371,7 +372,7 @@ class Trainer:
         """The tail both cycles share: guard the gradient, clip it, guard the update and
         the weights it lands on, write, and book the step. Returns the update delta,
         or None when the guard refused the step (then nothing was written)."""
-        gn2 = float(np.vdot(g, g))  # vdot: no floating-point-error check (the guard reads the result)
+        gn2 = float(vdot(g, g))  # vdot: no floating-point-error check (the guard reads the result)
         grad_norm = math.sqrt(gn2) if math.isfinite(gn2) else long_norm(g, self.clip)
         if grad_norm is None:
             return self._refuse(step, Xa, Y, m, "gradient", lr)
@@ -393,7 +394,7 @@ class Trainer:
         # float), so the step's size vouches for both: SGD's is at most lr ||g|| (no NumPy
         # call needed), any other optimizer's squared norm is finite only if every entry is
         # below 2^512. Only a step that fails this is looked at entry by entry.
-        if not (lr * grad_norm < 1e290 if opt.name == "sgd" else math.isfinite(float(np.vdot(delta, delta)))):
+        if not (lr * grad_norm < 1e290 if opt.name == "sgd" else math.isfinite(float(vdot(delta, delta)))):
             bad = bad_update(self.net, delta, step)
             if bad is not None:
                 return self._refuse(step, Xa, Y, m, "update", lr, where=bad)
