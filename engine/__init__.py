@@ -1,6 +1,6 @@
 """netstep's engine: a from-scratch NumPy neural network (NumPy only, no UI imports)."""
 
-from . import activations, datasets, io, jsonsafe, limits, losses, optim, safefile, stepper
+from . import activations, datasets, io, jsonsafe, limits, losses, optim, reference, safefile, stepper
 from .config import RunConfig, build, presets
 from .errors import ConfigError, DataError, FileFormatError, NetstepError
 from .gradcheck import GradcheckReport, gradcheck
@@ -12,5 +12,5 @@ __all__ = [
     "MLP", "Trainer", "RunConfig", "ConfigError", "DataError", "FileFormatError", "NetstepError",
     "GradcheckReport", "NonFinite", "Op", "Phase", "StepResult",
     "activations", "build", "datasets", "diagnostics", "gradcheck", "io", "jsonsafe", "limits", "losses", "optim",
-    "presets", "safefile", "scenarios",
+    "presets", "reference", "safefile", "scenarios",
 ]

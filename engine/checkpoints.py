@@ -102,9 +102,8 @@ class Checkpoints:
             "step": step, "epoch": trainer.epoch_count, "kind": kind,
             "theta": trainer.net.theta.copy(), "opt_t": trainer.opt.t,
             "opt_state": {k: v.copy() for k, v in trainer.opt.state.items()},
-            # Where the shuffling stood (each epoch's order is a new array, never written):
-            # steps replayed after a rewind see the same batches.
-            "rng": trainer._rng.bit_generator.state, "perm": trainer._perm, "pos": trainer._pos,
+            # Where the shuffling stood: steps replayed after a rewind see the same batches.
+            "shuffling": trainer.shuffling_state(),
             "lr": trainer.base_lr, "history": trainer.history.copy(),
         })
         self.items.sort(key=lambda c: c["step"])
@@ -128,8 +127,7 @@ class Checkpoints:
         trainer.opt.t = chosen["opt_t"]
         trainer.opt.state = {k: v.copy() for k, v in chosen["opt_state"].items()}
         trainer.step_count, trainer.epoch_count = chosen["step"], chosen["epoch"]
-        trainer._rng.bit_generator.state = chosen["rng"]
-        trainer._perm, trainer._pos = chosen["perm"], chosen["pos"]
+        trainer.restore_shuffling(chosen["shuffling"])
         trainer.history = chosen["history"].copy()
         self.items = [c for c in self.items if c["step"] <= chosen["step"]]
         trainer.history.marks = self.steps

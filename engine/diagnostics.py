@@ -3,8 +3,12 @@
     report = diagnostics.measure(trainer)    # a Diagnostics record (objects with to_dict())
     report.layers[0].dead, report.warnings   # per-layer rows, and warnings to act on
     diagnostics.compute(trainer)             # the same as a JSON-ready dict (`netstep train --json`)
-    monitor = diagnostics.Monitor(every=10)  # recompute only every 10 steps while playing fast
+    monitor = diagnostics.Monitor(every=10, interval=0.25)  # at most every 10 steps and every 0.25 s
     monitor.update(trainer)
+    diagnostics.dead_count(report), diagnostics.saturated_fraction(report), ...  # what lessons and demos read
+
+The one place that decides dead, saturated, identical, exploding and vanishing (every
+threshold in THRESHOLDS): the dashboard, lesson checks and demos read its rows.
 
 What one layer's row holds (layer l, weights W_l, outputs A_l = g(Z_l)):
 
@@ -16,20 +20,25 @@ What one layer's row holds (layer l, weights W_l, outputs A_l = g(Z_l)):
     act_mean, act_std          mean and spread of A_l over every example and unit
     dead                       ReLU-family layers: the fraction of units whose output is
                                zero for every example (they get no gradient, so they stay so)
+    always_active_units        ReLU-family layers: units with Z > 0 for every example, i.e.
+                               on their straight-line side: linear on this data
     saturated                  sigmoid/tanh layers: the fraction of outputs in a flat tail
                                (sigmoid below 0.01 or above 0.99, tanh beyond +-0.99)
+    unit_spread                hidden layers: the largest difference between two units'
+                               incoming weights or biases (0 for a single unit)
     identical_units            hidden layers: every unit has the same incoming weights and
-                               bias (largest difference below 1e-12), so they act as one
+                               bias (unit_spread below 1e-12), so they act as one
     nonfinite                  inf or NaN anywhere in the layer's numbers
 
 Each check has a threshold in THRESHOLDS and a one-sentence warning a learner can act on.
 
 Which step a record describes: gradients, update and activations all come from the
 latest completed step (`step`; its forward pass ran on the weights before its own
-update). With minibatches the activation statistics instead come from a forward pass
-over the training set with the current weights (`activations` says which), because
-"dead for every example" is a statement about the data, not one batch. Before the first
-step a forward and backward pass over the training set stands in (step 0, no update).
+update). With minibatches, or with measure(trainer, at="current"), the activation
+statistics instead come from a forward pass over the training set with the current
+weights (`activations` says which), because "dead for every example" is a statement
+about the data, not one batch. Before the first step a forward and backward pass over
+the training set stands in (step 0, no update).
 
 Cost: a handful of NumPy calls per layer, so it can run every step on small networks;
 `Monitor(every=k)` spreads it out while playing fast (each record says its step).
@@ -38,6 +47,7 @@ Cost: a handful of NumPy calls per layer, so it can run every step on small netw
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -96,7 +106,9 @@ class LayerReport:
     act_std: float
     dead: float | None = None                 # ReLU family only
     dead_units: list = field(default_factory=list)  # 1-based unit numbers (h1, h2, ...) of the dead units
+    always_active_units: list = field(default_factory=list)  # ReLU family: 1-based, Z > 0 on every example
     saturated: float | None = None            # sigmoid and tanh only
+    unit_spread: float | None = None          # hidden layers
     identical_units: bool | None = None       # hidden layers with two or more units
     nonfinite: bool = False
 
@@ -106,7 +118,8 @@ class LayerReport:
                 "grad_norm_b": _num(self.grad_norm_b), "grad_ratio": _num(self.grad_ratio),
                 "update_ratio": _num(self.update_ratio), "act_mean": _num(self.act_mean),
                 "act_std": _num(self.act_std), "dead": _num(self.dead), "dead_units": list(self.dead_units),
-                "saturated": _num(self.saturated), "identical_units": self.identical_units,
+                "always_active_units": list(self.always_active_units), "saturated": _num(self.saturated),
+                "unit_spread": _num(self.unit_spread), "identical_units": self.identical_units,
                 "nonfinite": self.nonfinite}
 
 
@@ -169,12 +182,41 @@ def _norm_safe(v) -> float:
     return s * _norm(v / s)
 
 
+# ----- the decisions on arrays (every one reads THRESHOLDS) ---------------------------------
+
+def saturated_count(activation, A) -> int:
+    """How many outputs A of a sigmoid or tanh layer sit in a flat tail (0 for other activations)."""
+    if activation == "sigmoid":
+        t = THRESHOLDS["sigmoid_tail"]
+        return int(np.count_nonzero((A < t) | (A > 1.0 - t)))
+    if activation == "tanh":
+        return int(np.count_nonzero(np.abs(A) > THRESHOLDS["tanh_tail"]))
+    return 0
+
+
+def spread(W) -> float:
+    """The largest difference between two units (columns of W, or of [W; b]) in any row:
+    0 when every unit has the same weights."""
+    return float((W.max(axis=1) - W.min(axis=1)).max()) if W.size else 0.0
+
+
+def unit_spread(net, outgoing=False) -> float:
+    """The largest difference between two units of any hidden layer: their incoming weights
+    and bias, and with outgoing=True their outgoing weights too (the symmetry demo's measure)."""
+    out = 0.0
+    for layer in net.layers[:-1]:
+        out = max(out, spread(layer.Wb))
+        if outgoing:
+            out = max(out, spread(net.layers[layer.index].W.T))
+    return out
+
+
 # ----- measuring -------------------------------------------------------------------------
 
-def _activations(trainer, max_examples):
+def _activations(trainer, max_examples, at):
     """(source, Z list, A list, number of examples, forward cache or None)."""
     net, last = trainer.net, trainer.last
-    if last is not None and trainer.batch_size is None and trainer.halted is None:
+    if at == "latest" and last is not None and trainer.batch_size is None and trainer.halted is None:
         cache = last.cache
         Zs = [cache[f"Z{l}"] for l in range(1, net.L + 1)]
         # Hidden outputs live in reusable buffers that a later forward pass (evaluate())
@@ -195,13 +237,20 @@ def _activations(trainer, max_examples):
     return source, Zs, As, len(X), cache
 
 
-def measure(trainer, every=1, max_examples=4096) -> Diagnostics:
-    """Diagnostics for the trainer's latest step (see the module docstring)."""
+def measure(trainer, every=1, max_examples=4096, at="latest") -> Diagnostics:
+    """Diagnostics for the trainer's latest step (see the module docstring).
+
+    at="current" takes the activation statistics (dead, always active, saturated) from
+    the training set at the current weights even in full batch, where "latest" reuses
+    the latest step's own forward pass (the weights before its update).
+    """
+    if at not in ("latest", "current"):
+        raise ValueError(f"at must be 'latest' or 'current', got {at!r}")
     net = trainer.net
     last = trainer.last
     theta = net.theta
     with np.errstate(all="ignore"):
-        source, Zs, As, m, cache = _activations(trainer, max_examples)
+        source, Zs, As, m, cache = _activations(trainer, max_examples, at)
         if last is None or trainer.halted is not None:
             # Before the first step, or after the guard refused one (the refused cycle may
             # have overwritten the latest cycle's buffers): the gradient at the current
@@ -259,15 +308,13 @@ def _layer_row(net, layer, Z, A, theta, g, delta) -> LayerReport:
         dead = np.all(A == 0.0, axis=0)
         row.dead = float(dead.mean())
         row.dead_units = [int(i) + 1 for i in np.flatnonzero(dead)]
-    elif name == "sigmoid":
-        t = THRESHOLDS["sigmoid_tail"]
-        row.saturated = float(np.count_nonzero((A < t) | (A > 1.0 - t))) / A.size
-    elif name == "tanh":
-        row.saturated = float(np.count_nonzero(np.abs(A) > THRESHOLDS["tanh_tail"])) / A.size
-    if hidden and layer.n_out > 1:
-        Wb = layer.Wb
-        spread = float((Wb.max(axis=1) - Wb.min(axis=1)).max())
-        row.identical_units = bool(spread < THRESHOLDS["identical"])
+        row.always_active_units = [int(i) + 1 for i in np.flatnonzero(np.all(Z > 0.0, axis=0))]
+    elif name in SQUASHING:
+        row.saturated = saturated_count(name, A) / A.size
+    if hidden:
+        row.unit_spread = spread(layer.Wb)
+        if layer.n_out > 1:
+            row.identical_units = bool(row.unit_spread < THRESHOLDS["identical"])
     numbers = (weight_norm, gW, gb, act_mean, act_std, update_ratio if update_ratio is not None else 0.0)
     if not all(math.isfinite(x) for x in numbers):
         # A norm can also overflow on huge finite numbers: look at the entries themselves.
@@ -358,16 +405,20 @@ def findings(report: Diagnostics, trainer=None) -> list:
 
 
 class Monitor:
-    """Recomputes diagnostics at most every `every` steps (each record names its step).
+    """Recomputes diagnostics at most every `every` steps and at most every `interval`
+    seconds (each record names its step), so a fast run pays for them at a bounded rate.
 
-    update(trainer) returns the latest record, recomputing it when `every` steps have
-    passed, the run was reset, or the guard stopped training since the last one.
+    update(trainer) recomputes when both limits have passed, and at once when there is no
+    record yet, the run went back (reset, rewind) or the guard stopped or resumed it.
     """
 
-    def __init__(self, every=1, max_examples=4096):
+    def __init__(self, every=1, max_examples=4096, interval=0.0, clock=time.monotonic):  # clock: for tests
         self.every = max(1, int(every))
+        self.interval = max(0.0, float(interval))
         self.max_examples = max_examples
+        self.clock = clock
         self.latest: Diagnostics | None = None
+        self._at = -math.inf  # the clock when `latest` was measured
 
     def due(self, trainer) -> bool:
         d = self.latest
@@ -375,14 +426,74 @@ class Monitor:
             return True
         if (trainer.halted is not None) != (d.halted is not None):
             return True
-        return trainer.step_count - d.step >= self.every
+        if trainer.step_count - d.step < self.every:
+            return False
+        return self.interval == 0.0 or self.clock() - self._at >= self.interval
 
     def update(self, trainer, force=False) -> Diagnostics:
         if force or self.due(trainer):
             self.latest = measure(trainer, every=self.every, max_examples=self.max_examples)
+            self._at = self.clock()
         return self.latest
 
 
 def compute(trainer) -> dict:
     """measure(trainer) as a JSON-ready dict (no NaN or inf; the `diagnostics` of `netstep train --json`)."""
     return measure(trainer).to_dict()
+
+
+# ----- what lessons and demos read: facts of a report, decided above -----------------------
+
+def _hidden(report):
+    return report.layers[:-1]
+
+
+def dead_units(report) -> dict:
+    """Hidden ReLU-family layer -> the 1-based numbers of its dead units."""
+    return {r.layer: list(r.dead_units) for r in _hidden(report) if r.dead is not None}
+
+
+def dead_count(report) -> tuple[int, int]:
+    """(dead units, all units) over the hidden ReLU-family layers."""
+    rows = [r for r in _hidden(report) if r.dead is not None]
+    return sum(len(r.dead_units) for r in rows), sum(r.units for r in rows)
+
+
+def always_active_units(report) -> dict:
+    """Hidden ReLU-family layer -> the 1-based numbers of its units with Z > 0 on every example."""
+    return {r.layer: list(r.always_active_units) for r in _hidden(report) if r.dead is not None}
+
+
+def saturated_fraction(report) -> float | None:
+    """The share of every sigmoid and tanh hidden output in a flat tail (None without such layers)."""
+    rows = [r for r in _hidden(report) if r.saturated is not None]
+    units = sum(r.units for r in rows)
+    if not units:
+        return None
+    # Each row's share is of m x units outputs, with the same m for every layer.
+    return sum(r.saturated * r.units for r in rows) / units
+
+
+def hidden_unit_spread(report) -> float:
+    """The largest unit_spread of any hidden layer (0 without hidden layers)."""
+    return max((r.unit_spread for r in _hidden(report) if r.unit_spread is not None), default=0.0)
+
+
+def all_identical(report) -> bool:
+    """Whether, in every hidden layer, every unit has the same incoming weights and bias."""
+    return hidden_unit_spread(report) < THRESHOLDS["identical"]
+
+
+def gradient_ratio(report, layer=1) -> float | None:
+    """||dW_layer|| / ||dW_L|| of the latest step (None when the output layer got no gradient)."""
+    return report.layers[layer - 1].grad_ratio
+
+
+def exploding(report) -> bool:
+    """Whether the whole gradient's norm is above THRESHOLDS["grad_norm"] (and was not clipped)."""
+    return any(w.code == "exploding" for w in report.warnings)
+
+
+def vanishing_layers(report) -> list:
+    """The hidden layers whose gradient is below THRESHOLDS["grad_ratio"] of the output layer's."""
+    return [w.layer for w in report.warnings if w.code == "vanishing"]

@@ -44,6 +44,7 @@ def save(trainer, path):
         raise NetstepError("only a run built from a RunConfig (engine.build) can be saved: this trainer has no config")
     net = trainer.net
     config = trainer.config.to_dict() if trainer.config is not None else None
+    shuffling = trainer.shuffling_state()
     meta = {
         "format": FORMAT, "version": VERSION, "config": config, "sizes": net.sizes,
         "hidden": net.hidden, "output": net.output, "init": net.init, "dtype": str(net.dtype),
@@ -52,15 +53,15 @@ def save(trainer, path):
         # What it takes to continue exactly where the run stopped: the optimizer's
         # update count and state (saved as opt_* arrays) and the shuffling generator.
         "optimizer": trainer.opt.name, "opt_t": trainer.opt.t, "opt_state": sorted(trainer.opt.state),
-        "rng": trainer._rng.bit_generator.state, "pos": trainer._pos,
+        "rng": shuffling["rng"], "pos": shuffling["pos"],
     }
     arrays = {"theta": net.theta, "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}
     for key, value in trainer.opt.state.items():
         arrays["opt_" + key] = value
     for name, values in trainer.history.to_dict().items():  # plain float arrays (engine.history)
         arrays["history_" + name] = np.asarray(values, dtype=np.float64)
-    if trainer._pos and trainer._perm is not None:
-        arrays["perm"] = trainer._perm  # mid-epoch: the rest of this epoch's order
+    if shuffling["pos"] and shuffling["perm"] is not None:
+        arrays["perm"] = shuffling["perm"]  # mid-epoch: the rest of this epoch's order
     write_user_file(path, lambda f: np.savez(f, **arrays), "saved run")
     return path
 
@@ -257,19 +258,7 @@ def _restore_progress(trainer, meta, opt_state, perm, path):
     try:
         opt.t = int(meta.get("opt_t", 0))
         opt.state = {k: v.astype(trainer.net.dtype) for k, v in opt_state.items()}
-        if "rng" in meta:
-            trainer._rng.bit_generator.state = meta["rng"]
-        pos = int(meta.get("pos", 0))
-        n = len(trainer.X)
-        if trainer.batch_size is not None and 0 < pos < n:
-            # Mid-epoch: go on with the saved epoch order; without one (or a bad one), start the next epoch.
-            if perm is not None and perm.shape == (n,) and perm.dtype.kind in "iu" and \
-                    np.array_equal(np.sort(perm), np.arange(n)):
-                trainer._perm = perm.astype(np.intp)
-            else:
-                pos = 0
-        else:
-            pos = 0
-        trainer._pos = pos
+        # Mid-epoch: go on with the saved epoch order; without one (or a bad one), start the next epoch.
+        trainer.restore_shuffling({"rng": meta.get("rng"), "perm": perm, "pos": meta.get("pos", 0)})
     except (TypeError, ValueError, KeyError, OverflowError):
         raise FileFormatError(f"{path} is corrupt: its optimizer or shuffling state is invalid") from None

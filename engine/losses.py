@@ -81,7 +81,7 @@ class MSE(Loss):
 
     def value(self, Z, A, Y, output) -> float:
         d = np.subtract(A, Y)
-        return 0.5 * float(np.vdot(d, d)) / len(Y)
+        return 0.5 * float(activations.vdot(d, d)) / len(Y)
 
     def dA(self, A, Y):
         return np.subtract(A, Y)
@@ -89,7 +89,7 @@ class MSE(Loss):
     def value_and_dZ(self, Z, A, Y, output, layer):
         d = np.subtract(A, Y)  # shared by the value and dA, as in value() and dA()
         # np.vdot, not dot: an overflow here is the guard's business, not a warning's.
-        return 0.5 * float(np.vdot(d, d)) / len(Y), output.backward(Z, A, d)
+        return 0.5 * float(activations.vdot(d, d)) / len(Y), output.backward(Z, A, d)
 
     def dA_formula(self, layer):
         return f"A{layer} - Y"
@@ -103,14 +103,14 @@ class BCE(Loss):
     def value(self, Z, A, Y, output) -> float:
         if output is not None and output.name == "sigmoid":
             # From the logits: log sigma(Z) = -softplus(-Z), log(1 - sigma(Z)) = -softplus(Z).
-            total = np.sum(_softplus(Z)) - float(np.vdot(Y, Z))
+            total = np.sum(_softplus(Z)) - float(activations.vdot(Y, Z))
         elif output is not None and output.name == "softmax" and Z.shape[1] > 1:
             _, _, log_A, log_1mA = _softmax_logs(Z)
-            total = -(float(np.vdot(Y, log_A)) + float(np.vdot(1.0 - Y, log_1mA)))
+            total = -(float(activations.vdot(Y, log_A)) + float(activations.vdot(1.0 - Y, log_1mA)))
         else:
             P = np.clip(A, _TINY, 1.0)
             Q = np.clip(1.0 - A, _TINY, 1.0)
-            total = -(float(np.vdot(Y, np.log(P))) + float(np.vdot(1.0 - Y, np.log(Q))))
+            total = -(float(activations.vdot(Y, np.log(P))) + float(activations.vdot(1.0 - Y, np.log(Q))))
         return float(total) / len(Y)
 
     def dA(self, A, Y):
@@ -151,11 +151,11 @@ class CrossEntropy(Loss):
             # For labels in [0, 1] both terms are >= 0 (shifted <= 0): no cancellation.
             shifted = Z - activations.row_max(Z)
             lse = np.log(activations.row_sum(np.exp(shifted)))
-            total = float(np.vdot(activations.row_sum(Y), lse)) - float(np.vdot(Y, shifted))
+            total = float(activations.vdot(activations.row_sum(Y), lse)) - float(activations.vdot(Y, shifted))
         elif output is not None and output.name == "sigmoid":
-            total = float(np.vdot(Y, _softplus(-Z)))
+            total = float(activations.vdot(Y, _softplus(-Z)))
         else:
-            total = -float(np.vdot(Y, np.log(np.clip(A, _TINY, 1.0))))
+            total = -float(activations.vdot(Y, np.log(np.clip(A, _TINY, 1.0))))
         return total / len(Y)
 
     def dA(self, A, Y):

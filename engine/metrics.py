@@ -1,13 +1,20 @@
-"""Class decisions from network outputs: predicted class, confidence, confusion matrix.
+"""Class decisions from network outputs: accuracy, predicted class, confidence, confusion matrix.
 
-The decision rule is the one accuracy uses (engine.trainer.accuracy): a single output
-is class 1 above 0.5, several outputs pick the largest. The app's decision boundary
-and confusion matrix call these, so what they draw agrees with the accuracy shown.
+One decision rule everywhere: a single output is class 1 above 0.5, several outputs
+pick the largest. The trainer's accuracy, the app's decision boundary and its
+confusion matrix all call these, so what they draw agrees with the accuracy shown.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+
+def accuracy(A, Y) -> float:
+    """Fraction of rows classified right: threshold 0.5 for one output, argmax for several."""
+    if Y.shape[1] == 1:
+        return float(np.count_nonzero((A > 0.5) == (Y > 0.5))) / len(Y)
+    return float(np.count_nonzero(A.argmax(axis=1) == Y.argmax(axis=1))) / len(Y)
 
 
 def predicted_classes(A) -> np.ndarray:

@@ -226,7 +226,7 @@ class MLP:
 
 def l2_penalty(net, l2, m) -> float:
     """(l2 / 2m) sum over layers of ||W_l||^2: the course's L2 term (biases excluded)."""
-    return 0.5 * l2 / m * sum(float(np.vdot(layer.W, layer.W)) for layer in net.layers)
+    return 0.5 * l2 / m * sum(float(activations.vdot(layer.W, layer.W)) for layer in net.layers)
 
 
 # The cycle's operations, shared by MLP.forward/backward and the Trainer, so stepping

@@ -1,7 +1,8 @@
 """Optimizers and learning-rate schedules.
 
 Every optimizer turns a gradient into the change to subtract from the parameters:
-`delta(g) -> step`, then theta <- theta - step. They work on the network's flat
+`delta(g) -> step`, then theta <- theta - step, then `commit()` (the state, velocity or
+moments, moves on only then: a step the trainer's guard refuses changes nothing). They work on the network's flat
 parameter vector, so each keeps its state per parameter entry (velocity, moments);
 `state_views(net)` shows that state per named parameter (W1, b1, ...).
 
@@ -18,6 +19,18 @@ import numpy as np
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop")
 SCHEDULES = ("constant", "step", "exponential", "cosine")
+# The largest learning rate anything here produces: it keeps lr * g finite for any
+# gradient whose squared norm is finite (each |g_i| < 1.4e154), which the trainer checks.
+MAX_LR = 1e6
+
+
+def bound_rate(rate) -> float:
+    """A learning rate forced into [0, MAX_LR]: inf and anything above become MAX_LR, NaN becomes 0."""
+    if rate > MAX_LR:
+        return MAX_LR
+    if rate >= 0.0:
+        return float(rate)
+    return 0.0  # NaN (0 x inf) or negative: no step at all rather than an unbounded one
 
 
 class Optimizer:
@@ -29,20 +42,37 @@ class Optimizer:
         self.t = 0  # number of updates made
         self.state: dict[str, np.ndarray] = {}
         self._scratch: dict[str, np.ndarray] = {}  # not state: reusable work arrays
+        self._pending: dict[str, np.ndarray] = {}  # the state after the step delta() computed
 
     def delta(self, g):
+        """The step for gradient g. The state moves on only at commit(), so a step the
+        trainer's guard refuses leaves the optimizer exactly as it was."""
         raise NotImplementedError
+
+    def commit(self):
+        """Make the step delta() computed count: its state becomes the state, t goes up by one."""
+        self.t += 1
+        for key, nxt in self._pending.items():
+            # Swap, not copy: the old state array becomes the next call's scratch.
+            self._scratch[key + "'"], self.state[key] = self.state[key], nxt
+        self._pending.clear()
 
     def reset(self):
         self.t = 0
         self.state = {}
         self._scratch = {}
+        self._pending = {}
 
     def _buf(self, key, g):
         buf = self.state.get(key)
         if buf is None or buf.shape != g.shape:
             buf = self.state[key] = np.zeros_like(g)
         return buf
+
+    def _next(self, key, g):
+        """(state[key], the buffer its next value goes into)."""
+        nxt = self._pending[key] = self._tmp(key + "'", g)
+        return self._buf(key, g), nxt
 
     def _tmp(self, key, g):
         buf = self._scratch.get(key)
@@ -71,8 +101,13 @@ class SGD(Optimizer):
     rule = "W <- W - lr dW"
 
     def delta(self, g):
-        self.t += 1
-        return np.multiply(g, self.lr, out=self._tmp("step", g))
+        buf = self._scratch.get("step")  # _tmp("step", g), inlined: this is the hot path's one call here
+        if buf is None or buf.shape != g.shape or buf.dtype != g.dtype:
+            buf = self._scratch["step"] = np.empty_like(g)
+        return np.multiply(g, self.lr, out=buf)
+
+    def commit(self):
+        self.t += 1  # no state to move on
 
 
 class Momentum(Optimizer):
@@ -86,9 +121,8 @@ class Momentum(Optimizer):
         self.beta = float(beta)
 
     def delta(self, g):
-        self.t += 1
-        v = self._buf("v", g)
-        v *= self.beta
+        v_old, v = self._next("v", g)
+        np.multiply(v_old, self.beta, out=v)
         v += np.multiply(g, 1.0 - self.beta, out=self._tmp("tmp", g))
         return np.multiply(v, self.lr, out=self._tmp("step", g))
 
@@ -105,24 +139,24 @@ class Adam(Optimizer):
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
 
     def delta(self, g):
-        self.t += 1
-        m = self._buf("m", g)
-        v = self._buf("v", g)
+        t = self.t + 1
+        m_old, m = self._next("m", g)
+        v_old, v = self._next("v", g)
         tmp = self._tmp("tmp", g)
-        m *= self.beta1
+        np.multiply(m_old, self.beta1, out=m)
         m += np.multiply(g, 1.0 - self.beta1, out=tmp)
-        v *= self.beta2
+        np.multiply(v_old, self.beta2, out=v)
         np.multiply(g, g, out=tmp)
         tmp *= 1.0 - self.beta2
         v += tmp
         # Bias correction: early averages are pulled toward their zero start. With
         # c1 = 1 - beta1^t, c2 = 1 - beta2^t: lr m_hat / (sqrt(v_hat) + eps) equals
         # (lr sqrt(c2) / c1) m / (sqrt(v) + eps sqrt(c2)), which takes one pass fewer.
-        root_c2 = math.sqrt(1.0 - self.beta2 ** self.t)
+        root_c2 = math.sqrt(1.0 - self.beta2 ** t)
         denom = np.sqrt(v, out=tmp)
         denom += self.eps * root_c2
         step = np.divide(m, denom, out=self._tmp("step", g))
-        step *= self.lr * root_c2 / (1.0 - self.beta1 ** self.t)
+        step *= self.lr * root_c2 / (1.0 - self.beta1 ** t)
         return step
 
     def settings(self):
@@ -138,10 +172,9 @@ class RMSProp(Optimizer):
         self.rho, self.eps = float(rho), float(eps)
 
     def delta(self, g):
-        self.t += 1
-        s = self._buf("s", g)
+        s_old, s = self._next("s", g)
         tmp = self._tmp("tmp", g)
-        s *= self.rho
+        np.multiply(s_old, self.rho, out=s)
         np.multiply(g, g, out=tmp)
         tmp *= 1.0 - self.rho
         s += tmp
@@ -174,20 +207,31 @@ class Schedule:
     step         lr * gamma ** (epoch // step_size)
     exponential  lr * gamma ** epoch
     cosine       lr_min + (lr - lr_min) (1 + cos(pi epoch / total)) / 2
+
+    Every rate is bounded to [0, MAX_LR] (see bound_rate): a gamma above 1 or an lr_min
+    far above lr grows the rate only up to MAX_LR, and never raises OverflowError.
     """
 
     def __init__(self, kind="constant", step_size=100, gamma=0.5, lr_min=0.0, total=1000):
         if kind not in SCHEDULES:
             raise ValueError(f"unknown schedule {kind!r}; allowed: {', '.join(SCHEDULES)}")
-        self.kind, self.step_size, self.gamma = kind, int(step_size), float(gamma)
-        self.lr_min, self.total = float(lr_min), max(1, int(total))
+        gamma, lr_min = float(gamma), float(lr_min)
+        if not (math.isfinite(gamma) and gamma > 0):
+            raise ValueError(f"schedule gamma must be a positive number, got {gamma}")
+        if not (math.isfinite(lr_min) and lr_min >= 0):
+            raise ValueError(f"schedule lr_min must be a number >= 0, got {lr_min}")
+        self.kind, self.step_size, self.gamma = kind, max(1, int(step_size)), gamma
+        self.lr_min, self.total = lr_min, max(1, int(total))
 
     def __call__(self, base_lr, epoch) -> float:
         if self.kind == "constant":
-            return base_lr
-        if self.kind == "step":
-            return base_lr * self.gamma ** (epoch // self.step_size)
-        if self.kind == "exponential":
-            return base_lr * self.gamma ** epoch
+            return bound_rate(base_lr)
+        if self.kind in ("step", "exponential"):
+            k = epoch // self.step_size if self.kind == "step" else epoch
+            try:
+                factor = self.gamma ** k
+            except OverflowError:  # float ** int raises instead of giving inf
+                factor = math.inf
+            return bound_rate(base_lr * factor)
         frac = min(epoch, self.total) / self.total
-        return self.lr_min + (base_lr - self.lr_min) * 0.5 * (1.0 + math.cos(math.pi * frac))
+        return bound_rate(self.lr_min + (base_lr - self.lr_min) * 0.5 * (1.0 + math.cos(math.pi * frac)))

@@ -1,12 +1,15 @@
 """The training loop: one forward, loss, backward, update cycle per step.
 
-`Trainer.step()` runs a whole cycle; `phases()` runs the same cycle one phase at a
-time and `ops()` one matrix operation at a time. All three run the same code
-(`_cycle`), so they leave bit-identical parameters.
+`Trainer.step()` runs a whole cycle on the hot path (engine/plan.py); `phases()` runs
+the same cycle one phase at a time and `ops()` one matrix operation at a time
+(`_cycle`, built on engine/network.py's forward_ops/backward_ops). Both paths do the
+same arithmetic and end in the same tail (`_finish`: guard, clipping, update,
+bookkeeping), so they leave bit-identical parameters. engine/reference.py is the same
+cycle written plainly, layer by layer, in the course's notation.
 
-A guard checks the loss, the gradient and the update before anything is written:
-a cycle that would put inf or NaN into the weights is stopped, the weights stay the
-last finite ones, and the step record says which quantity went non-finite first.
+A guard checks the loss, the gradient, the update and the new weights before anything
+is written: a cycle that would put inf or NaN into the weights is stopped, the weights
+stay the last finite ones, and the step record says which quantity went non-finite first.
 """
 
 from __future__ import annotations
@@ -16,151 +19,19 @@ import time
 
 import numpy as np
 
+from .activations import vdot
 from .checkpoints import Checkpoints, is_checkpoint_step, next_checkpoint_step
 from .history import History, is_eval_step, next_eval_step
 from .losses import get as get_loss
+from .metrics import accuracy
 from .network import Workspace, augment, backward_ops, forward_ops, l2_penalty
-from .optim import Schedule
+from .guard import bad_update, first_nonfinite, long_norm
+from .optim import MAX_LR, Schedule, bound_rate
+from .plan import Cycle, Plan
+from .records import PHASES, NonFinite, Op, Phase, StepResult
 
-PHASES = ("forward", "loss", "backward", "update")
-MAX_LR = 1e6  # keeps lr * g finite for any finite gradient (see _fast_cycle)
+__all__ = ["MAX_LR", "PHASES", "History", "NonFinite", "Op", "Phase", "StepResult", "Trainer", "accuracy"]
 
-
-class Op:
-    """One matrix operation of a cycle: its equation, operand shapes, operands and result."""
-
-    __slots__ = ("phase", "layer", "name", "equation", "shapes", "operands", "result", "index")
-
-    def __init__(self, phase, layer, name, equation, shapes, operands, result, index=0):
-        self.phase, self.layer, self.name, self.equation = phase, layer, name, equation
-        self.shapes, self.operands, self.result, self.index = shapes, operands, result, index
-
-    def __repr__(self):
-        return f"<Op {self.phase} {self.equation} {self.shapes}>"
-
-
-class Phase:
-    """One phase of a cycle: its operations and the arrays it produced, by name."""
-
-    def __init__(self, name, ops):
-        self.name = name
-        self.ops = ops
-        self.arrays = {op.name: op.result for op in ops}
-
-    def __repr__(self):
-        return f"<Phase {self.name}: {', '.join(self.arrays)}>"
-
-
-class NonFinite:
-    """Where a cycle first produced inf or NaN."""
-
-    def __init__(self, step, phase, layer, quantity, kind):
-        self.step, self.phase, self.layer, self.quantity, self.kind = step, phase, layer, quantity, kind
-
-    @property
-    def message(self) -> str:
-        where = f"layer {self.layer}" if self.layer else "the loss"
-        head = (f"step {self.step}: {self.quantity} ({where}, {self.phase} phase) became {self.kind}; "
-                f"the weights were kept from the last finite step. ")
-        if self.quantity == "gradient norm":
-            # Every entry is finite, only the length overflowed: clipping rescales it.
-            return head + ("The gradient is too long to measure: turn on gradient clipping and continue, "
-                           "or rewind to a checkpoint from before the blow-up and lower the learning rate.")
-        return head + ("Those weights are finite but already so large that the cycle overflows again from them: "
-                       "rewind to a checkpoint from before the blow-up, then lower the learning rate or turn on "
-                       "gradient clipping.")
-
-    def to_dict(self):
-        return {"step": self.step, "phase": self.phase, "layer": self.layer, "quantity": self.quantity, "kind": self.kind}
-
-    def __repr__(self):
-        return f"<NonFinite {self.message}>"
-
-
-def accuracy(A, Y) -> float:
-    """Fraction of rows classified right: threshold 0.5 for one output, argmax for several."""
-    if Y.shape[1] == 1:
-        return float(np.count_nonzero((A > 0.5) == (Y > 0.5))) / len(Y)
-    return float(np.count_nonzero(A.argmax(axis=1) == Y.argmax(axis=1))) / len(Y)
-
-
-class StepResult:
-    """What one step did. `accuracy` (on the step's batch) is computed on first use."""
-
-    __slots__ = ("step", "epoch", "loss", "lr", "grad_norm", "clipped", "nonfinite", "_A", "_Y", "_acc")
-
-    def __init__(self, step, epoch, loss, lr, grad_norm, clipped, nonfinite, A, Y):
-        self.step, self.epoch, self.loss, self.lr = step, epoch, loss, lr
-        self.grad_norm, self.clipped, self.nonfinite = grad_norm, clipped, nonfinite
-        self._A, self._Y, self._acc = A, Y, None
-
-    @property
-    def ok(self) -> bool:
-        return self.nonfinite is None
-
-    @property
-    def batch_size(self) -> int:
-        return len(self._Y)
-
-    @property
-    def accuracy(self) -> float:
-        if self._acc is None:
-            self._acc = accuracy(self._A, self._Y) if self._A is not None else float("nan")
-        return self._acc
-
-    def __repr__(self):
-        return f"<StepResult step={self.step} loss={self.loss:.6g} ok={self.ok}>"
-
-
-class _Last:
-    """The arrays of the latest cycle: cache (Z1, A1, ...), flat gradient g, update delta."""
-
-    def __init__(self, cache, g, delta, Y):
-        self.cache, self.g, self.delta, self.Y = cache, g, delta, Y
-
-
-class _Plan:
-    """Buffers, views and bound methods for the hot path at one batch size.
-
-    Also serves as the latest cycle's record (same interface as _Last): Z and A per
-    layer, the flat gradient g and the update delta of the step just taken. Z and the
-    backward pass's dA live in buffers reused by the next step (no per-step allocation
-    of layer-sized arrays); the output A is fresh every step, as StepResult keeps it.
-    """
-
-    def __init__(self, net, ws, g, m):
-        L = net.L
-        dtype = net.dtype
-        layers = net.layers
-        self.L = L
-        self.Z = [np.empty((m, layer.n_out), dtype=dtype) for layer in layers]
-        self.A = [ws.A[i + 1] for i in range(L - 1)] + [None]
-        # Per layer: [W; b], the Z buffer, g(.), its out= buffer (hidden A inside [A, 1]), next layer's input [A, 1].
-        self.fwd = [(layer.Wb, self.Z[i], layer.act.forward, ws.A[i + 1] if i < L - 1 else None,
-                     ws.Aa[i + 1] if i < L - 1 else None) for i, layer in enumerate(layers)]
-        self.out_act = layers[-1].act
-        Gb = [g[layer.offset:layer.offset + layer.Wb.size].reshape(layer.Wb.shape) for layer in layers]
-        # Top layer down: [A_prev, 1]^T (None: the batch's [X, 1]^T), G block, W^T, dA buffer, g'(.) below, Z and A below.
-        self.bwd = []
-        for i in range(L - 1, -1, -1):
-            if i:
-                below = layers[i - 1]
-                self.bwd.append((ws.Aa[i].T, Gb[i], layers[i].W.T, np.empty((m, below.n_out), dtype=dtype),
-                                 below.act.backward, self.Z[i - 1], ws.A[i]))
-            else:
-                self.bwd.append((None, Gb[0], None, None, None, None, None))
-        self.GW = [(G[:layer.n_in], layer.W) for G, layer in zip(Gb, layers)]
-        self.inv_m = np.array(1.0 / m, dtype=dtype)  # a 0-d array: cheaper in a ufunc than a Python float
-        self.g = g
-        self.Xa = self.XaT = None  # the latest batch's [X, 1] and its transpose (reused in full batch)
-        self.Y = self.delta = None
-
-    @property
-    def cache(self):
-        out = {}
-        for i, (Z, A) in enumerate(zip(self.Z, self.A), start=1):
-            out[f"Z{i}"], out[f"A{i}"] = Z, A
-        return out
 
 
 class Trainer:
@@ -196,7 +67,7 @@ class Trainer:
         self.clip = None if clip is None else float(clip)
         self.clip_mode = clip_mode
         self.schedule = schedule or Schedule("constant")
-        self.base_lr = opt.lr
+        self.base_lr = bound_rate(opt.lr)  # the lr setter's range; a schedule keeps within it too
         self.seed = seed
         self.data = None   # set by engine.build to the Dataset
         self.config = None  # set by engine.build to the RunConfig
@@ -262,6 +133,32 @@ class Trainer:
         self._result = None  # the latest step's record described a step that is undone now
         return step
 
+    # ----- the shuffling: saved and restored by checkpoints and run files alike -------------
+
+    def shuffling_state(self) -> dict:
+        """Where the shuffling stands: {"rng": the generator's state, "perm": this epoch's
+        order of the rows (None before the first), "pos": the next row's place in it}.
+        Each epoch's order is a new array, never written, so it is kept as it is."""
+        return {"rng": self._rng.bit_generator.state, "perm": self._perm, "pos": self._pos}
+
+    def restore_shuffling(self, state):
+        """Put the shuffling where `state` (from shuffling_state(), or a file) says.
+
+        A state that does not fit this data (a position outside it, an order that is not a
+        permutation of its rows) starts the next epoch instead, which is what a fresh
+        epoch would do. A generator state NumPy cannot take raises ValueError (or
+        TypeError, KeyError); "rng": None keeps the generator as it is.
+        """
+        if state.get("rng") is not None:
+            self._rng.bit_generator.state = state["rng"]
+        pos, perm, n = int(state.get("pos") or 0), state.get("perm"), len(self.X)
+        if self.batch_size is not None and 0 < pos < n and perm is not None:
+            perm = np.asarray(perm)
+            if perm.shape == (n,) and perm.dtype.kind in "iu" and np.array_equal(np.sort(perm), np.arange(n)):
+                self._perm, self._pos = perm.astype(np.intp, copy=False), pos
+                return
+        self._pos = 0
+
     @property
     def lr(self) -> float:
         return self.base_lr
@@ -306,6 +203,11 @@ class Trainer:
             buf = self._batch_buffers[j - i] = np.empty((j - i, self._Xa.shape[1]), dtype=self._Xa.dtype)
         return np.take(self._Xa, rows, 0, buf, "clip"), Y, j >= n
 
+    def _rate(self) -> float:
+        """This step's learning rate: the schedule's, bounded to MAX_LR (engine.optim.bound_rate)."""
+        schedule = self.schedule
+        return self.base_lr if schedule.kind == "constant" else schedule(self.base_lr, self.epoch_count)
+
     def _cycle(self, record):
         """One step. Yields (phase, layer, name, equation, shapes, operands, result) when recording."""
         net = self.net
@@ -327,43 +229,18 @@ class Trainer:
             yield ("loss", 0, "L", eq, f"({m}, {out.n_out}) -> scalar",
                    {f"A{L}": cache[f"A{L}"], "Y": Y}, np.array(value))
 
-        lr = self.schedule(self.base_lr, self.epoch_count)
-        self.opt.lr = lr
+        lr = self._rate()
         if not math.isfinite(value):
             return self._refuse(step, Xa, Y, m, "loss", lr)
-
         g = np.empty_like(net.theta)
         yield from backward_ops(net, Xa, ws, cache, Y, self.loss, g, self.l2, record)
-        gn2 = float(np.vdot(g, g))
-        grad_norm = math.sqrt(gn2) if math.isfinite(gn2) else self._long_norm(g)
-        if grad_norm is None:
-            return self._refuse(step, Xa, Y, m, "gradient", lr)
-        clipped = False
-        if self.clip is not None:
-            if self.clip_mode == "norm":
-                if grad_norm > self.clip:
-                    g *= self.clip / grad_norm
-                    clipped = True
-            else:
-                clipped = bool(np.abs(g).max() > self.clip)
-                np.clip(g, -self.clip, self.clip, out=g)
 
-        delta = self.opt.delta(g)
         if record:
-            delta = delta.copy()  # the optimizer reuses its step buffer; records must keep theirs
             old = net.theta.copy()
-        net.theta -= delta
-        # Book the step before yielding the update records: a caller that stops
-        # iterating midway (the UI's op mode) still leaves a consistent trainer.
-        self.step_count = step
-        if ends_epoch:
-            self.epoch_count += 1
-        self.history.add(value)
-        self.last = _Last(cache, g, delta, Y)
-        self.halted = None
-        if step >= self._due:
-            self._scheduled()
-        self._result = StepResult(step, self.epoch_count, value, lr, grad_norm, clipped, None, cache[f"A{L}"], Y)
+        delta = self._finish(step, Xa, Y, m, value, lr, g, ends_epoch, cache[f"A{L}"], record)
+        if delta is None:
+            return None
+        self.last = Cycle(cache, g, delta, Y)
         if record:
             grads = net.grad_views(g)
             changes = net.grad_views(delta)
@@ -376,64 +253,11 @@ class Trainer:
                            {f"{name} (old)": olds["d" + name], f"d{name}": grads["d" + name].copy(),
                             "change": -changes["d" + name]}, net.params[name].copy())
 
-    def _long_norm(self, g):
-        """||g|| when sum g^2 overflowed although every entry may be finite.
+    def step(self) -> StepResult:
+        """One forward, loss, backward, update cycle on the next minibatch.
 
-        With clipping on, such a gradient can still be used (clipping shrinks it to a
-        safe length), so measure it without overflow; otherwise (or with a non-finite
-        entry) return None and the step is refused.
-        """
-        if self.clip is None or not np.isfinite(g).all():
-            return None
-        s = float(np.abs(g).max())
-        n = s * float(np.linalg.norm(g / s))
-        return n if math.isfinite(n) else None
-
-    def _refuse(self, step, Xa, Y, m, stage, lr):
-        """Find the first non-finite quantity by replaying the cycle with recording on.
-
-        Nothing was written, so the replay sees the same weights and the same numbers.
-        """
-        where = None
-        ws = Workspace(self.net, m)
-        replay = {}
-        for rec in forward_ops(self.net, Xa, ws, replay, True):
-            if not np.all(np.isfinite(rec[-1])):
-                where = rec
-                break
-        if where is None and stage != "loss":
-            g = np.empty_like(self.net.theta)
-            for rec in backward_ops(self.net, Xa, ws, replay, Y, self.loss, g, self.l2, True):
-                if not np.all(np.isfinite(rec[-1])):
-                    where = rec
-                    break
-        kind = "inf or NaN"
-        if where is None and stage == "loss":
-            phase, layer, name, values = "loss", 0, "L", None
-        elif where is None:
-            # Every array was finite: only sum g^2 overflowed (see _long_norm). Name the
-            # layer holding the largest gradient entry.
-            phase, name, values, kind = "backward", "gradient norm", None, "inf"
-            layer = max(self.net.layers, key=lambda la: float(np.abs(g[la.offset:la.offset + la.Wb.size]).max())).index
-        else:
-            phase, layer, name, _, _, _, values = where
-        if values is not None:
-            bad = np.asarray(values)
-            kind = "NaN" if np.isnan(bad).any() else "inf"
-        self.halted = NonFinite(step, phase, layer, name, kind)
-        # The refused cycle may have overwritten the hot path's buffers, and it wrote no
-        # update: there is no latest cycle to show (as before the first step).
-        self.last = None
-        self._result = StepResult(self.step_count, self.epoch_count, math.nan, lr, math.nan, False,
-                                  self.halted, None, Y)
-
-    def _fast_cycle(self):
-        """step()'s hot path: the arithmetic of _cycle(record=False), call for call,
-        with every buffer, view and bound method looked up once per batch size instead
-        of once per step (a small network's step is NumPy call overhead and little else,
-        so the calls are the cheapest forms: ndarray.dot, positional out=, 0-d constants).
-        tests/engine/test_stepping.py checks both paths leave bit-identical weights."""
-        net = self.net
+        The hot path: the arithmetic of _cycle(record=False), call for call, through a
+        Plan that holds every buffer, view and bound method for this batch size."""
         if self.batch_size is None:
             Xa, Y, ends_epoch = self._Xa, self.Y, True
         else:
@@ -441,40 +265,51 @@ class Trainer:
         m = len(Y)
         plan = self._plans.get(m)
         if plan is None:
-            plan = self._plans[m] = _Plan(net, net.workspace(m), self._g, m)
+            plan = self._plans[m] = Plan(self.net, self.net.workspace(m), self._g, m)
         step = self.step_count + 1
+        # Plan.forward and Plan.backward, inlined: at XOR's size each call saved is ~1% of a step.
         A_prev = Xa
-        for Wb, Z, forward, out, Aa in plan.fwd:
+        for Wb, Z, act, out, Aa in plan.fwd:
             A_prev.dot(Wb, Z)
-            A = forward(Z, out)
+            A = act(Z, out)
             A_prev = Aa
         plan.A[-1] = A
         value, dZ = self.loss.value_and_dZ(Z, A, Y, plan.out_act, plan.L)
         if self.l2:
-            value += l2_penalty(net, self.l2, m)
+            value += l2_penalty(self.net, self.l2, m)
         schedule = self.schedule
         lr = self.base_lr if schedule.kind == "constant" else schedule(self.base_lr, self.epoch_count)
-        opt = self.opt
-        opt.lr = lr
         if not math.isfinite(value):
-            return self._refuse(step, Xa, Y, m, "loss", lr)
+            self._refuse(step, Xa, Y, m, "loss", lr)
+            return self._result
         if Xa is not plan.Xa:
             plan.Xa, plan.XaT = Xa, Xa.T
-        for AaT, Gb, WT, dA, backward, Z, A_below in plan.bwd:
+        for AaT, G, WT, dA, g_backward, Z, A_below in plan.bwd:
             if WT is None:
-                plan.XaT.dot(dZ, Gb)
+                plan.XaT.dot(dZ, G)
             else:
-                AaT.dot(dZ, Gb)
+                AaT.dot(dZ, G)
                 dZ.dot(WT, dA)
-                dZ = backward(Z, A_below, dA, dA)
+                dZ = g_backward(Z, A_below, dA, dA)
         g = self._g
         np.multiply(g, plan.inv_m, g)
         if self.l2:
             coef = self.l2 * (1.0 / m)  # as backward_ops computes it
-            for GW, W in plan.GW:
+            for GW, W in plan.weight_grads:
                 GW += coef * W
-        gn2 = float(np.vdot(g, g))  # vdot: no floating-point-error check (the guard reads the result)
-        grad_norm = math.sqrt(gn2) if math.isfinite(gn2) else self._long_norm(g)
+        delta = self._finish(step, Xa, Y, m, value, lr, g, ends_epoch, A, False)
+        if delta is not None:
+            self.last = plan  # the latest cycle's arrays live in the plan until the next step
+            plan.Y = Y
+            plan.delta = delta
+        return self._result
+
+    def _finish(self, step, Xa, Y, m, value, lr, g, ends_epoch, A, record):
+        """The tail both cycles share: guard the gradient, clip it, guard the update and
+        the weights it lands on, write, and book the step. Returns the update delta,
+        or None when the guard refused the step (then nothing was written)."""
+        gn2 = float(vdot(g, g))  # vdot: no floating-point-error check (the guard reads the result)
+        grad_norm = math.sqrt(gn2) if math.isfinite(gn2) else long_norm(g, self.clip)
         if grad_norm is None:
             return self._refuse(step, Xa, Y, m, "gradient", lr)
         clipped = False
@@ -486,28 +321,43 @@ class Trainer:
             else:
                 clipped = bool(np.abs(g).max() > self.clip)
                 np.clip(g, -self.clip, self.clip, out=g)
-        # With g finite (sum g^2 is, or clipping bounded it) and lr <= 1e6, every optimizer here gives a finite
-        # delta (each |g_i| < 1.4e154 and the adaptive ones divide by at least eps), and
-        # W - delta could only overflow for weights within 1e-140 of the largest float.
-        delta = opt.delta(g)
-        theta = net.theta
+        opt = self.opt
+        opt.lr = lr
+        delta = opt.delta(g)  # the optimizer's state moves on only at commit(), below
+        theta = self.net.theta
+        # The update and the weights it lands on. Finite weights minus a step whose entries
+        # are all below 2^970 cannot overflow (the difference rounds to at most the largest
+        # float), so the step's size vouches for both: SGD's is at most lr ||g|| (no NumPy
+        # call needed), any other optimizer's squared norm is finite only if every entry is
+        # below 2^512. Only a step that fails this is looked at entry by entry.
+        if not (lr * grad_norm < 1e290 if opt.name == "sgd" else math.isfinite(float(vdot(delta, delta)))):
+            bad = bad_update(self.net, delta, step)
+            if bad is not None:
+                return self._refuse(step, Xa, Y, m, "update", lr, where=bad)
+        opt.commit()
+        if record:
+            delta = delta.copy()  # the optimizer reuses its step buffer; records must keep theirs
         np.subtract(theta, delta, theta)
+        # Book the step before the record path yields its update records: a caller that
+        # stops iterating midway (the UI's op mode) still leaves a consistent trainer.
         self.step_count = step
         if ends_epoch:
             self.epoch_count += 1
         self.history.add(value)
-        self.last = plan  # the latest cycle's arrays live in the plan until the next step
-        plan.Y = Y
-        plan.delta = delta
         self.halted = None
         if step >= self._due:
             self._scheduled()
         self._result = StepResult(step, self.epoch_count, value, lr, grad_norm, clipped, None, A, Y)
+        return delta
 
-    def step(self) -> StepResult:
-        """One forward, loss, backward, update cycle on the next minibatch."""
-        self._fast_cycle()
-        return self._result
+    def _refuse(self, step, Xa, Y, m, stage, lr, where=None):
+        """Refuse the step: nothing is written; `halted` says what went non-finite first."""
+        self.halted = where or first_nonfinite(self.net, Xa, Y, self.loss, self.l2, stage, step)
+        # The refused cycle may have overwritten the hot path's buffers, and it wrote no
+        # update: there is no latest cycle to show (as before the first step).
+        self.last = None
+        self._result = StepResult(self.step_count, self.epoch_count, math.nan, lr, math.nan, False,
+                                  self.halted, None, Y)
 
     def ops(self):
         """The same cycle as step(), one operation at a time (Op records)."""

@@ -1,0 +1,93 @@
+"""The trainer's hot path at one batch size: every buffer, view and bound method looked
+up once, so a step makes only the NumPy calls its arithmetic needs.
+
+A small network's step is NumPy call overhead and little else (about 1 us a call), so
+Trainer.step walks `fwd` and `bwd` (one named tuple per layer) with the same
+products as engine/network.py's forward_ops/backward_ops, call for call, in their
+cheapest forms: ndarray.dot with a positional out=, results written into reused
+buffers, constants as 0-d arrays. tests/engine/test_stepping.py checks that both ways
+leave bit-identical weights.
+
+A Plan is also the record of the latest cycle (the interface of `Cycle`): Z and A per
+layer, the flat gradient g and the update delta of the step just taken. Z and the
+backward pass's dA live in buffers the next step reuses; the output A is fresh every
+step, as StepResult keeps it.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+
+class ForwardLayer(NamedTuple):
+    """One layer of the forward pass: Z = [A_prev, 1] [W; b], then A = g(Z)."""
+
+    Wb: np.ndarray               # [W; b], a view into theta
+    Z: np.ndarray                # buffer for Z
+    g: Callable                  # the activation's forward(Z, out)
+    A: np.ndarray | None         # out= buffer for a hidden A (a view inside Aa); None at the output: fresh
+    Aa: np.ndarray | None        # [A, 1], the next layer's input (None at the output)
+
+
+class BackwardLayer(NamedTuple):
+    """One layer of the backward pass, top down: G = [A_prev, 1]^T dZ, then dZ_below = dZ W^T * g'(Z_below)."""
+
+    AaT: np.ndarray | None       # [A_prev, 1]^T (None for layer 1: the batch's [X, 1]^T)
+    G: np.ndarray                # this layer's block of the flat gradient: m [dW; db]
+    WT: np.ndarray | None        # W^T (None for layer 1: nothing below)
+    dA: np.ndarray | None        # buffer for dA of the layer below
+    g_backward: Callable | None  # the layer below's activation backward(Z, A, dA, out)
+    Z_below: np.ndarray | None
+    A_below: np.ndarray | None
+
+
+class WeightGrad(NamedTuple):
+    """A layer's dW rows of the flat gradient beside its W (for the L2 term)."""
+
+    GW: np.ndarray
+    W: np.ndarray
+
+
+class Cycle:
+    """The arrays of a recorded cycle: cache (Z1, A1, ...), flat gradient g, update delta, targets Y."""
+
+    def __init__(self, cache, g, delta, Y):
+        self.cache, self.g, self.delta, self.Y = cache, g, delta, Y
+
+
+class Plan:
+    """Buffers, views and bound methods for the hot path at batch size m (see the module docstring)."""
+
+    def __init__(self, net, ws, g, m):
+        L = net.L
+        dtype = net.dtype
+        layers = net.layers
+        self.L = L
+        self.Z = [np.empty((m, layer.n_out), dtype=dtype) for layer in layers]
+        self.A = [ws.A[i + 1] for i in range(L - 1)] + [None]
+        self.fwd = [ForwardLayer(layer.Wb, self.Z[i], layer.act.forward, ws.A[i + 1] if i < L - 1 else None,
+                                 ws.Aa[i + 1] if i < L - 1 else None) for i, layer in enumerate(layers)]
+        self.out_act = layers[-1].act
+        G = [g[layer.offset:layer.offset + layer.Wb.size].reshape(layer.Wb.shape) for layer in layers]
+        self.bwd = []
+        for i in range(L - 1, -1, -1):
+            if i:
+                below = layers[i - 1]
+                self.bwd.append(BackwardLayer(ws.Aa[i].T, G[i], layers[i].W.T, np.empty((m, below.n_out), dtype=dtype),
+                                              below.act.backward, self.Z[i - 1], ws.A[i]))
+            else:
+                self.bwd.append(BackwardLayer(None, G[0], None, None, None, None, None))
+        self.weight_grads = [WeightGrad(Gl[:layer.n_in], layer.W) for Gl, layer in zip(G, layers)]
+        self.inv_m = np.array(1.0 / m, dtype=dtype)  # a 0-d array: cheaper in a ufunc than a Python float
+        self.g = g
+        self.Xa = self.XaT = None  # the latest batch's [X, 1] and its transpose (reused in full batch)
+        self.Y = self.delta = None
+
+    @property
+    def cache(self):
+        out = {}
+        for i, (Z, A) in enumerate(zip(self.Z, self.A), start=1):
+            out[f"Z{i}"], out[f"A{i}"] = Z, A
+        return out
