@@ -13,6 +13,7 @@ from tui.keys import KEYS
 from tui.screens.config_form import ConfigForm
 from tui.screens.gradcheck import GradcheckScreen
 from tui.screens.help import HelpScreen
+from tui.screens.main import MainScreen
 from tui.screens.path_prompt import PathPrompt
 from tui.widgets.panel import Panel
 
@@ -34,8 +35,12 @@ async def test_space_runs_one_cycle_and_every_panel_shows_it():
         for panel in app.screen.query(Panel):
             assert panel._drawn == (snap.run_id, snap.version), f"{type(panel).__name__} did not draw the step"
         assert "step 1" in status(app)
-        assert f"loss {result.loss:.4g}" in status(app)
-        assert f"{result.loss:.4g}" in text_of(app.screen.query_one("#loss-key"))
+        # The headline loss: the full-data training loss at the weights after the step (as
+        # `netstep train --json` reports it), not the loss the step computed before its update.
+        after = expected.evaluate(record=False)["loss"]
+        assert f"{after:.4g}" != f"{result.loss:.4g}"
+        assert f"train loss {after:.4g}" in status(app)
+        assert f"{after:.4g}" in text_of(app.screen.query_one("#loss-key"))
         dW1 = expected.net.grad_views(expected.last.g)["dW1"]
         assert app.screen.query_one("#map-dW").shape == dW1.shape
         assert app.screen.query_one("#boundary-map").pixels is not None
@@ -285,7 +290,7 @@ async def test_save_then_load_restores_the_run(tmp_path):
         await wait_for(pilot, lambda: app.state.trainer.step_count == 3, "the loaded run")
         np.testing.assert_array_equal(app.state.trainer.net.theta, saved_theta)
         assert "step 3" in status(app)
-        assert f"loss {app.state.trainer.history.loss[-1]:.4g}" in status(app)  # the loaded run's last step
+        assert f"loss {app.state.trainer.evaluate(record=False)['loss']:.4g}" in status(app)  # at the loaded weights
 
 
 async def test_loading_a_bad_file_notifies_and_keeps_the_run(tmp_path):
@@ -431,8 +436,14 @@ async def test_the_mouse_drives_the_footer():
 
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        step_key = next(k for k in app.screen.query(FooterKey) if k.action == "step")
+        # The footer is composed again as the screen settles: click a key that has stayed put.
+        def laid_out():
+            return next((k for k in app.screen.query(FooterKey) if k.action == "step" and k.region.width), None)
+
+        step_key = None
+        while step_key is None or laid_out() is not step_key:
+            step_key = laid_out()
+            await pilot.pause(0.3)
         await pilot.click(step_key)
         await pilot.pause()
         assert app.state.trainer.step_count == 1
@@ -442,7 +453,12 @@ async def test_the_mouse_drives_the_footer():
         assert isinstance(app.screen, HelpScreen)
 
 
-async def test_shift_l_leaves_for_the_lessons_and_l_still_toggles_the_log_scale():
+async def test_shift_l_opens_the_lessons_over_the_run_and_esc_comes_back_to_it(tmp_path, monkeypatch):
+    """Issue 12 item 7: L no longer throws the run away; esc on the lesson list returns to it."""
+    from tui.screens.lesson import LessonScreen
+    from tui.screens.lesson_list import LessonListScreen
+
+    monkeypatch.setenv("NETSTEP_DATA_DIR", str(tmp_path))
     app = make_app(epochs=10**9)
     async with app.run_test(size=SIZE) as pilot:
         before = app.view.log_scale
@@ -452,9 +468,26 @@ async def test_shift_l_leaves_for_the_lessons_and_l_still_toggles_the_log_scale(
         await pilot.press("p")
         await wait_for(pilot, lambda: app.state.trainer.step_count > 50, "training while playing")
         await pilot.press("L")
-        await wait_for(pilot, lambda: not app.is_running, "the app closing")
-    assert not app.state.worker_active
-    assert app.return_value == "lessons"
+        await wait_for(pilot, lambda: isinstance(app.screen, LessonListScreen), "the lesson list")
+        assert app.is_running and not app.state.worker_active   # paused, not thrown away
+        step, theta = app.state.trainer.step_count, app.state.trainer.net.theta.copy()
+        await pilot.press("space")                               # the dashboard's keys sleep here
+        await pilot.press("enter")                               # a lesson, over its own run
+        await wait_for(pilot, lambda: isinstance(app.screen, LessonScreen) and not app.screen.busy, "a lesson")
+        await pilot.press("space")
+        await pilot.pause()
+        assert app.screen.session.trainer is not app.state.trainer
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, LessonListScreen), "back to the list")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), "back to the dashboard")
+        assert app.state.trainer.step_count == step
+        np.testing.assert_array_equal(app.state.trainer.net.theta, theta)
+        await pilot.pause()
+        assert f"step {step:,}" in status(app)
+        await pilot.press("space")
+        await pilot.pause()
+        assert app.state.trainer.step_count == step + 1
 
 
 def test_the_command_opens_the_lessons_after_the_dashboard_asks_for_them(monkeypatch):

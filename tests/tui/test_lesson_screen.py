@@ -69,7 +69,7 @@ async def test_dead_relu_first_step_to_last_with_the_keyboard(lessons, store):
         screen = await settle(pilot)
         assert s.trainer.step_count == 5000              # paused by itself exactly there
         assert s.metrics["accuracy"] == 0.5
-        assert app.state.latest.step == 5000             # the panels saw it
+        assert screen.latest_snapshot().step == 5000             # the panels saw it
         for expected in range(2, 9):
             await pilot.press("right")
             screen = await settle(pilot)

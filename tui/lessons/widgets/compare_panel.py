@@ -33,7 +33,7 @@ class ComparePanel(Panel):
         yield self.plot
 
     def draw(self, snap) -> None:
-        other = snap.compare
+        other = snap.compare_config
         plt = self.plot.plt
         plt.clear_figure()
         plt.frame(True)
@@ -41,7 +41,7 @@ class ComparePanel(Panel):
             self.key.update(Text("This step has no comparison run.", style="dim"))
             self.plot.refresh()
             return
-        mine = np.asarray(snap.history.loss[:snap.n_loss], dtype=float)
+        mine = snap.own_loss if snap.own_loss is not None else np.zeros(0)
         theirs = np.asarray(snap.compare_loss, dtype=float)
         columns = max(4, self.plot.size.width - 12)
         for ys, rgb in ((mine, MAIN_RGB), (theirs, OTHER_RGB)):
@@ -50,10 +50,10 @@ class ComparePanel(Panel):
                 plt.plot(xs.tolist(), np.where(np.isfinite(vs), vs, np.nan).tolist(), marker="braille", color=rgb)
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append("━ ", style=colours.plain_style(fg=MAIN_RGB, bold=True))
-        t.append(f"this run: {difference(other.config, snap.config)}  loss ")
+        t.append(f"this run: {difference(other, snap.config)}  loss ")
         t.append(f"{mine[-1]:.4g}" if len(mine) else "—", style="bold")
         t.append("\n━ ", style=colours.plain_style(fg=OTHER_RGB, bold=True))
-        t.append(f"comparison: {difference(snap.config, other.config)}  loss ")
+        t.append(f"comparison: {difference(snap.config, other)}  loss ")
         t.append(f"{theirs[-1]:.4g}" if len(theirs) else "—", style="bold")
         self.key.update(t)
         self.plot.refresh()
