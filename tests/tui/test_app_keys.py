@@ -504,3 +504,68 @@ def test_the_command_opens_the_lessons_after_the_dashboard_asks_for_them(monkeyp
     monkeypatch.setattr(app_module.NetstepApp, "run", lambda self: 0)
     assert app_cmd.run(make_parser().parse_args([])) == 0
     assert opened == [True]
+
+
+async def test_help_scrolls_to_its_last_line_at_80x24():
+    """Issue 12 item 6: the help box cut its scroll area at the screen's edge, so the last
+    keys could not be reached. Now end (and pagedown) brings the last line into view."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        scroll = app.screen.query_one("#help-scroll")
+        box = app.screen.query_one("#help-box")
+        table = app.screen.query_one("#help-table")
+        assert app.screen.focused is scroll
+        assert scroll.region.bottom <= box.region.bottom - 1 <= 24   # the scroll area is inside the box
+        last = table.virtual_region.height - 1                       # the last help line, in the table
+
+        def last_on_screen():
+            top = scroll.scroll_offset.y
+            return top <= last < top + scroll.scrollable_content_region.height
+
+        assert not last_on_screen()
+        await pilot.press("end")
+        await pilot.pause()
+        assert last_on_screen()
+        await pilot.press("home")
+        await pilot.pause()
+        for _ in range(10):
+            await pilot.press("pagedown")
+        await pilot.pause()
+        assert last_on_screen()
+
+
+async def test_lr_up_past_the_cap_shows_one_notification():
+    """Issue 12 item 10: + past the cap stacked a toast per press; now one, updated."""
+    app = make_app(lr=2.0 ** 18)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        for _ in range(5):
+            await pilot.press("plus")
+        await pilot.pause()
+        await pilot.pause()
+        messages = [n.message for n in app._notifications]
+        assert len([m for m in messages if "learning rate" in m]) == 1, messages
+        assert app.state.trainer.lr == 2.0 ** 19   # the one doubling that fitted under the cap
+
+
+async def test_status_line_and_diagnostics_show_one_step_and_one_loss():
+    """Issue 12 item 8: the status line's loss is the full-data training loss at the
+    current weights (what `netstep train --json` reports), labelled so, at the step the
+    diagnostics panel's footer names."""
+    app = make_app(epochs=10**9)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.state.trainer.step_count > 500, "play")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: not app.state.worker_active, "pause")
+        await pilot.pause()
+        trainer = app.state.trainer
+        n = trainer.step_count
+        loss = trainer.evaluate(record=False)["loss"]
+        assert f"step {n:,}" in status(app) and f"train loss {loss:.4g}" in status(app)
+        diagnostics = app.screen.query_one("#diagnostics")
+        assert diagnostics.border_subtitle.startswith(f"step {n} ")
+        assert app.state.latest.diagnostics["step"] == n == app.state.latest.step

@@ -99,10 +99,7 @@ def _num(x) -> str:
 
 
 class Probe:
-    """What the conditions read, computed once per evaluation and only when asked for.
-
-    `session` is a LessonSession (or anything with .trainer, .compare, .state).
-    """
+    """What the conditions read of a LessonSession, computed once and only when asked for."""
 
     def __init__(self, session):
         self.session = session

@@ -278,10 +278,10 @@ class LessonSession:
     def at_stop(self) -> str | None:
         """At a stop: why play ends here ("budget", "met", "paused"), or None to go on."""
         self._look_at = None
-        if self.budget_left == 0:
-            return "budget"
         if self._watching and self.play_done():
             return "met"
+        if self.budget_left == 0:
+            return "budget"
         return "paused" if self.headless else None
 
     # ----- keys ------------------------------------------------------------------------

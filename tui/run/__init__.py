@@ -1,6 +1,7 @@
 """One run controller for the dashboard, the operation view and the lessons (no Textual here)."""
 
-from tui.run.controller import CHUNK_SECONDS, EVAL_INTERVAL, SPEEDS, TICK_HZ, RateMeter, RunController
+from tui.run.controller import CHUNK_SECONDS, EVAL_INTERVAL, SPEEDS, TICK_HZ, RunController
+from tui.run.rate import RateMeter
 from tui.run.snapshot import LayerFacts, LessonSnapshot, RunFacts, Snapshot, facts_of
 from tui.run.view import View
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 from concurrent.futures import Future
 
 import numpy as np
@@ -30,6 +29,7 @@ import engine
 import engine.diagnostics
 import engine.stepper
 from tui.opstate import WeightEdit, op_view
+from tui.run.rate import RateMeter
 from tui.run.snapshot import Snapshot, facts_of
 
 TICK_HZ = 16                     # the UI samples the latest snapshot this often (every screen)
@@ -38,35 +38,12 @@ EVAL_INTERVAL = 0.05             # full-data evaluate() recorded at most 20 time
 EDIT_ROWS = 8                    # examples whose outputs a weight edit shows before and after
 MAX_EDIT = 1e6                   # |weight| a hand edit may set (larger ones overflow the forward pass)
 SPEEDS = (None, 1000, 100, 10)   # steps per second while playing; None is full speed
-# Diagnostics: measured for each snapshot whose run has moved (so at most TICK_HZ times a
-# second while playing), at the same step as the snapshot's loss: the status line and the
-# diagnostics panel always describe one step.
+# Diagnostics: measured for each snapshot of a moved run (at most TICK_HZ a second while
+# playing), at the snapshot's step: the status line and the diagnostics panel agree.
 
 
 def _quiet():
     return np.errstate(over="ignore", invalid="ignore", divide="ignore")  # the guard reports these
-
-
-class RateMeter:
-    """Steps per second over the last second or so."""
-
-    def __init__(self, window=1.0):
-        self.window = window
-        self.samples = deque()
-
-    def reset(self):
-        self.samples.clear()
-
-    def add(self, now, total_steps):
-        self.samples.append((now, total_steps))
-        while len(self.samples) > 2 and now - self.samples[0][0] > self.window:
-            self.samples.popleft()
-
-    def rate(self):
-        if len(self.samples) < 2:
-            return None
-        (t0, s0), (t1, s1) = self.samples[0], self.samples[-1]
-        return (s1 - s0) / (t1 - t0) if t1 > t0 else None
 
 
 class RunController:
@@ -97,12 +74,13 @@ class RunController:
         self._diag = None
         self._diag_error = None
         self._diag_key = None
-        self._install(trainer)
+        self.install(trainer)
         self.latest = self.snapshot()
 
     # ----- the run ----------------------------------------------------------------------
 
-    def _install(self, trainer):
+    def install(self, trainer):
+        """Make `trainer` the run (a rebuild, a loaded file, a lesson step's fresh run)."""
         self.trainer = trainer
         self.config = trainer.config
         self.facts = facts_of(trainer)
@@ -119,17 +97,13 @@ class RunController:
         with _quiet():
             self.metrics = trainer.evaluate()  # recorded once per step: a loaded run's last point is kept
 
-    def install(self, trainer):
-        """Make `trainer` the run (a lesson step's fresh run)."""
-        self._install(trainer)
-
     def rebuild(self, config):
         """A fresh run for `config`. Raises engine.ConfigError (or NetstepError) and keeps the old run."""
-        self._install(engine.build(config))
+        self.install(engine.build(config))
 
     def load(self, path):
         """Replace the run with one saved to `path`. Raises engine.FileFormatError and keeps the old run."""
-        self._install(engine.io.load(path))
+        self.install(engine.io.load(path))
 
     def reset(self):
         self.rebuild(self.config)
