@@ -114,10 +114,6 @@ class Snapshot:
     op_view: Any = None         # tui.opstate.OpView while the operation view is open
     edit: Any = None            # tui.opstate.WeightEdit after a hand edit (until the next step)
 
-    @property
-    def trainer(self):  # pragma: no cover - a guard for code written against the old snapshot
-        raise AttributeError("a snapshot carries no live trainer: read snap.facts (static) or its fields")
-
     def param(self, name):
         """W1, b1, ... (and dW1, db1, ..., ΔW1 ...) from this snapshot, or None."""
         if name.startswith("d"):
