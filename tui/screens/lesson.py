@@ -37,7 +37,6 @@ from tui.widgets.boundary.predictions_panel import PredictionsPanel
 from tui.widgets.diagnostics.diagnostics_panel import DiagnosticsPanel
 from tui.widgets.loss.loss_panel import LossPanel
 from tui.widgets.network.network_panel import NetworkPanel
-from tui.widgets.panel import Panel
 from tui.widgets.status.status_bar import StatusBar
 from tui.widgets.weights.weights_panel import WeightsPanel
 
