@@ -26,7 +26,7 @@ class LayerFacts:
     activation: str     # relu, sigmoid, ... (the output layer's is the output activation)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)   # compared by identity: the arrays make == meaningless
 class RunFacts:
     """The static facts of one run, built once (see facts_of)."""
 
@@ -76,7 +76,7 @@ def facts_of(trainer) -> RunFacts:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Snapshot:
     """Copies of everything the panels show, taken at one moment by the run controller."""
 
@@ -123,7 +123,7 @@ class Snapshot:
         return self.params.get(name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LessonSnapshot(Snapshot):
     """A lesson's snapshot: the run's, plus the step and what only lessons show."""
 
