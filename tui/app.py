@@ -1,19 +1,19 @@
 """The trainer app: a live, keyboard-first dashboard over one engine run.
 
-The app holds a RunState (the trainer and its latest Snapshot) and a View (what the
-user chose to look at). Panels are plain widgets that draw snapshots, so any screen
-can place them. While playing, a thread worker owns the trainer and steps it at full
+The app holds a RunController (tui/run: the trainer, its worker and its latest
+Snapshot) and a View (what the user chose to look at), and is the PanelHost of the
+dashboard's screens. Panels are plain widgets that draw snapshots, so any screen can
+place them. While playing, a thread worker owns the trainer and steps it at full
 speed; a timer samples the latest snapshot TICK_HZ times a second and hands it to the
 panels of every screen on the stack. Nothing here does the math: actions call the
 engine (step, evaluate, build, gradcheck, save, load) and panels draw its numbers.
+Actions by area: training and looking here, op mode in tui/actions/ops.py, the
+config and files in tui/actions/files.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
-import os
 import time
 
 from textual import work
@@ -24,18 +24,16 @@ from textual.worker import get_current_worker
 import engine
 from engine.init import INITS
 from tui import keys
+from tui.actions.files import FileActions
+from tui.actions.ops import OpActions
+from tui.notify import notify_once
 from tui.palette import TrainerCommands
-from tui.screens.config_form import ConfigForm
-from tui.screens.edit_weight import EditWeightScreen
+from tui.run import TICK_HZ, RunController, View
 from tui.screens.gradcheck import GradcheckScreen
 from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
-from tui.screens.op_detail import OpDetailScreen
 from tui.screens.ops import OpScreen
-from tui.screens.path_prompt import PathPrompt
-from tui.state import RunState, View
 
-TICK_HZ = 16
 OPEN_LESSONS = "lessons"  # the app's result when the user asked for the lessons (see tui/commands/app_cmd.py)
 UI_BUDGET = 0.12    # share of a core the drawing may take while playing; above it, panels slow down
 MAX_SLOWDOWN = 4.0   # even on a slow machine every panel moves at least every 2 s
@@ -47,7 +45,7 @@ CYCLES = {
 }
 
 
-class NetstepApp(App):
+class NetstepApp(OpActions, FileActions, App):
     """netstep: watch a neural network train, one cycle per keypress or at full speed."""
 
     TITLE = "netstep"
@@ -67,7 +65,7 @@ class NetstepApp(App):
 
     def __init__(self, trainer, tick_hz: float = TICK_HZ, **kwargs):
         super().__init__(**kwargs)
-        self.state = RunState(trainer)
+        self.state = RunController(trainer)
         self.view = View()
         self.tick_hz = tick_hz
         self._worker = None
@@ -76,10 +74,22 @@ class NetstepApp(App):
         self.stagger = True      # while playing: one throttled panel per frame (see show_all)
         self.panel_registry = set()  # every mounted Panel (see Panel.on_mount)
         self.slowdown = 1.0      # multiplies each panel's minimum interval while playing
+        self.store = None        # the lessons' progress store, opened by the first L
         self._cpu_mark = None
 
     def on_mount(self) -> None:
         self.set_interval(1 / self.tick_hz, self._tick)
+
+    # ----- the panels' host (tui.widgets.panel.PanelHost) ----------------------------
+
+    def latest_snapshot(self):
+        return self.state.latest
+
+    def register_panel(self, panel) -> None:
+        self.panel_registry.add(panel)
+
+    def unregister_panel(self, panel) -> None:
+        self.panel_registry.discard(panel)
 
     # ----- drawing -----------------------------------------------------------------
 
@@ -183,8 +193,8 @@ class NetstepApp(App):
                         title="Done", timeout=6)
 
     def check_action(self, action: str, parameters):
-        # Under a dialog the dashboard's keys belong to the dialog.
-        if action in keys.DASHBOARD_ACTIONS and self.screen.is_modal:
+        # Under a dialog, or in the lessons, the dashboard's keys belong to that screen.
+        if action in keys.DASHBOARD_ACTIONS and not isinstance(self.screen, (MainScreen, OpScreen)):
             return False
         return True
 
@@ -239,9 +249,9 @@ class NetstepApp(App):
         try:
             await self.own(lambda: self.state.set_lr(value))
         except (ValueError, engine.NetstepError) as e:
-            self.notify(str(e), title="Learning rate not changed", severity="warning")
+            notify_once(self, "lr", str(e), title="Learning rate not changed", severity="warning")
             return
-        self.notify(f"learning rate {self.state.trainer.lr:g}", timeout=2)
+        notify_once(self, "lr", f"learning rate {self.state.trainer.lr:g}", timeout=2)
 
     async def action_rewind(self) -> None:
         halted = self.state.trainer.halted is not None
@@ -261,10 +271,10 @@ class NetstepApp(App):
 
     def action_cycle_speed(self) -> None:
         speed = self.state.cycle_speed()
-        self.state.version += 1
         if not self.state.worker_active:
             self.state.refresh()
-        self.notify("play speed: " + ("full" if speed is None else f"at most {speed} steps a second"), timeout=2)
+        notify_once(self, "speed", "play speed: " + ("full" if speed is None else f"at most {speed} steps a second"),
+                    timeout=2)
 
     async def action_cycle(self, field: str) -> None:
         """Next value of a run field (dataset, hidden, init, optimizer); rebuilds the run."""
@@ -294,7 +304,7 @@ class NetstepApp(App):
     # ----- actions: looking --------------------------------------------------------
 
     def action_layer(self, delta: int) -> None:
-        L = self.state.latest.trainer.net.L
+        L = self.state.latest.facts.L
         self.view.layer = max(1, min(L, self.view.layer + delta))
         self.redraw()
 
@@ -316,167 +326,6 @@ class NetstepApp(App):
         t = self.state.trainer
         self.push_screen(GradcheckScreen(t.net.copy(), t.X, t.Y, t.loss, t.l2, full=self.view.full_precision))
 
-    # ----- actions: operation mode (n, b), precision, editing a weight ---------------
-
-    def _follow_op(self) -> None:
-        """Show the op's layer in the network and weights panels."""
-        op = self.state.stepper.current
-        if self.state.op_mode and op is not None and op.layer:
-            self.view.layer = op.layer
-
-    async def _enter_ops(self) -> None:
-        await self.pause()
-        if not isinstance(self.screen, OpScreen):
-            if self.screen.is_modal:
-                return
-            self.state.op_mode = True  # before the screen mounts: the snapshots below are op snapshots
-            await self.push_screen(OpScreen())
-
-    def leave_op_view(self) -> None:
-        """Back on the dashboard: snapshots of the run as it stands, not as at an op."""
-        state = self.state
-        state.op_mode = False
-        if not state.worker_active:
-            state.refresh()
-        self.call_after_refresh(self.redraw)
-
-    def _show_op(self) -> None:
-        self._follow_op()
-        self.state.refresh()
-        self.show_all(force=True)
-
-    async def action_next_op(self) -> None:
-        """One matrix operation forward (computing it at the newest)."""
-        await self._enter_ops()
-        state = self.state
-        op = state.next_op()
-        self._show_op()
-        if op is None and state.trainer.halted is not None:
-            self.notify(state.trainer.halted.message, title="Step refused", severity="error", timeout=12)
-
-    async def action_prev_op(self) -> None:
-        """One operation back (computes nothing)."""
-        await self._enter_ops()
-        state = self.state
-        if state.stepper.current is None:
-            self.notify("no operation yet: n computes the first", timeout=2)
-        elif state.stepper.cursor == 0:
-            self.notify("this is the oldest operation kept", timeout=2)
-        state.prev_op()
-        self._show_op()
-
-    async def show_op(self, position: int) -> None:
-        """Show the op at `position` in the cycle on show (the trace log's highlight)."""
-        opv = self.state.latest.op_view
-        if opv is None or not 0 <= position < len(opv.ops):
-            return
-        self.state.goto_op(opv.ops[position])
-        self._show_op()
-
-    async def open_op(self, position: int) -> None:
-        """The op at `position` of the cycle on show, every number of it."""
-        await self.show_op(position)
-        opv = self.state.latest.op_view
-        if opv is not None:
-            self.push_screen(OpDetailScreen(opv.op, opv.position, self.view.full_precision))
-
-    def action_toggle_precision(self) -> None:
-        self.view.full_precision = not self.view.full_precision
-        self.notify("numbers: " + ("exact (every digit of the float64)" if self.view.full_precision
-                                   else "rounded to 4 significant digits"), timeout=2)
-        self.redraw()
-
-    async def action_edit_weight(self) -> None:
-        """Type a value for the weight under the weights panel's cursor."""
-        from tui.widgets.weights.weights_panel import WeightsPanel
-
-        panels = [p for p in self.screen.query(WeightsPanel) if p.display]
-        if not panels:
-            self.notify("show the weights panel (v) and choose an entry with the arrows first", timeout=4)
-            return
-        await self.pause()
-        panel = panels[0]
-        name, index, what = panel.entry()
-        value = float(self.state.trainer.net.params[name][index])
-
-        async def apply(new):
-            if new is None:
-                return
-            try:
-                edit = await self.own(lambda: self.state.edit_weight(name, index, new))
-            except ValueError as e:
-                self.notify(str(e), title="Weight not changed", severity="error")
-                return
-            mb, ma = edit.metrics_before, edit.metrics_after
-            self.notify(f"{edit.label} = {edit.new!r}: loss {mb['loss']:.6g} → {ma['loss']:.6g}, "
-                        f"accuracy {mb['accuracy'] * 100:.1f}% → {ma['accuracy'] * 100:.1f}% (no training step)",
-                        timeout=6)
-
-        self.push_screen(EditWeightScreen(name, index, value, what), apply)
-
-    # ----- actions: the run's config and files -------------------------------------
-
-    def action_config(self) -> None:
-        async def apply(config):
-            await self.own(lambda: self.state.rebuild(config))
-
-        def done(config):
-            if config is not None:
-                self.notify("run rebuilt: " + config.describe(), timeout=3)
-
-        self.push_screen(ConfigForm(self.state.config, apply), done)
-
-    def action_save(self) -> None:
-        async def save(path):
-            if not path:
-                return
-            try:
-                saved = await self.own(lambda: engine.io.save(self.state.trainer, path))
-            except (OSError, engine.NetstepError) as e:  # NetstepError: a name or place engine.safefile refuses
-                self.notify(f"cannot save to {path}: {getattr(e, 'strerror', None) or e}", title="Not saved",
-                            severity="error")
-                return
-            self.notify(f"saved to {saved}", timeout=4)
-
-        self.push_screen(PathPrompt("Save the run (weights, config, history) to:", "netstep-run.npz", "Save"),
-                         save)
-
-    def action_load(self) -> None:
-        async def load(path):
-            if not path:
-                return
-            try:
-                await self.own(lambda: self.state.load(path))
-            except engine.NetstepError as e:
-                self.notify(str(e), title="Not loaded", severity="error", timeout=10)
-                return
-            except OSError as e:
-                self.notify(f"cannot read {path}: {e.strerror or e}", title="Not loaded", severity="error")
-                return
-            self.view.clamp_layer(self.state.trainer.net.L)
-            self.notify(f"loaded {path}: step {self.state.trainer.step_count}", timeout=4)
-
-        self.push_screen(PathPrompt("Load a run saved with ctrl+s from:", "netstep-run.npz", "Load"), load)
-
-    def action_export(self) -> None:
-        async def export(path):
-            if not path:
-                return
-            try:
-                rows = await self.own(lambda: list(self.state.trainer.history.csv_rows()))
-                text = io.StringIO()
-                csv.writer(text, lineterminator="\n").writerows(rows)
-                data = text.getvalue().encode("utf-8")
-                engine.io.atomic_write(path, lambda f: f.write(data))
-            except (OSError, engine.NetstepError) as e:
-                self.notify(f"cannot write {path}: {getattr(e, 'strerror', None) or e}", title="Not exported",
-                            severity="error")
-                return
-            self.notify(f"history ({len(rows) - 1} rows) written to {os.path.abspath(path)}", timeout=4)
-
-        self.push_screen(PathPrompt("Export the training history (CSV) to:", "netstep-history.csv", "Export"),
-                         export)
-
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
@@ -486,10 +335,26 @@ class NetstepApp(App):
         self.exit(0)
 
     async def action_lessons(self) -> None:
-        # The lessons are their own app (their keys drive a lesson's session): the
-        # command that started this one opens it once this one has closed.
+        """The lesson list over the dashboard: the run stays as it is (paused), and esc
+        on the list comes back to it. Each lesson runs its own run controller."""
+        from tui.lessons import load_all
+        from tui.screens.lesson_list import LessonListScreen
+        from tui.store import open_store
+
         await self.pause()
-        self.exit(OPEN_LESSONS)
+        if getattr(self, "store", None) is None:
+            self.store, problem = open_store()
+            if problem:
+                self.notify(problem, title="Progress", severity="warning", timeout=10)
+        lessons, errors = load_all()
+        for message in errors:
+            self.notify(message, title="Lesson skipped", severity="warning", timeout=10)
+        self.push_screen(LessonListScreen(lessons, self.store, over_dashboard=True))
+
+    def on_unmount(self) -> None:
+        store = getattr(self, "store", None)
+        if store is not None:
+            store.close()
 
 
 def _fit_output(config):

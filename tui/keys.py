@@ -1,15 +1,16 @@
 """Every key of the trainer app in one table: the bindings, the help screen and the
-command palette are all made from it, so they cannot disagree.
+command palette are all made from it, so they cannot disagree. The lessons use a
+subset of it, looked up by action (LESSON_ACTIONS): the lesson screen's bindings and
+the keys a lesson file may name both come from here.
 
 n and b walk the cycle one matrix operation at a time (the operation view).
+No Textual at import: the headless lesson checker reads this table too.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-from textual.binding import Binding
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,11 @@ class Key:
     @property
     def binding_id(self) -> str:
         return self.id or re.sub(r"[^a-z0-9]+", "-", self.action).strip("-")
+
+    @property
+    def name(self) -> str:
+        """How a lesson file names the key: space, p, +, ..."""
+        return self.display or self.key.split(",")[0]
 
 
 KEYS = (
@@ -65,7 +71,7 @@ KEYS = (
     Key("ctrl+s", "save", "save", "Save the run (weights, config, history) to a .npz file", "File", show=False),
     Key("ctrl+o", "load", "load", "Load a run saved with ctrl+s", "File", show=False),
     Key("e", "export", "export", "Export the training history as CSV", "File", show=False),
-    Key("L", "lessons", "lessons", "Open the guided lessons (this run is left behind: save it first with ctrl+s)",
+    Key("L", "lessons", "lessons", "Open the guided lessons (this run waits, paused: esc on the list returns to it)",
         "App", show=False, display="L"),
     Key("question_mark", "help", "help", "Show every key", "App", display="?"),
     Key("q", "quit", "quit", "Quit", "App"),
@@ -74,20 +80,42 @@ KEYS = (
 # Keys that work only while the panels are in front (not under a dialog).
 DASHBOARD_ACTIONS = frozenset(k.action.split("(")[0] for k in KEYS) - {"help", "quit"}
 
+# The keys a lesson offers (the lesson screen implements these actions on its own run).
+# A lesson file's `keys` may name those that drive the run (LESSON_STEP_KEYS).
+LESSON_ACTIONS = ("step", "toggle_play", "next_op", "prev_op", "gradcheck", "reset", "lr_up", "lr_down",
+                  "cycle_speed", "layer(-1)", "layer(1)", "toggle_log", "help", "quit")
+LESSON_STEP_ACTIONS = ("step", "toggle_play", "next_op", "prev_op", "gradcheck", "reset", "lr_up", "lr_down")
+
+
+def by_action(action: str) -> Key:
+    return next(k for k in KEYS if k.action == action)
+
+
+def lesson_keys() -> dict:
+    """Lesson key name (space, p, n, b, g, r, +, -) -> its Key in the table."""
+    return {by_action(a).name: by_action(a) for a in LESSON_STEP_ACTIONS}
+
 
 # The footer shows keys in binding order and crops what does not fit: at 80 columns
 # these come first, so help and quit are always in view.
 FOOTER_FIRST = ("step", "toggle_play", "help", "quit")
 
 
-def bindings():
+def bindings(actions=None, priority=(), first=FOOTER_FIRST, hidden=()):
+    """Textual Bindings for the table's keys (only `actions` when given). The footer
+    lists `first` first; `hidden` stay out of it; the keys whose actions are in
+    `priority` win over a focused widget's own."""
+    from textual.binding import Binding
+
+    table = KEYS if actions is None else tuple(k for k in KEYS if k.action in actions)
     groups = {}
     out = []
-    first = [k for a in FOOTER_FIRST for k in KEYS if k.action == a]
-    for k in first + [k for k in KEYS if k not in first]:
+    first = [k for a in first for k in table if k.action == a]
+    for k in first + [k for k in table if k not in first]:
         group = None
         if k.footer_group:
             group = groups.setdefault(k.footer_group, Binding.Group(k.footer_group, compact=True))
-        out.append(Binding(k.key, k.action, k.label, show=k.show, key_display=k.display, tooltip=k.help,
-                           id=k.binding_id, group=group))
+        out.append(Binding(k.key, k.action, k.label, show=k.show and k.action not in hidden, key_display=k.display,
+                           tooltip=k.help,
+                           id=k.binding_id, group=group, priority=k.action in priority))
     return out

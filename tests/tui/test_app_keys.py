@@ -13,6 +13,7 @@ from tui.keys import KEYS
 from tui.screens.config_form import ConfigForm
 from tui.screens.gradcheck import GradcheckScreen
 from tui.screens.help import HelpScreen
+from tui.screens.main import MainScreen
 from tui.screens.path_prompt import PathPrompt
 from tui.widgets.panel import Panel
 
@@ -34,9 +35,12 @@ async def test_space_runs_one_cycle_and_every_panel_shows_it():
         for panel in app.screen.query(Panel):
             assert panel._drawn == (snap.run_id, snap.version), f"{type(panel).__name__} did not draw the step"
         assert "step 1" in status(app)
-        assert f"loss {result.loss:.4g}" in status(app)
-        # The loss panel's headline: the full-data loss after the update (issue 12 item 8).
-        assert f"loss {expected.evaluate(record=False)['loss']:.4g}" in text_of(app.screen.query_one("#loss-key"))
+        # The headline loss: the full-data training loss at the weights after the step (as
+        # `netstep train --json` reports it), not the loss the step computed before its update.
+        after = expected.evaluate(record=False)["loss"]
+        assert f"{after:.4g}" != f"{result.loss:.4g}"
+        assert f"train loss {after:.4g}" in status(app)
+        assert f"{after:.4g}" in text_of(app.screen.query_one("#loss-key"))
         dW1 = expected.net.grad_views(expected.last.g)["dW1"]
         assert app.screen.query_one("#map-dW").shape == dW1.shape
         assert app.screen.query_one("#boundary-map").pixels is not None
@@ -286,7 +290,7 @@ async def test_save_then_load_restores_the_run(tmp_path):
         await wait_for(pilot, lambda: app.state.trainer.step_count == 3, "the loaded run")
         np.testing.assert_array_equal(app.state.trainer.net.theta, saved_theta)
         assert "step 3" in status(app)
-        assert f"loss {app.state.trainer.history.last_loss:.4g}" in status(app)  # the loaded run's last step
+        assert f"loss {app.state.trainer.evaluate(record=False)['loss']:.4g}" in status(app)  # at the loaded weights
 
 
 async def test_loading_a_bad_file_notifies_and_keeps_the_run(tmp_path):
@@ -433,8 +437,14 @@ async def test_the_mouse_drives_the_footer():
 
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        step_key = next(k for k in app.screen.query(FooterKey) if k.action == "step")
+        # The footer is composed again as the screen settles: click a key that has stayed put.
+        def laid_out():
+            return next((k for k in app.screen.query(FooterKey) if k.action == "step" and k.region.width), None)
+
+        step_key = None
+        while step_key is None or laid_out() is not step_key:
+            step_key = laid_out()
+            await pilot.pause(0.3)
         await pilot.click(step_key)
         await pilot.pause()
         assert app.state.trainer.step_count == 1
@@ -444,7 +454,12 @@ async def test_the_mouse_drives_the_footer():
         assert isinstance(app.screen, HelpScreen)
 
 
-async def test_shift_l_leaves_for_the_lessons_and_l_still_toggles_the_log_scale():
+async def test_shift_l_opens_the_lessons_over_the_run_and_esc_comes_back_to_it(tmp_path, monkeypatch):
+    """Issue 12 item 7: L no longer throws the run away; esc on the lesson list returns to it."""
+    from tui.screens.lesson import LessonScreen
+    from tui.screens.lesson_list import LessonListScreen
+
+    monkeypatch.setenv("NETSTEP_DATA_DIR", str(tmp_path))
     app = make_app(epochs=10**9)
     async with app.run_test(size=SIZE) as pilot:
         before = app.view.log_scale
@@ -454,9 +469,26 @@ async def test_shift_l_leaves_for_the_lessons_and_l_still_toggles_the_log_scale(
         await pilot.press("p")
         await wait_for(pilot, lambda: app.state.trainer.step_count > 50, "training while playing")
         await pilot.press("L")
-        await wait_for(pilot, lambda: not app.is_running, "the app closing")
-    assert not app.state.worker_active
-    assert app.return_value == "lessons"
+        await wait_for(pilot, lambda: isinstance(app.screen, LessonListScreen), "the lesson list")
+        assert app.is_running and not app.state.worker_active   # paused, not thrown away
+        step, theta = app.state.trainer.step_count, app.state.trainer.net.theta.copy()
+        await pilot.press("space")                               # the dashboard's keys sleep here
+        await pilot.press("enter")                               # a lesson, over its own run
+        await wait_for(pilot, lambda: isinstance(app.screen, LessonScreen) and not app.screen.busy, "a lesson")
+        await pilot.press("space")
+        await pilot.pause()
+        assert app.screen.session.trainer is not app.state.trainer
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, LessonListScreen), "back to the list")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), "back to the dashboard")
+        assert app.state.trainer.step_count == step
+        np.testing.assert_array_equal(app.state.trainer.net.theta, theta)
+        await pilot.pause()
+        assert f"step {step:,}" in status(app)
+        await pilot.press("space")
+        await pilot.pause()
+        assert app.state.trainer.step_count == step + 1
 
 
 def test_the_command_opens_the_lessons_after_the_dashboard_asks_for_them(monkeypatch):
@@ -473,3 +505,68 @@ def test_the_command_opens_the_lessons_after_the_dashboard_asks_for_them(monkeyp
     monkeypatch.setattr(app_module.NetstepApp, "run", lambda self: 0)
     assert app_cmd.run(make_parser().parse_args([])) == 0
     assert opened == [True]
+
+
+async def test_help_scrolls_to_its_last_line_at_80x24():
+    """Issue 12 item 6: the help box cut its scroll area at the screen's edge, so the last
+    keys could not be reached. Now end (and pagedown) brings the last line into view."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        scroll = app.screen.query_one("#help-scroll")
+        box = app.screen.query_one("#help-box")
+        table = app.screen.query_one("#help-table")
+        assert app.screen.focused is scroll
+        assert scroll.region.bottom <= box.region.bottom - 1 <= 24   # the scroll area is inside the box
+        last = table.virtual_region.height - 1                       # the last help line, in the table
+
+        def last_on_screen():
+            top = scroll.scroll_offset.y
+            return top <= last < top + scroll.scrollable_content_region.height
+
+        assert not last_on_screen()
+        await pilot.press("end")
+        await pilot.pause()
+        assert last_on_screen()
+        await pilot.press("home")
+        await pilot.pause()
+        for _ in range(10):
+            await pilot.press("pagedown")
+        await pilot.pause()
+        assert last_on_screen()
+
+
+async def test_lr_up_past_the_cap_shows_one_notification():
+    """Issue 12 item 10: + past the cap stacked a toast per press; now one, updated."""
+    app = make_app(lr=2.0 ** 18)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        for _ in range(5):
+            await pilot.press("plus")
+        await pilot.pause()
+        await pilot.pause()
+        messages = [n.message for n in app._notifications]
+        assert len([m for m in messages if "learning rate" in m]) == 1, messages
+        assert app.state.trainer.lr == 2.0 ** 19   # the one doubling that fitted under the cap
+
+
+async def test_status_line_and_diagnostics_show_one_step_and_one_loss():
+    """Issue 12 item 8: the status line's loss is the full-data training loss at the
+    current weights (what `netstep train --json` reports), labelled so, at the step the
+    diagnostics panel's footer names."""
+    app = make_app(epochs=10**9)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.state.trainer.step_count > 500, "play")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: not app.state.worker_active, "pause")
+        await pilot.pause()
+        trainer = app.state.trainer
+        n = trainer.step_count
+        loss = trainer.evaluate(record=False)["loss"]
+        assert f"step {n:,}" in status(app) and f"train loss {loss:.4g}" in status(app)
+        diagnostics = app.screen.query_one("#diagnostics")
+        assert diagnostics.border_subtitle.startswith(f"step {n} ")
+        assert app.state.latest.diagnostics["step"] == n == app.state.latest.step

@@ -69,7 +69,7 @@ async def test_dead_relu_first_step_to_last_with_the_keyboard(lessons, store):
         screen = await settle(pilot)
         assert s.trainer.step_count == 5000              # paused by itself exactly there
         assert s.metrics["accuracy"] == 0.5
-        assert app.state.latest.step == 5000             # the panels saw it
+        assert screen.latest_snapshot().step == 5000             # the panels saw it
         for expected in range(2, 9):
             await pilot.press("right")
             screen = await settle(pilot)
@@ -281,3 +281,27 @@ async def test_every_lesson_can_be_finished_through_the_screen(lesson_id, lesson
             await pilot.press("right")
             screen = await settle(pilot)
         assert store.get(lesson_id).done
+
+
+async def test_t_sets_the_play_speed_in_a_lesson(lessons, store):
+    """Issue 12 item 10: t did nothing in lessons; it is the dashboard's play speed now.
+    Lesson keys come from the app's key table, by action."""
+    from tui import keys
+
+    app = lesson_app(lessons, store, "training")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await settle(pilot)
+        actions = {b.action for b in screen.BINDINGS}
+        table = {k.action for k in keys.KEYS}
+        assert actions - table == {"next_step", "prev_step", "leave"}   # the rest is the table's
+        await pilot.press("t")
+        screen = await settle(pilot)
+        c = screen.session.controller
+        assert c.speed == 1000
+        await pilot.pause()
+        assert "≤1000/s" in screen.query_one("#status-line").render_line(0).text
+        await pilot.press("t", "t", "t")
+        await settle(pilot)
+        assert c.speed is None
+        messages = [n.message for n in app._notifications if "play speed" in n.message]
+        assert len(messages) == 1 and messages[0] == "play speed: full"

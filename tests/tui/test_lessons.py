@@ -319,3 +319,63 @@ def test_headless_lesson_commands_do_not_import_textual():
             "print('textual' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+# ----- one run controller, one key table, one source of measurements ----------------------------
+
+def test_a_lesson_check_and_the_diagnostics_panel_agree_on_dead_units(lessons):
+    """The dead-relu lesson's run: the check's dead count is the diagnostics row's (the
+    rows the diagnostics panel draws), not a count of its own."""
+    s = LessonSession(lessons["dead-relu"])
+    s.start(6)                          # "Killing units with a learning rate that is too large"
+    s.simulate()
+    (name, verdict), = [(n, v) for n, v in s.verdicts() if n.startswith("dead")]
+    snap = s.controller.refresh()       # what the panels draw, from the same controller
+    rows = [r for r in snap.diagnostics["layers"][:-1] if r.get("dead") is not None]
+    dead = sum(len(r["dead_units"]) for r in rows)
+    total = sum(r["units"] for r in rows)
+    assert dead > 0 and verdict.detail.startswith(f"{dead} of {total} ReLU units dead")
+    assert snap.diagnostics["step"] == s.trainer.step_count == snap.step
+
+
+def test_saturation_and_identical_units_come_from_the_diagnostics_rows():
+    import engine.diagnostics
+
+    s = _session("""
+        id = "t"
+        title = "t"
+        [[steps]]
+        title = "a"
+        text = "a"
+        [steps.run]
+        preset = "default"
+        [steps.run.set]
+        hidden = "sigmoid"
+        init = "zeros"
+        [steps.check]
+        identical_units = true
+        saturated_below = 0.5
+    """)
+    assert s.met(), s.verdicts()
+    report = engine.diagnostics.measure(s.trainer)
+    assert report.layers[0].identical_units is True
+    probe = checks.Probe(s)
+    assert probe.saturated_fraction() == report.layers[0].saturated
+
+
+def test_lesson_keys_are_the_app_tables_keys():
+    from tui import keys
+
+    assert set(loader.KEYS) == {"space", "p", "n", "b", "g", "r", "+", "-"}
+    for name, key in keys.lesson_keys().items():
+        assert key in keys.KEYS and key.action in keys.LESSON_ACTIONS
+        assert loader.KEYS[name] == key.help
+
+
+def test_t_sets_the_play_speed_in_a_lesson(lessons):
+    s = LessonSession(lessons["training"])
+    s.start(0)
+    assert s.controller.speed is None
+    note = s.press("t")
+    assert s.controller.speed == 1000 and "1000" in note
+    assert s.controller.refresh().speed == 1000

@@ -177,7 +177,7 @@ async def test_the_compare_panel_draws_both_runs_from_their_curves(tmp_path):
             screen = await settle(pilot)
             s = screen.session
             assert s.trainer.step_count == s.compare.step_count == 200
-            snap = app.state.latest
+            snap = screen.latest_snapshot()
             assert snap.curve.n_steps == snap.compare_curve.n_steps == 200
             plot = screen.query_one("#compare-plot")
             bottom, top = plot.y_range

@@ -1,20 +1,14 @@
 """The lessons app: the lesson list, and each lesson's screen over its own run.
 
-Separate from the dashboard app because a lesson's keys drive the lesson's session
-(with its checks and progress), not the dashboard's free-running state. It offers
-the same `state` (the latest snapshot) and `view` (layer, log scale) that the
-dashboard's panels read, so those panels work here unchanged.
+`netstep lessons` and `netstep lesson ID` open this app; `L` on the dashboard opens
+the same lesson list over the dashboard's run instead. Each lesson screen is the
+PanelHost of its own panels (tui/widgets/panel.py) over its session's run
+controller, so the dashboard's panels work here unchanged.
 """
 
 from __future__ import annotations
 
 from textual.app import App
-
-from tui.state import View
-
-
-class _NoRun:
-    latest = None
 
 
 class LessonApp(App):
@@ -37,8 +31,6 @@ class LessonApp(App):
         self.store = store
         self.store_problem = store_problem
         self.lesson_id = lesson_id
-        self.view = View()
-        self.state = _NoRun()   # the lesson screen on top puts its LessonLive here
 
     def on_mount(self) -> None:
         from tui.screens.lesson import LessonScreen

@@ -99,17 +99,14 @@ def _num(x) -> str:
 
 
 class Probe:
-    """What the conditions read, computed once per evaluation and only when asked for.
-
-    `session` is a LessonSession (or anything with .trainer, .compare, .state).
-    """
+    """What the conditions read of a LessonSession, computed once and only when asked for."""
 
     def __init__(self, session):
         self.session = session
         self.trainer = session.trainer
         self._metrics = None
         self._compare_metrics = None
-        self._hidden = None
+        self._diagnostics = None
 
     @property
     def metrics(self) -> dict:
@@ -138,54 +135,51 @@ class Probe:
         return self._compare_metrics
 
     @property
-    def hidden(self) -> list[dict]:
-        """Per hidden layer: its activation and pre-activations Z (m, n) on the training data."""
-        if self._hidden is None:
-            net = self.trainer.net
-            with np.errstate(all="ignore"):
-                _, cache = net.forward(self.trainer.X)
-            self._hidden = [{"layer": l, "act": net.hidden[l - 1], "Z": cache[f"Z{l}"], "A": cache[f"A{l}"]}
-                            for l in range(1, net.L)]
-        return self._hidden
+    def diagnostics(self):
+        """engine.diagnostics.measure() of the run: the one place that decides dead,
+        saturated, identical and vanishing (the diagnostics panel shows the same rows)."""
+        if self._diagnostics is None:
+            import engine.diagnostics
+
+            self._diagnostics = engine.diagnostics.measure(self.trainer)
+        return self._diagnostics
+
+    def hidden_rows(self):
+        return self.diagnostics.layers[:-1]
 
     def dead_units(self) -> tuple[int, int]:
-        """(dead, total) over the ReLU hidden units: a unit is dead when Z <= 0 for every
-        example, so ReLU outputs 0 everywhere and passes back no gradient at all."""
+        """(dead, total) over the ReLU-family hidden units, as the diagnostics count them:
+        a unit is dead when it outputs 0 for every example (so it passes back no gradient)."""
         dead = total = 0
-        for h in self.hidden:
-            if h["act"] != "relu":
-                continue
-            total += h["Z"].shape[1]
-            dead += int(np.count_nonzero((h["Z"] <= 0).all(axis=0)))
+        for r in self.hidden_rows():
+            if r.dead is not None:
+                total += r.units
+                dead += len(r.dead_units)
         return dead, total
 
     def always_active_units(self) -> int:
         """ReLU-family units with Z >= 0 for every example: on this data they are just
-        the identity, a linear unit."""
-        return sum(int(np.count_nonzero((h["Z"] >= 0).all(axis=0)))
-                   for h in self.hidden if h["act"] in ("relu", "leaky_relu"))
+        the identity, a linear unit. (Not a diagnostics measure: read from the forward pass.)"""
+        net = self.trainer.net
+        with np.errstate(all="ignore"):
+            _, cache = net.forward(self.trainer.X)
+        return sum(int(np.count_nonzero((cache[f"Z{l}"] >= 0).all(axis=0)))
+                   for l in range(1, net.L) if net.hidden[l - 1] in ("relu", "leaky_relu"))
 
     def saturated_fraction(self) -> float:
-        """Share of sigmoid/tanh hidden activations in the flat tails (sigmoid below 0.01
-        or above 0.99, tanh beyond +-0.99), where the derivative is nearly zero."""
-        sat = total = 0
-        for h in self.hidden:
-            A = h["A"]
-            if h["act"] == "sigmoid":
-                sat += int(np.count_nonzero((A < 0.01) | (A > 0.99)))
-            elif h["act"] == "tanh":
-                sat += int(np.count_nonzero(np.abs(A) > 0.99))
-            else:
-                continue
-            total += A.size
-        return sat / total if total else 0.0
+        """Share of sigmoid/tanh hidden outputs in the flat tails, over every such layer
+        (each layer's share from the diagnostics, weighted by its units)."""
+        rows = [r for r in self.hidden_rows() if r.saturated is not None]
+        units = sum(r.units for r in rows)
+        return sum(r.saturated * r.units for r in rows) / units if units else 0.0
+
+    def identical_layers(self) -> list[int]:
+        """Hidden layers whose units the diagnostics call identical (a layer of one unit counts as such)."""
+        return [r.layer for r in self.hidden_rows() if r.identical_units is not False]
 
     def grad_norms(self) -> list[float] | None:
-        """||dW_l|| per layer for the latest step, from engine.diagnostics (None before a step)."""
-        import engine.diagnostics
-
-        layers = engine.diagnostics.compute(self.trainer).get("layers") or []
-        norms = [entry.get("grad_norm_W") for entry in layers]
+        """||dW_l|| per layer for the latest step, from engine.diagnostics."""
+        norms = [r.grad_norm_W for r in self.diagnostics.layers]
         if not norms or any(n is None for n in norms):
             return None
         return [float(n) for n in norms]
@@ -298,7 +292,7 @@ def _outputs_within(p, v):
 
 # ----- units inside the network ------------------------------------------------------
 
-@_condition("dead_units_at_least", "count", "at least N ReLU hidden units are dead (Z <= 0 for every example)",
+@_condition("dead_units_at_least", "count", "at least N ReLU hidden units are dead (output 0 for every example)",
             TRAIN_KEYS, lambda v: f"at least {v} dead ReLU unit{'s' if v != 1 else ''}")
 def _dead_units(p, v):
     dead, total = p.dead_units()
@@ -344,16 +338,18 @@ def _saturated_below(p, v):
 
 
 @_condition("identical_units", "bool", "true: within each hidden layer every unit has the same incoming weights "
-            "(to 1e-12); false: they differ", TRAIN_KEYS,
+            "(to the diagnostics' threshold); false: they differ", TRAIN_KEYS,
             lambda v: "the hidden units are all identical" if v else "the hidden units differ")
 def _identical(p, v):
-    net = p.trainer.net
-    worst = 0.0
-    for l in range(1, net.L):
-        Wb = net.layers[l - 1].Wb
-        worst = max(worst, float(np.max(np.abs(Wb - Wb[:, :1]))))
-    same = worst < 1e-12
-    return Verdict(same == v, f"largest difference between units of a layer: {worst:.3g}")
+    layers = p.identical_layers()
+    hidden = len(p.hidden_rows())
+    same = len(layers) == hidden
+    if same:
+        detail = "every hidden layer's units have the same weights"
+    else:
+        differ = [r.layer for r in p.hidden_rows() if r.layer not in layers]
+        detail = f"the units of layer{'s' if len(differ) > 1 else ''} {', '.join(map(str, differ))} differ"
+    return Verdict(same == v, detail)
 
 
 # ----- gradients -------------------------------------------------------------------
@@ -375,7 +371,8 @@ def _grad_ratio(p, holds, needs):
     norms = p.grad_norms()
     if norms is None:
         return Verdict(False, "no step taken yet: press space for one")
-    r = norms[0] / norms[-1] if norms[-1] > 0 else math.inf
+    r = p.diagnostics.layers[0].grad_ratio   # ||dW1|| / ||dW_L||, as the diagnostics panel shows it
+    r = math.inf if r is None else r
     return Verdict(holds(r), f"||dW1|| / ||dW{len(norms)}|| = {r:.3g} (needs {needs})")
 
 

@@ -42,20 +42,14 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tui.keys import lesson_keys
+
 from . import checks
 
 LESSON_DIR = Path(__file__).resolve().parent
 
-KEYS = {
-    "space": "one training step: forward, loss, backward, update",
-    "p": "play / pause training",
-    "n": "next single operation of the cycle",
-    "b": "back one operation",
-    "g": "gradient check",
-    "r": "reset the run to its start",
-    "+": "double the learning rate",
-    "-": "halve the learning rate",
-}
+# The keys a step may ask for: the lesson subset of the app's key table (tui/keys.py).
+KEYS = {name: key.help for name, key in lesson_keys().items()}
 PANELS = {
     "network": "the layers and the shape of every matrix",
     "loss": "loss and accuracy over the steps",

@@ -22,7 +22,6 @@ import numpy as np
 from . import checks
 from .loader import Lesson, Step
 
-LR_MIN, LR_MAX = 1e-6, 1e3
 KEY_REPEATS = 60         # presses of a non-training key the checker may make
 OP_REPEATS = 400
 
@@ -75,21 +74,49 @@ class StepState:
 
 
 class LessonSession:
+    """A lesson over one RunController (tui/run): the dashboard's stepping, playing, op
+    mode and snapshots, plus the lesson's steps, budgets and checks.
+
+    The comparison run of a step, if any, is a second trainer that the controller's
+    on_step hook steps in lockstep with the learner's run."""
+
     def __init__(self, lesson: Lesson):
         self.lesson = lesson
         self.index = 0
-        self.trainer = None
+        self.controller = None       # the RunController, made by the first step with a run
         self.compare = None
         self.backward = "engine"
-        self.stepper = None
         self.grad_norms: list[float] = []
-        self.compare_loss: list[float] = []
         self.state = StepState(None, self.grad_norms)
-        self.metrics = None          # the latest full-data evaluate() of the run (also in its history)
         self.compare_metrics = None
         self.lock = threading.RLock()
         self.note = ""       # the latest thing a key did, for the status line
-        self.version = 0     # bumps whenever the run or the step changes (the screen redraws on it)
+        self.headless = True  # `lessons --check` and replays: p plays one look's worth, as a learner would
+        self._watching = False
+        self._look_at = None
+
+    # ----- the run (the controller's) ---------------------------------------------------
+
+    @property
+    def trainer(self):
+        return self.controller.trainer if self.controller is not None else None
+
+    @property
+    def stepper(self):
+        return self.controller.stepper if self.controller is not None else None
+
+    @property
+    def metrics(self):
+        """The latest full-data evaluate() of the run (also in its history)."""
+        return self.controller.metrics if self.controller is not None else None
+
+    @property
+    def version(self) -> int:
+        return self.controller.version if self.controller is not None else 0
+
+    def _moved(self):
+        if self.controller is not None:
+            self.controller.version += 1
 
     # ----- where we are --------------------------------------------------------------
 
@@ -132,13 +159,17 @@ class LessonSession:
         with self.lock:
             index = max(0, min(int(index), len(self.lesson.steps) - 1))
             first = self.lesson.run_index(index)
-            for i in range(first, index):
-                self._setup(self.lesson.steps[i])
-                self.index = i
-                self.simulate()
+            headless, self.headless = self.headless, True   # a replay presses keys as the checker does
+            try:
+                for i in range(first, index):
+                    self._setup(self.lesson.steps[i])
+                    self.index = i
+                    self.simulate()
+            finally:
+                self.headless = headless
             self.index = index
             self._setup(self.step)
-            self.version += 1
+            self._moved()
 
     def advance(self) -> bool:
         """Move to the next step keeping the live run, if the current check holds."""
@@ -151,41 +182,39 @@ class LessonSession:
             except Exception:
                 self.index -= 1   # still on the step we were on (its run may need rebuilding: start())
                 raise
-            self.version += 1
+            self._moved()
             return True
 
     def _setup(self, step: Step):
         if step.run is not None:
             self._build(step.run)
         self._apply_change(step.change)
-        self._evaluate()
         self.state = StepState(self.trainer, self.grad_norms)
         self.note = ""
 
-    def _evaluate(self):
-        """Full-data loss and accuracy now, recorded in the history (the loss panel's accuracy
-        and test curves); the checks read these instead of evaluating again."""
-        with np.errstate(all="ignore"):
-            self.metrics = self.trainer.evaluate()
-            if self.compare is not None:
-                self.compare_metrics = self.compare.evaluate()
-
     def _build(self, run):
-        import engine.stepper
+        from tui.run.controller import RunController
 
         with np.errstate(all="ignore"):
-            self.trainer = _load_data(run.config)
+            trainer = _load_data(run.config)
             self.compare = _load_data(run.compare_config) if run.compare_config is not None else None
+        if self.controller is None:
+            self.controller = RunController(trainer, stop_at_epochs=False)
+            self.controller.on_step = self._on_step
+            self.controller.watcher = self
+        else:
+            self.controller.install(trainer)
         self.backward = run.backward
-        self.stepper = engine.stepper.OpStepper(self.trainer)
         self.grad_norms = []
-        self.compare_loss = []
         self.compare_metrics = None
 
     def _apply_change(self, change):
+        c = self.controller
         runs = [t for t in (self.trainer, self.compare) if t is not None]
-        if ("weights" in change or "scale_weights" in change) and self.stepper is not None:
-            self.stepper.abandon()  # an open cycle's numbers would be stale
+        weights = "weights" in change or "scale_weights" in change
+        if weights:
+            with np.errstate(all="ignore"):
+                c.stepper.abandon()  # an open cycle's numbers would be stale
         for t in runs:
             if "lr" in change:
                 t.lr = change["lr"]
@@ -204,17 +233,66 @@ class LessonSession:
                     t.net.params[name] = np.array(value)
                 except ValueError as e:
                     raise SessionError(f"change.weights.{name}: {e}") from None
+        if "lr" in change:
+            c.config = c.trainer.config = c.config.replace(lr=c.trainer.lr)
+            if self.compare is not None:
+                self.compare.config = self.compare.config.replace(lr=self.compare.lr)
+        c.touched(weights)
+        self._evaluate_compare()
+
+    def _evaluate_compare(self):
+        if self.compare is not None:
+            with np.errstate(all="ignore"):
+                self.compare_metrics = self.compare.evaluate()
+
+    # ----- what the controller asks of a lesson ----------------------------------------
+
+    def _on_step(self, result):
+        """Every accepted step of the learner's run (step, play or a cycle walked op by op)."""
+        self.grad_norms.append(result.grad_norm)
+        compare = self.compare
+        if compare is not None and compare.halted is None:
+            compare.step()  # its losses are in its own (bounded) history
+
+    def look_every(self) -> int:
+        """Steps between two looks at the check while playing: one epoch for minibatch
+        runs, else 25 steps (a look costs one pass over the data)."""
+        return max(25, self.trainer.steps_per_epoch)
+
+    def next_stop(self, step_count) -> int | None:
+        """Where play must stop and look (the controller's watcher): the step's budget, the
+        step a steps_at_least condition names, and the next look at the check."""
+        stops = [self.state.entry_step + self.step.max_steps]
+        for name, value in self.step.check.items():
+            if name == "steps_at_least" and step_count < value:
+                stops.append(value)   # land on the step the check names
+        if self._look_at is None or self._look_at <= step_count:
+            self._look_at = step_count + self.look_every()
+        stops.append(self._look_at)
+        return min(stops)
+
+    def at_stop(self) -> str | None:
+        """At a stop: why play ends here ("budget", "met", "paused"), or None to go on."""
+        self._look_at = None
+        if self._watching and self.play_done():
+            return "met"
+        if self.budget_left == 0:
+            return "budget"
+        return "paused" if self.headless else None
 
     # ----- keys ------------------------------------------------------------------------
 
     def press(self, key) -> str:
-        """Do what `key` does (p: one chunk of play). Returns a short note."""
+        """Do what `key` does (p: play until the next look at the check). Returns a short note."""
         with self.lock:
+            c = self.controller
             if key == "space":
                 n = self.train(1)
                 self.note = "one step" if n else self._stuck_note()
             elif key == "p":
-                n = self.play_chunk()
+                before = self.trainer.step_count
+                self.play()
+                n = self.trainer.step_count - before
                 self.note = f"{n} steps" if n else self._stuck_note()
             elif key == "n":
                 self.next_op()
@@ -227,9 +305,12 @@ class LessonSession:
                 self.note = "this step starts over"
             elif key in ("+", "-"):
                 self.set_lr(self.trainer.lr * (2.0 if key == "+" else 0.5))
+            elif key == "t":
+                speed = c.cycle_speed()
+                self.note = "play speed: " + ("full" if speed is None else f"at most {speed} steps a second")
             else:
                 raise SessionError(f"unknown key {key!r}")
-            self.version += 1
+            self._moved()
             return self.note
 
     def _stuck_note(self) -> str:
@@ -242,54 +323,45 @@ class LessonSession:
     def train(self, n) -> int:
         """Up to n training steps (both runs when comparing); stops at a refused step or the budget."""
         with self.lock:
-            self._finish_ops()
             n = min(int(n), self.budget_left)
-            done = 0
-            with np.errstate(all="ignore"):
-                for _ in range(n):
-                    r = self.trainer.step()
-                    if not r.ok:
-                        break
-                    self.grad_norms.append(r.grad_norm)
-                    if self.compare is not None and self.compare.halted is None:
-                        c = self.compare.step()
-                        if c.ok:
-                            self.compare_loss.append(c.loss)
-                    done += 1
-            if done or self.metrics is None or self.metrics["step"] != self.trainer.step_count:
-                self._evaluate()
-                self.version += 1
-            return done
+            before = self.trainer.step_count
+            for _ in range(n):
+                if not self.controller.step().ok:
+                    break
+            return self.trainer.step_count - before
 
-    def chunk_size(self) -> int:
-        """Steps between two looks at the check while playing: one epoch for minibatch
-        runs, else 25 steps (a check costs one pass over the data)."""
-        return max(25, self.trainer.steps_per_epoch)
-
-    def play_chunk(self, n=None) -> int:
-        """One chunk of play (n steps, by default chunk_size()), ending early on the step a
-        steps_at_least condition names so the check can be seen holding exactly there."""
+    def play(self, should_stop=lambda: False) -> str:
+        """Play the run through the controller's play loop until it stops: the check holds
+        (when it did not at the start), the budget is used, the guard refuses a step, the
+        learner pauses (should_stop, or the controller's playing flag) or, headless, at the
+        next look at the check. Returns the reason. Run it on the thread that owns the run."""
         with self.lock:
-            n = self.chunk_size() if n is None else max(1, int(n))
-            for name, value in self.step.check.items():
-                if name == "steps_at_least" and self.trainer.step_count < value:
-                    n = min(n, value - self.trainer.step_count)  # land on the step the check names
-            return self.train(n)
+            if self.budget_left == 0 or self.trainer.halted is not None:
+                return "halted" if self.trainer.halted is not None else "budget"
+            self.controller.leave_ops()
+            # Pause by itself only when training makes the check hold, not when it already did
+            # (then p just trains on, for the learner to explore).
+            self._watching = not self.play_done()
+            self._look_at = None
+        return self.controller.play_loop(should_stop)
 
     def set_lr(self, lr):
         with self.lock:
-            lr = min(LR_MAX, max(LR_MIN, float(lr)))
-            self.trainer.lr = lr
+            try:
+                self.controller.set_lr(lr)
+            except ValueError as e:   # past the trainer's cap: the dashboard's rule and message
+                self.note = str(e)
+                return
             if self.compare is not None:
-                self.compare.lr = lr
-            self.note = f"learning rate {lr:g}"
-            self.version += 1
+                self.compare.lr = self.trainer.lr
+                self.compare.config = self.compare.config.replace(lr=self.compare.lr)
+            self.note = f"learning rate {self.trainer.lr:g}"
 
     def gradcheck(self):
         import engine
 
         with self.lock:
-            self._finish_ops()
+            self.controller.finish_ops()
             t = self.trainer
             backward = course_backward() if self.backward == "course" else None
             with np.errstate(all="ignore"):
@@ -297,57 +369,29 @@ class LessonSession:
             self.state.gradcheck = report
             worst = report.worst  # over the compared entries (a parameter all on kinks is None)
             self.note = f"gradient check {'passed' if report.passed else 'failed'} (largest relative error {worst:.3g})"
-            self.version += 1
             return report
 
     def next_op(self):
         with self.lock:
-            if self.budget_left == 0 and not self.stepper.in_cycle:
+            c = self.controller
+            if self.budget_left == 0 and not c.stepper.in_cycle:
                 self.note = self._stuck_note()
                 return None
-            before = self.trainer.step_count
-            with np.errstate(all="ignore"):
-                op = self.stepper.next()
+            op = c.next_op()
             if op is None:
                 self.note = self._stuck_note()
                 return None
             self.state.ops_seen += 1
             if op.phase not in self.state.phases_seen:
                 self.state.phases_seen.append(op.phase)
-            if self.trainer.step_count != before:
-                self._booked()
-                self._evaluate()
             self.note = op.equation
-            self.version += 1
             return op
 
     def prev_op(self):
         with self.lock:
-            op = self.stepper.back()
+            op = self.controller.prev_op()
             self.note = op.equation if op is not None else ""
-            self.version += 1
             return op
-
-    def _booked(self):
-        """A cycle walked op by op has been applied: record it like a step (and step the comparison)."""
-        r = self.trainer.result
-        if r is not None and r.ok:
-            self.grad_norms.append(r.grad_norm)
-        if self.compare is not None and self.compare.halted is None:
-            with np.errstate(all="ignore"):
-                c = self.compare.step()
-            if c.ok:
-                self.compare_loss.append(c.loss)
-
-    def _finish_ops(self):
-        """Finish a cycle left open by n, so a full step never starts mid-cycle."""
-        if self.stepper is not None and self.stepper.in_cycle:
-            before = self.trainer.step_count
-            with np.errstate(all="ignore"):
-                self.stepper.finish_cycle()
-            if self.trainer.step_count != before:
-                self._booked()
-                self._evaluate()
 
     # ----- headless ------------------------------------------------------------------------
 

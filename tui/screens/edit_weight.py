@@ -16,7 +16,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from tui.state import MAX_EDIT
+from tui.run.controller import MAX_EDIT
 
 
 def parse_weight(text: str):

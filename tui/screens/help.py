@@ -31,12 +31,20 @@ class HelpScreen(ModalScreen[None]):
 
     CSS_PATH = "help.tcss"
     BINDINGS = [Binding("escape,question_mark,q", "close", "close", show=True)]
+    AUTO_FOCUS = "#help-scroll"   # up, down, pageup, pagedown, home and end scroll it; so does the wheel
+
+    def __init__(self, actions=None, extra=EXTRA, **kwargs):
+        """actions: only the table's keys for these actions (a lesson's subset); extra: more rows."""
+        super().__init__(**kwargs)
+        self.actions = actions
+        self.extra = extra
 
     def compose(self) -> ComposeResult:
         groups: dict[str, list[tuple[str, str]]] = {}
         for k in KEYS:
-            groups.setdefault(k.group, []).append((_key_name(k), k.help))
-        for group, key, text in EXTRA:
+            if self.actions is None or k.action in self.actions:
+                groups.setdefault(k.group, []).append((_key_name(k), k.help))
+        for group, key, text in self.extra:
             groups.setdefault(group, []).append((key, text))
         table = Table(box=None, padding=(0, 2, 0, 0), show_header=False, expand=True)
         table.add_column("key", style="bold yellow", no_wrap=True, min_width=8)

@@ -1,19 +1,19 @@
 """One lesson: its text beside the panels the current step needs.
 
 Right and left arrows move between steps; the learner's own keys (space, p, n, b, g,
-r, + and -) drive the engine through the lesson's LessonSession, exactly as
-`netstep lessons --check` does headless. A step whose check does not hold yet shows
-what the engine sees and a hint; the right arrow waits for it. Progress (the step
-you are on, the checks you have met) is saved as you go.
+r, + and -, and t for the play speed) are the lesson subset of the app's key table
+(tui/keys.py) and drive the lesson's LessonSession, exactly as `netstep lessons
+--check` does headless. A step whose check does not hold yet shows what the engine
+sees and a hint; the right arrow waits for it. Progress (the step you are on, the
+checks you have met) is saved as you go.
 
-While playing, a thread worker owns the run and trains in chunks of about 20 ms,
-looking at the check between chunks and pausing by itself once training has done
-what the step asks; the screen samples snapshots 20 times a second.
+The session's run controller (tui/run) is the dashboard's: while playing, a thread
+worker runs its play loop, which looks at the check at fixed steps and pauses by
+itself once training has done what the step asks; this screen is the PanelHost of
+its panels and samples the controller's snapshots TICK_HZ times a second.
 """
 
 from __future__ import annotations
-
-import time
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -23,23 +23,23 @@ from textual.screen import Screen
 from textual.widgets import Footer, Markdown, Static
 from textual.worker import get_current_worker
 
-from tui.lessons.live import LessonLive
+from tui import keys
+from tui.lessons.live import lesson_snapshot
 from tui.lessons.session import LessonSession, SessionError
 from tui.lessons.widgets.check_panel import CheckPanel
 from tui.lessons.widgets.compare_panel import ComparePanel
 from tui.lessons.widgets.gradcheck_panel import GradcheckPanel
 from tui.lessons.widgets.outputs_panel import OutputsPanel
 from tui.lessons.widgets.trace_panel import TracePanel
+from tui.notify import notify_once
+from tui.run import TICK_HZ, LessonSnapshot, View
 from tui.widgets.boundary.predictions_panel import PredictionsPanel
 from tui.widgets.diagnostics.diagnostics_panel import DiagnosticsPanel
 from tui.widgets.loss.loss_panel import LossPanel
 from tui.widgets.network.network_panel import NetworkPanel
-from tui.widgets.panel import Panel
 from tui.widgets.status.status_bar import StatusBar
 from tui.widgets.weights.weights_panel import WeightsPanel
 
-TICK_HZ = 20
-CHUNK_SECONDS = 0.02
 MAX_PANELS = 3
 # Lesson panel name -> the widget that draws it ("status" is the status line, always shown).
 PANEL_TYPES = {
@@ -47,28 +47,23 @@ PANEL_TYPES = {
     "diagnostics": DiagnosticsPanel, "outputs": OutputsPanel, "trace": TracePanel,
     "gradcheck": GradcheckPanel, "compare": ComparePanel,
 }
+# The table's actions this screen runs, and the session key each one presses.
+SESSION_KEYS = {"step": "space", "next_op": "n", "prev_op": "b", "gradcheck": "g", "lr_up": "+", "lr_down": "-",
+                "cycle_speed": "t"}
 
 
 class LessonScreen(Screen):
     """A lesson, one step at a time."""
 
     CSS_PATH = "lesson.tcss"
+    # Moving between steps and leaving are the lesson's own; every other key is the
+    # app's table's (space wins over the scrolling text, as on the dashboard).
     BINDINGS = [
         Binding("right", "next_step", "next step", key_display="→", priority=True),
         Binding("left", "prev_step", "back", key_display="←", priority=True),
-        Binding("space", "engine('space')", "step", key_display="space", priority=True),
-        Binding("p", "play", "play"),
-        Binding("n", "engine('n')", "op"),
-        Binding("b", "engine('b')", "op back", show=False),
-        Binding("g", "engine('g')", "grad check"),
-        Binding("r", "restart", "restart step"),
-        Binding("plus,equals_sign", "engine('+')", "lr×2", key_display="+"),
-        Binding("minus,underscore", "engine('-')", "lr÷2", key_display="-"),
-        Binding("left_square_bracket", "layer(-1)", "layer←", show=False),
-        Binding("right_square_bracket", "layer(1)", "layer→", show=False),
-        Binding("l", "toggle_log", "log scale", show=False),
+    ] + keys.bindings(keys.LESSON_ACTIONS, priority=("step",), first=keys.LESSON_STEP_ACTIONS,
+                      hidden=("layer(-1)", "layer(1)")) + [
         Binding("escape", "leave", "lessons"),
-        Binding("q", "quit_app", "quit"),
     ]
 
     def __init__(self, lesson, store, start_index=None, **kwargs):
@@ -76,7 +71,10 @@ class LessonScreen(Screen):
         self.lesson = lesson
         self.store = store
         self.session = LessonSession(lesson)
-        self.live = LessonLive(self.session)
+        self.session.headless = False
+        self.view = View()        # the PanelHost's: layer and scale, for this lesson's panels
+        self.slowdown = 1.0
+        self._panels = set()
         progress = store.get(lesson.id)
         self.reached = progress.reached
         self.recorded = set(progress.checks)
@@ -84,8 +82,6 @@ class LessonScreen(Screen):
             start_index = progress.step   # where the learner left off (a done lesson opens at its end)
         self.start_index = max(0, min(int(start_index), len(lesson.steps) - 1))
         self.busy = True
-        self.playing = False
-        self._want = False
         self._shown = None
         self._worker = None
         self._panel_names = None
@@ -105,17 +101,35 @@ class LessonScreen(Screen):
                     yield cls(id=f"panel-{name}", classes="lesson-panel")
         yield Footer()
 
+    # ----- the panels' host (tui.widgets.panel.PanelHost) ------------------------
+
+    def latest_snapshot(self):
+        c = self.session.controller
+        snap = c.latest if c is not None else None
+        return snap if isinstance(snap, LessonSnapshot) else None   # one taken before this screen's extras: not yet
+
+    def register_panel(self, panel) -> None:
+        self._panels.add(panel)
+
+    def unregister_panel(self, panel) -> None:
+        self._panels.discard(panel)
+
+    @property
+    def controller(self):
+        return self.session.controller
+
+    @property
+    def playing(self) -> bool:
+        c = self.session.controller
+        return c is not None and (c.playing or c.worker_active)
+
     def on_mount(self) -> None:
-        self.app.state = self.live
         self.query_one("#lesson-scroll").can_focus = False
         for panel in self.query(".lesson-panel"):
             panel.display = False
         self.query_one("#step-header", Static).update(f"[b]{self.lesson.title}[/b]\npreparing…")
         self.set_interval(1 / TICK_HZ, self._tick)
         self._go(self.start_index)
-
-    def on_screen_resume(self) -> None:
-        self.app.state = self.live
 
     # ----- entering steps ----------------------------------------------------------
 
@@ -129,6 +143,8 @@ class LessonScreen(Screen):
         """Rebuild step `index` (replaying the steps before it) off the UI thread."""
         try:
             self.session.start(index)
+            c = self.session.controller
+            c.extras = lambda fields: lesson_snapshot(self.session, fields)
             error = None
         except Exception as e:  # a step that cannot be built is reported, never a crash
             error = str(e) if isinstance(e, SessionError) else f"{type(e).__name__}: {e}"
@@ -172,24 +188,26 @@ class LessonScreen(Screen):
     # ----- drawing -----------------------------------------------------------------
 
     def _refresh(self) -> None:
-        """After a key (paused): look at the check, take a snapshot, draw, save progress."""
+        """After a key (paused): take a snapshot (it holds the verdicts), draw, save progress."""
         s = self.session
         with s.lock:
-            verdicts = s.verdicts()
-            snap = self.live.take(verdicts)
+            snap = s.controller.refresh()
         self._draw(snap, force=True)
-        self._note_met(verdicts)
+        self._note_met(snap.verdicts)
 
     def _draw(self, snap, force=False) -> None:
         self._shown = snap
-        for panel in self.query(Panel):
+        for panel in list(self._panels):
             panel.show(snap, force)
 
     def _tick(self) -> None:
-        if self.playing:
-            self._want = True
-        snap = self.live.latest
-        if snap is not None and snap is not self._shown:
+        c = self.session.controller
+        if c is None or c.extras is None:
+            return
+        if c.worker_active:
+            c.request_snapshot()
+        snap = c.latest
+        if snap is not self._shown and isinstance(snap, LessonSnapshot):
             self._draw(snap)
 
     def _note_met(self, verdicts) -> None:
@@ -207,16 +225,24 @@ class LessonScreen(Screen):
         except Exception as e:  # the lesson goes on even if the disk does not
             self.notify(f"progress not saved: {e}", severity="warning", timeout=6)
 
-    # ----- keys ----------------------------------------------------------------------
+    # ----- keys: the app's table's actions, on this lesson's run ----------------------
 
     async def _pause(self) -> None:
-        self.playing = False
+        c = self.session.controller
+        if c is not None:
+            c.playing = False
         worker = self._worker
         if worker is not None and not worker.is_finished:
             await worker.wait()
 
-    async def action_engine(self, key: str) -> None:
+    async def _press(self, key: str) -> None:
         if self.busy:
+            return
+        if key == "t":   # the speed: not a reason to pause (the play loop paces itself afresh)
+            note = self.session.press(key)
+            notify_once(self.app, "speed", note, timeout=2)
+            if not self.playing:
+                self._refresh()
             return
         await self._pause()
         try:
@@ -226,62 +252,50 @@ class LessonScreen(Screen):
             return
         op = self.session.stepper.current if key in ("n", "b") else None
         if op is not None and op.layer:
-            self.app.view.layer = op.layer   # the heatmaps follow the operation's layer
-        if key in ("+", "-", "g") and note:
+            self.view.layer = op.layer   # the heatmaps follow the operation's layer
+        if key in ("+", "-") and note:
+            notify_once(self.app, "lr", note, timeout=3)
+        elif key == "g" and note:
             self.notify(note, timeout=3)
         elif key == "space" and self.session.trainer.halted is not None:
             self.notify(self.session.trainer.halted.message, title="Step refused", severity="error", timeout=10)
         self._refresh()
 
-    async def action_play(self) -> None:
+    async def action_step(self) -> None:
+        await self._press("space")
+
+    async def action_next_op(self) -> None:
+        await self._press("n")
+
+    async def action_prev_op(self) -> None:
+        await self._press("b")
+
+    async def action_gradcheck(self) -> None:
+        await self._press("g")
+
+    async def action_lr_up(self) -> None:
+        await self._press("+")
+
+    async def action_lr_down(self) -> None:
+        await self._press("-")
+
+    async def action_cycle_speed(self) -> None:
+        await self._press("t")
+
+    async def action_toggle_play(self) -> None:
         if self.busy:
             return
         if self.playing:
             await self._pause()
             return
-        self.playing = True
-        self.live.playing = True
+        self.session.controller.playing = True
+        self._refresh()
         self._worker = self._play()
 
     @work(thread=True, exclusive=True, group="lesson-play", exit_on_error=False)
     def _play(self) -> None:
         worker = get_current_worker()
-        s, live = self.session, self.live
-        chunk = s.chunk_size()
-        reason = "paused"
-        live.rate.reset()
-        with s.lock:
-            # Pause by itself only when training makes the check hold, not when it already did
-            # (then p just trains on, for the learner to explore).
-            watch = not s.play_done()
-        try:
-            while self.playing and not worker.is_cancelled:
-                with s.lock:
-                    t0 = time.perf_counter()
-                    n = s.play_chunk(chunk)
-                    elapsed = time.perf_counter() - t0
-                    verdicts = s.verdicts()
-                    live.rate.add(time.perf_counter(), s.trainer.step_count)
-                    if n == 0:
-                        reason = "halted" if s.trainer.halted is not None else "budget"
-                        break
-                    if s.trainer.halted is not None:
-                        reason = "halted"
-                        break
-                    if watch and s.play_done(verdicts):
-                        reason = "met"
-                        break
-                    if s.budget_left == 0:
-                        reason = "budget"
-                        break
-                    if self._want:
-                        self._want = False
-                        live.take(verdicts)
-                if elapsed > 0:
-                    chunk = max(s.chunk_size() if n >= chunk else 1, min(20000, int(chunk * CHUNK_SECONDS / elapsed)))
-        finally:
-            self.playing = False
-            live.playing = False
+        reason = self.session.play(lambda: worker.is_cancelled)
         self.app.call_from_thread(self._play_stopped, reason)
 
     def _play_stopped(self, reason: str) -> None:
@@ -331,7 +345,7 @@ class LessonScreen(Screen):
         await self._pause()
         self._go(self.session.index - 1)
 
-    async def action_restart(self) -> None:
+    async def action_reset(self) -> None:
         if self.busy:
             return
         await self._pause()
@@ -341,14 +355,13 @@ class LessonScreen(Screen):
     def action_layer(self, delta: int) -> None:
         if self.busy:
             return
-        view = self.app.view
-        view.layer = max(1, min(self.session.trainer.net.L, view.layer + delta))
+        self.view.layer = max(1, min(self.session.trainer.net.L, self.view.layer + delta))
         self._refresh()
 
     def action_toggle_log(self) -> None:
         if self.busy:
             return
-        self.app.view.log_scale = not self.app.view.log_scale
+        self.view.log_scale = not self.view.log_scale
         self._refresh()
 
     async def action_leave(self) -> None:
@@ -358,9 +371,16 @@ class LessonScreen(Screen):
         else:
             self.app.exit(0)
 
-    async def action_quit_app(self) -> None:
+    async def action_quit(self) -> None:
         await self._pause()
         self.app.exit(0)
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        extra = (("Lesson", "→ ←", "Next step (once its check holds) and the step before"),
+                 ("Lesson", "esc", "Back to the lesson list"))
+        self.app.push_screen(HelpScreen(keys.LESSON_ACTIONS, extra))
 
     @on(Markdown.LinkClicked)
     def _no_links(self, event) -> None:

@@ -14,13 +14,15 @@ class LessonListScreen(Screen):
     CSS_PATH = "lesson.tcss"
     BINDINGS = [
         Binding("enter", "open", "open lesson", priority=True),
+        Binding("escape", "back", "dashboard"),
         Binding("q", "quit_app", "quit"),
     ]
 
-    def __init__(self, lessons, store, **kwargs):
+    def __init__(self, lessons, store, over_dashboard=False, **kwargs):
         super().__init__(**kwargs)
         self.lessons = lessons
         self.store = store
+        self.over_dashboard = over_dashboard   # opened with L: esc goes back to the run
 
     def compose(self) -> ComposeResult:
         yield Static("[b]netstep lessons[/b]  [dim]a guided course, one step per keypress[/dim]", id="list-header")
@@ -68,6 +70,17 @@ class LessonListScreen(Screen):
 
     def on_data_table_row_selected(self, event) -> None:
         self.action_open()
+
+    def action_back(self) -> None:
+        if self.over_dashboard:
+            self.app.pop_screen()
+        else:
+            self.notify("q quits; `netstep` opens the dashboard", timeout=3)
+
+    def check_action(self, action: str, parameters):
+        if action == "back" and not self.over_dashboard:
+            return None   # shown disabled: no dashboard under these lessons
+        return True
 
     def action_quit_app(self) -> None:
         self.app.exit(0)

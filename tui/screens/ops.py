@@ -61,6 +61,7 @@ class OpScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        # This screen is op mode's one owner: snapshots show the arrays as at its op while it is up.
         self.app.state.op_mode = True
         self.apply_layout(*self.size)
 
@@ -82,6 +83,7 @@ class OpScreen(Screen):
             self.query_one(SizeNotice).set_size(width, height, *COMPACT)
 
     def action_leave(self) -> None:
+        self.app.state.op_mode = False  # before the dashboard's first snapshot
         self.app.pop_screen()
         self.app.leave_op_view()
 

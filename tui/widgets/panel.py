@@ -1,19 +1,39 @@
 """The base of every dashboard panel: a bordered box that draws snapshots.
 
-The app hands each panel on the current screen the latest Snapshot 10-30 times a
-second; a panel redraws only when the snapshot is new, it is displayed, and (while
-playing) its own minimum interval has passed, so an expensive panel (a plot, the
-decision boundary) costs a few frames a second whatever the step rate. Any screen can
-place panels: the dashboard, the lesson screen, the operation view.
+A panel's host (a PanelHost: the dashboard app, or a lesson screen over its own
+run) hands it the latest Snapshot 10-30 times a second; a panel redraws only when
+the snapshot is new, it is displayed, and (while playing) its own minimum interval
+has passed, so an expensive panel (a plot, the decision boundary) costs a few frames
+a second whatever the step rate. Any screen can place panels: the dashboard, the
+lesson screen, the operation view. A panel reaches its host through `self.host`
+and nothing else: the screen it sits on if that screen is a host, else the app.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from typing import Protocol, runtime_checkable
 
 from textual.containers import Vertical
 from textual.widget import Widget
+
+
+@runtime_checkable
+class PanelHost(Protocol):
+    """What panels need from whoever runs the run they draw."""
+
+    view: object            # tui.run.View: layer, log scale, precision...
+    slowdown: float         # multiplies each panel's minimum interval while playing
+
+    def latest_snapshot(self):  # the newest tui.run.Snapshot (or None before the first)
+        ...
+
+    def register_panel(self, panel) -> None:
+        ...
+
+    def unregister_panel(self, panel) -> None:
+        ...
 
 _TITLE = Widget.__dict__["border_title"]
 _SUBTITLE = Widget.__dict__["border_subtitle"]
@@ -53,18 +73,26 @@ class Panel(Vertical):
             self.__dict__["_subtitle_set"] = value
             _SUBTITLE.__set__(self, value)
 
+    @property
+    def host(self) -> PanelHost | None:
+        host = self.__dict__.get("_host")
+        if host is None:
+            screen = self.screen
+            host = screen if isinstance(screen, PanelHost) else self.app if isinstance(self.app, PanelHost) else None
+            self._host = host   # a panel never moves between screens
+        return host
+
     def on_mount(self) -> None:
-        registry = getattr(self.app, "panel_registry", None)
-        if registry is not None:
-            registry.add(self)
+        if self.host is not None:
+            self._host.register_panel(self)
         # redraw() reads the latest snapshot when it runs: one taken after mounting (a
         # screen pushed and then stepped at once) must not be overwritten by an older one.
         self.call_after_refresh(self.redraw)
 
     def on_unmount(self) -> None:
-        registry = getattr(self.app, "panel_registry", None)
-        if registry is not None:
-            registry.discard(self)
+        host = self.__dict__.get("_host")
+        if host is not None:
+            host.unregister_panel(self)
 
     def on_resize(self) -> None:
         # Layout-dependent panels (heatmaps, the boundary grid) redraw for their new size.
@@ -78,7 +106,7 @@ class Panel(Vertical):
         if not force and key == self._drawn:
             return False
         now = time.monotonic()
-        if not force and snap.playing and now - self._drawn_at < self.MIN_INTERVAL * getattr(self.app, "slowdown", 1.0):
+        if not force and snap.playing and now - self._drawn_at < self.MIN_INTERVAL * self._slowdown():
             return False
         self._drawn = key
         self._drawn_at = now
@@ -87,13 +115,18 @@ class Panel(Vertical):
 
     def redraw(self) -> None:
         """Draw the latest snapshot again (after a change of view: layer, scale...)."""
-        snap = getattr(getattr(self.app, "state", None), "latest", None)
+        host = self.host
+        snap = host.latest_snapshot() if host is not None else None
         if snap is not None:
             self.show(snap, force=True)
 
     def draw(self, snap) -> None:  # pragma: no cover - every panel overrides it
         raise NotImplementedError
 
+    def _slowdown(self) -> float:
+        host = self.host
+        return host.slowdown if host is not None else 1.0
+
     @property
     def view(self):
-        return self.app.view
+        return self.host.view

@@ -39,8 +39,8 @@ class ComparePanel(Panel):
         yield self.plot
 
     def draw(self, snap) -> None:
-        other = snap.compare
-        theirs = getattr(snap, "compare_curve", None)
+        other = snap.compare_config
+        theirs = snap.compare_curve
         if other is None or theirs is None:
             self.plot.plot_series([], 0, False)
             self.key.update(Text("This step has no comparison run.", style="dim"))
@@ -50,9 +50,9 @@ class ComparePanel(Panel):
                               max(mine.n_steps, theirs.n_steps), self.view.log_scale)
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append("━ ", style=colours.plain_style(fg=MAIN_RGB, bold=True))
-        t.append(f"this run: {difference(other.config, snap.config)}  step loss ")
+        t.append(f"this run: {difference(other, snap.config)}  step loss ")
         t.append(f"{mine.last_loss:.4g}" if mine.n_steps else "—", style="bold")
         t.append("\n━ ", style=colours.plain_style(fg=OTHER_RGB, bold=True))
-        t.append(f"comparison: {difference(snap.config, other.config)}  step loss ")
+        t.append(f"comparison: {difference(snap.config, other)}  step loss ")
         t.append(f"{theirs.last_loss:.4g}" if theirs.n_steps else "—", style="bold")
         self.key.update(t)

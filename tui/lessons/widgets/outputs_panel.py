@@ -27,8 +27,8 @@ class OutputsPanel(Panel):
     def draw(self, snap) -> None:
         out = snap.outputs
         X, Y = out["X"], out["Y"]
-        net = snap.trainer.net
-        L = net.L
+        facts = snap.facts
+        L = facts.L
         A = out[f"A{L}"]
         table = Table(box=None, padding=(0, 1, 0, 0), header_style="bold", expand=False)
         table.add_column("x", no_wrap=True)
@@ -59,7 +59,7 @@ class OutputsPanel(Panel):
         self.border_title = "Outputs"
         self.border_subtitle = (f"first {len(X)} of {total} examples" if total > len(X) else f"all {total} examples")
         note = Text()
-        if hidden and net.hidden[0] in ("relu", "leaky_relu"):
+        if hidden and facts.hidden[0] in ("relu", "leaky_relu"):
             note.append("Z1 > 0", style="green")
             note.append(" unit on   ")
             note.append("Z1 <= 0", style="red")

@@ -47,7 +47,7 @@ class PredictionsPanel(Panel):
     def _network(self, snap):
         """A private copy of the network holding the snapshot's weights."""
         if self._net_run != snap.run_id:
-            self._net = snap.trainer.net.copy()
+            self._net = snap.facts.network()
             self._net_run = snap.run_id
             self._extent = None
             self._points_key = None
@@ -55,8 +55,8 @@ class PredictionsPanel(Panel):
         return self._net
 
     def draw(self, snap) -> None:
-        trainer = snap.trainer
-        X, Y = trainer.X, trainer.Y
+        facts = snap.facts
+        X, Y = facts.X, facts.Y
         is_2d = X.shape[1] == 2
         K = metrics.n_classes(Y)
         show_confusion = K > 2 or not is_2d
@@ -70,8 +70,8 @@ class PredictionsPanel(Panel):
         net = self._network(snap)
         summary = ""
         if K > 2 or not is_2d:
-            has_test = trainer.X_test is not None and len(trainer.X_test)
-            Xe, Ye = (trainer.X_test, trainer.Y_test) if has_test else (X, Y)
+            has_test = facts.X_test is not None and len(facts.X_test)
+            Xe, Ye = (facts.X_test, facts.Y_test) if has_test else (X, Y)
             counts = metrics.confusion(net, Xe, Ye)
             right = int(np.trace(counts))
             where = "test" if has_test else "training"

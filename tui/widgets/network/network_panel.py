@@ -33,23 +33,22 @@ class NetworkPanel(Panel):
     _key = None
 
     def draw(self, snap) -> None:
-        trainer = snap.trainer
-        net = trainer.net
+        net = snap.facts   # the run's static facts: sizes, layers, the loss's name
         sel = self.view.clamp_layer(net.L)
         opv = getattr(snap, "op_view", None)  # op mode: every array of the cycle, the op's marked
-        key = (snap.run_id, sel, trainer.batch_size, None if opv is None else id(opv.op))
+        key = (snap.run_id, sel, net.batch_size, snap.l2, None if opv is None else id(opv.op))
         if key == self._key:
             return  # shapes change with the run and the selection, not with every step
         self._key = key
-        m = trainer.batch_size or len(trainer.X)
-        total = len(trainer.X)
+        m = net.batch_size or net.m
+        total = net.m
         sizes = "-".join(map(str, net.sizes))
         self.border_title = f"Network · {sizes} · {net.n_params:,} params"
         self.diagram.update(_diagram(net, sel))
         if opv is None:
-            self.table.update(_dims(net, trainer, sel, m, total))
+            self.table.update(_dims(net, snap.l2, sel, m, total))
         else:
-            table, written = op_dims(net, trainer, sel, m, opv)
+            table, written = op_dims(net, sel, m, opv)
             self.table.update(table)
             scroll = self.query_one("#net-dims-scroll")
             self.call_after_refresh(lambda: scroll.scroll_to(y=max(0, written - 3), animate=False))
@@ -62,7 +61,7 @@ def _diagram(net, sel):
     rows = [("X", net.sizes[0], "input", 0)]
     for layer in net.layers:
         label = "Ŷ" if layer.index == net.L else f"A{layer.index}"
-        rows.append((label, layer.n_out, layer.act.name, layer.index))
+        rows.append((label, layer.n_out, layer.activation, layer.index))
     for i, (label, n, act, l) in enumerate(rows):
         chosen = l == sel
         marker = "▸ " if chosen else "  "
@@ -79,7 +78,7 @@ def _diagram(net, sel):
     return t
 
 
-def _dims(net, trainer, sel, m, total):
+def _dims(net, l2, sel, m, total):
     table = Table(box=None, padding=(0, 1, 0, 0), show_header=True, header_style="bold dim", expand=True)
     table.add_column("array", no_wrap=True)
     table.add_column("shape", no_wrap=True)
@@ -93,10 +92,9 @@ def _dims(net, trainer, sel, m, total):
         table.add_row(f"b{l}", f"(1, {layer.n_out})", "a bias per unit", style=style)
         table.add_row(f"Z{l}", f"({m}, {layer.n_out})", f"{prev} W{l} + b{l}", style=style)
         out = " = Ŷ" if l == net.L else ""
-        table.add_row(f"A{l}", f"({m}, {layer.n_out})", f"{layer.act.name}(Z{l}){out}", style=style)
+        table.add_row(f"A{l}", f"({m}, {layer.n_out})", f"{layer.activation}(Z{l}){out}", style=style)
         prev = f"A{l}"
     table.add_row("Y", f"({m}, {net.sizes[-1]})", "targets" + (", one-hot" if net.sizes[-1] > 1 else ", 0 or 1"))
-    loss = trainer.loss.name
-    table.add_row("L", "scalar", f"{loss} loss" + (f" + L2 ({trainer.l2:g})" if trainer.l2 else ""))
+    table.add_row("L", "scalar", f"{net.loss} loss" + (f" + L2 ({l2:g})" if l2 else ""))
     table.add_row("dW, db", "", "same shapes as W, b", style="dim")
     return table

@@ -9,7 +9,7 @@ READ_ROW = "bold rgb(110,200,235)"
 WRITE_ROW = "bold black on rgb(250,215,90)"
 
 
-def op_dims(net, trainer, sel, m, opv):
+def op_dims(net, sel, m, opv):
     """(rich Table, line of the written row) for the op view opv."""
     names = {op.name for op in opv.ops}
     rows = [("X", f"({m}, {net.sizes[0]})", "inputs, a row each", None)]
@@ -21,12 +21,12 @@ def op_dims(net, trainer, sel, m, opv):
             (f"W{l}", f"({layer.n_in}, {layer.n_out})", f"weights, layer {l}", layer_style),
             (f"b{l}", f"(1, {layer.n_out})", "a bias per unit", layer_style),
             (f"Z{l}", f"({m}, {layer.n_out})", f"{prev} W{l} + b{l}", layer_style),
-            (f"A{l}", f"({m}, {layer.n_out})", f"{layer.act.name}(Z{l})" + (" = Ŷ" if l == net.L else ""),
+            (f"A{l}", f"({m}, {layer.n_out})", f"{layer.activation}(Z{l})" + (" = Ŷ" if l == net.L else ""),
              layer_style),
         ]
         prev = f"A{l}"
     rows.append(("Y", f"({m}, {net.sizes[-1]})", "targets", None))
-    rows.append(("L", "scalar", f"{trainer.loss.name} loss", None))
+    rows.append(("L", "scalar", f"{net.loss} loss", None))
     for layer in reversed(net.layers):
         l = layer.index
         layer_style = "yellow" if l == sel else None

@@ -106,7 +106,7 @@ class OpPanel(Panel):
         rows, cols = (8, 4) if full else (8, 6)
         if op.phase == "update":
             old, grad, change, new = update_parts(op)
-            step_note = "= −lr·d" + op.name if snap.trainer.opt.name == "sgd" else "the optimizer's step"
+            step_note = "= −lr·d" + op.name if snap.optimizer == "sgd" else "the optimizer's step"
             parts.append(pack([
                 matrix_block(f"{op.name} (old)", old, full, rows, cols, READ_STYLE),
                 matrix_block("change", change, full, rows, cols, "bold", step_note),

@@ -53,7 +53,7 @@ class StatusBar(Panel):
         fields = [
             (9, "step", f"{snap.step:,}", "bold"),
             (6, "epoch", f"{snap.epoch:,}", "bold"),
-            (9, "loss", _num(snap.loss), "bold"),
+            (9, "train loss", _num(snap.loss), "bold"),   # full data, at the weights on show
             (9, "acc", "—" if acc is None else f"{acc * 100:.1f}%", "bold green" if acc == 1.0 else "bold"),
         ]
         if "test_accuracy" in m:
@@ -63,7 +63,7 @@ class StatusBar(Panel):
             (5, "opt", snap.optimizer, "bold"),
             (3 if snap.speed is None else 7, "speed", "full" if snap.speed is None else f"≤{snap.speed}/s",
              "bold" if snap.speed is None else "bold cyan"),
-            (8 if snap.playing else 4, "steps/s", _rate(snap.steps_per_s), "bold"),
+            (8 if snap.playing else 0, "steps/s", _rate(snap.steps_per_s), "bold"),  # paused: only "—", goes first
             (1, "", f"{cfg.dataset} · {hidden} · {cfg.init} · {cfg.loss} · seed {cfg.seed}", "dim italic"),
         ]
         width = self.size.width or 120

@@ -74,7 +74,7 @@ class WeightsPanel(Panel, can_focus=True):
 
     def draw(self, snap) -> None:
         self._snap = snap
-        net = snap.trainer.net
+        net = snap.facts
         layer_index = self.view.clamp_layer(net.L)
         layer = net.layers[layer_index - 1]
         n_in, n_out = layer.n_in, layer.n_out
@@ -124,7 +124,7 @@ class WeightsPanel(Panel, can_focus=True):
         if snap is None:
             return
         l = self.view.layer
-        layer = snap.trainer.net.layers[l - 1]
+        layer = snap.facts.layers[l - 1]
         r, c = self.cursor
         if r < layer.n_in:
             name, idx = f"W{l}", (r, c)
@@ -145,7 +145,7 @@ class WeightsPanel(Panel, can_focus=True):
         t.append("—" if grad is None else fmt(float(grad[idx]), 10).strip(), style="bold")
         t.append("\nlast change ", style="dim")
         t.append("—" if change is None else _signed(float(change[idx])), style="bold")
-        rule = getattr(snap.trainer.opt, "rule", "")
+        rule = snap.facts.update_rule
         if rule and len(t.plain.splitlines()[-1]) + 3 + len(rule) <= self.inspector.size.width:
             t.append(f"   {rule}", style="dim italic")
         self.inspector.update(t, layout=False)
@@ -156,7 +156,7 @@ class WeightsPanel(Panel, can_focus=True):
         """(parameter name, index, description) of the entry under the cursor."""
         l = self.view.layer
         r, c = self.cursor
-        if self._snap is not None and r >= self._snap.trainer.net.layers[l - 1].n_in:
+        if self._snap is not None and r >= self._snap.facts.layers[l - 1].n_in:
             return f"b{l}", (0, c), f"bias of unit {c + 1}, layer {l}"
         return f"W{l}", (r, c), f"input {r + 1} → unit {c + 1}, layer {l}"
 
@@ -164,7 +164,7 @@ class WeightsPanel(Panel, can_focus=True):
         snap = self._snap
         if snap is None:
             return
-        layer = snap.trainer.net.layers[self.view.clamp_layer(snap.trainer.net.L) - 1]
+        layer = snap.facts.layers[self.view.clamp_layer(snap.facts.L) - 1]
         r, c = self.cursor
         self.cursor = (max(0, min(layer.n_in, r + dr)), max(0, min(layer.n_out - 1, c + dc)))
         self.redraw()
@@ -175,7 +175,7 @@ class WeightsPanel(Panel, can_focus=True):
         snap = self._snap
         if snap is None:
             return
-        layer = snap.trainer.net.layers[self.view.layer - 1]
+        layer = snap.facts.layers[self.view.layer - 1]
         row = layer.n_in if event.heatmap.name_hint in ("b", "db") else event.row
         self.cursor = (row, event.col)
         self.focus()

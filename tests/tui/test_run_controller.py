@@ -1,0 +1,133 @@
+"""The run controller (tui/run) driven on a thread, without the app: the same object
+the dashboard, the operation view and the lessons drive."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import engine
+from tui.run import RunController, Snapshot
+from tui.run.controller import SPEEDS
+
+HANG_GUARD = 60.0  # seconds: only so that a broken build fails instead of hanging; never a speed check
+
+
+def _controller(**changes):
+    config = engine.presets["default"].replace(epochs=10**9, **changes)
+    return RunController(engine.build(config))
+
+
+def _wait(condition, what):
+    deadline = time.monotonic() + HANG_GUARD
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} never held"
+        time.sleep(0.005)
+
+
+class Player:
+    """The controller's play loop on a thread of its own, as the app's worker runs it."""
+
+    def __init__(self, c):
+        self.c = c
+        self.reason = None
+        c.playing = True
+        self.thread = threading.Thread(target=self._run)
+        self.thread.start()
+        _wait(lambda: c.worker_active or self.reason is not None, "the worker starting")
+
+    def _run(self):
+        self.reason = self.c.play_loop()
+
+    def pause(self):
+        self.c.playing = False
+        self.thread.join(HANG_GUARD)
+        assert not self.thread.is_alive()
+        return self.reason
+
+
+def test_a_step_submitted_while_paused_runs_at_once_and_is_exactly_the_engines():
+    c = _controller()
+    reference = engine.build(c.config)
+    fut = c.submit(c.step)
+    assert fut.done() and fut.result().ok
+    expected = reference.step()
+    np.testing.assert_array_equal(c.trainer.net.theta, reference.net.theta)
+    snap = c.refresh()
+    assert snap.step == 1 and snap.grad_norm == expected.grad_norm
+    # The headline loss: full data, at the weights after the step (as `train --json` reports it).
+    assert snap.loss == reference.evaluate(record=False)["loss"] != expected.loss
+    assert snap.diagnostics["step"] == snap.step
+
+
+def test_play_pause_and_a_snapshot_requested_while_playing():
+    c = _controller()
+    player = Player(c)
+    _wait(lambda: c.trainer.step_count > 200, "200 steps of play")
+    old = c.latest
+    c.request_snapshot()
+    _wait(lambda: c.latest is not old, "a snapshot taken by the worker")
+    snap = c.latest
+    assert isinstance(snap, Snapshot) and snap.playing and snap.step > 0
+    # the loss and the diagnostics describe the snapshot's own step
+    assert snap.metrics["step"] == snap.step and snap.diagnostics["step"] == snap.step
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        snap.step = 0
+    assert "trainer" not in {f.name for f in dataclasses.fields(snap)}
+    assert player.pause() == "paused"
+    assert not c.worker_active and not c.latest.playing
+    step = c.trainer.step_count
+    time.sleep(0.02)
+    assert c.trainer.step_count == step   # paused means paused
+
+
+def test_lr_changed_while_playing_is_applied_between_chunks():
+    c = _controller()
+    player = Player(c)
+    _wait(lambda: c.trainer.step_count > 100, "play")
+    fut = c.submit(lambda: c.set_lr(0.25))
+    fut.result(timeout=HANG_GUARD)          # ran on the worker, between two chunks
+    assert c.trainer.lr == 0.25 and c.config.lr == 0.25
+    n = c.trainer.step_count
+    _wait(lambda: c.trainer.step_count > n + 50, "play at the new rate")
+    player.pause()
+    c.request_snapshot()
+    assert c.refresh().lr == 0.25 and c.refresh().config.lr == 0.25
+    with pytest.raises(ValueError):
+        c.submit(lambda: c.set_lr(1e9)).result()   # past the cap: refused, the rate kept
+    assert c.trainer.lr == 0.25
+
+
+def test_rewind_after_a_blow_up_while_playing():
+    c = _controller(sizes=[2, 8, 1], hidden="relu", output="linear", loss="mse", lr=20.0)
+    player = Player(c)
+    player.thread.join(HANG_GUARD)
+    assert player.reason == "halted" and c.trainer.halted is not None
+    assert c.latest.halted is not None
+    halted_at = c.trainer.step_count
+    step = c.submit(c.rewind).result()
+    assert step < halted_at and c.trainer.halted is None and c.trainer.step_count == step
+    assert c.refresh().step == step
+
+
+def test_speed_is_one_setting_for_every_driver():
+    c = _controller()
+    assert c.speed is None
+    assert c.cycle_speed() == SPEEDS[1] and c.refresh().speed == SPEEDS[1]
+
+
+def test_a_lesson_drives_the_same_controller_and_its_play_loop():
+    from tui.lessons import load_all
+    from tui.lessons.session import LessonSession
+
+    lessons = {l.id: l for l in load_all()[0]}
+    s = LessonSession(lessons["dead-relu"])
+    s.start(1)                              # "train it as the course does": 5000 steps, then stuck
+    assert isinstance(s.controller, RunController) and s.controller.watcher is s
+    s.headless = False                      # as the lesson screen plays: until the check holds
+    reason = s.play()
+    assert reason == "met" and s.trainer.step_count == 5000 and s.met()

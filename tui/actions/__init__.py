@@ -1,0 +1,1 @@
+"""The trainer app's actions, by area (mixed into tui.app.NetstepApp)."""

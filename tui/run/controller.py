@@ -1,0 +1,496 @@
+"""The run controller: one trainer, who may touch it, and the snapshots the panels draw.
+
+The dashboard, the operation view and the lesson screen all drive a RunController;
+`netstep lessons --check` drives the same one headless. While paused, the caller's
+thread calls it directly. While playing, a worker thread owns the trainer: it steps
+at full speed (or the chosen speed) and, between chunks of CHUNK_SECONDS, runs any
+queued commands (a learning-rate change, a reset) and, when the UI asks, copies the
+numbers the panels need into a frozen Snapshot. The UI draws snapshots only, so it
+never reads an array that a step is halfway through writing, and it never does the
+math: every number in a snapshot comes from the engine.
+
+A lesson adds to a run without a second copy of any of this: `on_step` sees every
+accepted step (the comparison run steps in lockstep there), `watcher` says where
+play must stop and look (the step's budget, a check that now holds), and `extras`
+adds the lesson's fields to each snapshot.
+
+No Textual here.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import Future
+
+import numpy as np
+
+import engine
+import engine.diagnostics
+import engine.stepper
+from tui.opstate import WeightEdit, op_view
+from tui.run.rate import RateMeter
+from tui.run.snapshot import Snapshot, facts_of
+
+TICK_HZ = 16                     # the UI samples the latest snapshot this often (every screen)
+CHUNK_SECONDS = 0.01             # the worker checks for commands and snapshot requests this often
+EVAL_INTERVAL = 0.05             # full-data evaluate() recorded at most 20 times a second while playing
+EDIT_ROWS = 8                    # examples whose outputs a weight edit shows before and after
+MAX_EDIT = 1e6                   # |weight| a hand edit may set (larger ones overflow the forward pass)
+SPEEDS = (None, 1000, 100, 10)   # steps per second while playing; None is full speed
+# Diagnostics: measured for each snapshot of a moved run (at most TICK_HZ a second while
+# playing), at the snapshot's step: the status line and the diagnostics panel agree.
+
+
+def _quiet():
+    return np.errstate(over="ignore", invalid="ignore", divide="ignore")  # the guard reports these
+
+
+class RunController:
+    """The trainer of the current run and everything around it that outlives one frame.
+
+    stop_at_epochs: play stops once at the configured number of epochs (the dashboard);
+    a lesson's steps have their own budgets instead (see `watcher`)."""
+
+    def __init__(self, trainer, stop_at_epochs=True):
+        self._qlock = threading.Lock()
+        self._queue: list[tuple] = []
+        self._worker_active = False
+        self._want = False
+        self.playing = False
+        self.stop_at_epochs = stop_at_epochs
+        self.worker_runs = 0       # play loops started (a new one resets worker_cpu's thread clock)
+        self.worker_cpu = 0.0      # CPU seconds of the current play loop's thread so far
+        self.speed_index = 0
+        self.run_id = 0
+        self.version = 0
+        self.rate = RateMeter()
+        self.finished = False      # play stopped because the configured epochs were reached
+        self.unlimited = False     # play past the configured epochs (after the first stop there)
+        self.op_mode = False       # the operation view is open: snapshots show the arrays as at its op
+        self.on_step = None        # fn(StepResult) after every accepted step (lessons: the comparison run)
+        self.watcher = None        # lessons: .next_stop(step_count) -> int | None, .at_stop() -> reason | None
+        self.extras = None         # lessons: fn(fields) -> a Snapshot subclass holding fields and its own
+        self._diag = None
+        self._diag_error = None
+        self._diag_key = None
+        self.install(trainer)
+        self.latest = self.snapshot()
+
+    # ----- the run ----------------------------------------------------------------------
+
+    def install(self, trainer):
+        """Make `trainer` the run (a rebuild, a loaded file, a lesson step's fresh run)."""
+        self.trainer = trainer
+        self.config = trainer.config
+        self.facts = facts_of(trainer)
+        self.run_id += 1
+        self.version += 1
+        self._prev = trainer.net.theta.copy()  # theta before the latest step: its change is theta - prev
+        self._stepped = False
+        self.finished = False
+        self.unlimited = False
+        self.rate.reset()
+        self._diag_key = None
+        self.stepper = engine.stepper.OpStepper(trainer)  # op mode: one matrix operation at a time
+        self.edit = None           # the latest hand edit of a weight (until the next step)
+        with _quiet():
+            self.metrics = trainer.evaluate()  # recorded once per step: a loaded run's last point is kept
+
+    def rebuild(self, config):
+        """A fresh run for `config`. Raises engine.ConfigError (or NetstepError) and keeps the old run."""
+        self.install(engine.build(config))
+
+    def load(self, path):
+        """Replace the run with one saved to `path`. Raises engine.FileFormatError and keeps the old run."""
+        self.install(engine.io.load(path))
+
+    def reset(self):
+        self.rebuild(self.config)
+
+    def new_seed(self):
+        self.rebuild(self.config.replace(seed=self.config.seed + 1))
+
+    def touched(self, weights=False):
+        """The caller changed the trainer directly (a lesson's change): take fresh measurements.
+
+        weights: the weights themselves changed (the caller abandoned any open op cycle first),
+        so theta - prev is no longer the latest update."""
+        if weights:
+            self._stepped = False
+        with _quiet():
+            self.metrics = self.trainer.evaluate()
+        self.version += 1
+
+    def rewind(self):
+        """Back to the trainer's newest checkpoint from before a blow-up. Returns its step."""
+        self.stepper.reset()
+        step = self.trainer.rewind()
+        np.copyto(self._prev, self.trainer.net.theta)
+        self._stepped = False
+        self.finished = False
+        self.metrics = self.trainer.evaluate()
+        self.version += 1
+        return step
+
+    def set_lr(self, value):
+        """Set the learning rate (the trainer's and the config's, so a reset keeps it)."""
+        if self.trainer.halted is None:
+            self.trainer.checkpoint()  # a point to rewind to if the new rate blows the run up
+        self.trainer.lr = value                      # ValueError outside (0, 1e6]
+        self.config = self.config.replace(lr=self.trainer.lr)
+        self.trainer.config = self.config
+        self.version += 1
+
+    @property
+    def speed(self):
+        return SPEEDS[self.speed_index]
+
+    def cycle_speed(self):
+        self.speed_index = (self.speed_index + 1) % len(SPEEDS)
+        self.version += 1
+        return self.speed
+
+    # ----- stepping ----------------------------------------------------------------------
+
+    def _booked(self, result):
+        """A step was accepted (by step(), play or op stepping): tell the lesson, if any."""
+        if self.on_step is not None and result is not None and result.ok:
+            self.on_step(result)
+
+    def step(self):
+        """One full cycle (forward, loss, backward, update), then a full-data evaluation.
+
+        A cycle left open by op mode is finished instead (that is the step), so a step
+        never starts mid-cycle and stays exactly Trainer.step()'s arithmetic."""
+        if self.stepper.in_cycle:
+            self.finish_ops()
+            return self.trainer.result
+        self.stepper.reset()  # the ops kept are of earlier cycles now
+        self.edit = None
+        trainer = self.trainer
+        np.copyto(self._prev, trainer.net.theta)
+        with _quiet():
+            result = trainer.step()
+            self._stepped = result.ok
+            if result.ok:
+                self._booked(result)
+                self.metrics = trainer.evaluate()
+        self.version += 1
+        return result
+
+    # ----- op mode: one matrix operation at a time (engine.stepper.OpStepper) --------------
+
+    def _ops_moved(self, before):
+        """After the stepper ran: if its cycle booked a step, record it as step() does."""
+        trainer = self.trainer
+        if trainer.step_count != before:
+            self._stepped = True
+            self._booked(trainer.result)
+            self.metrics = trainer.evaluate()
+        self.version += 1
+
+    def next_op(self):
+        """Show the next operation, computing it at the newest one. None if the guard refused the step."""
+        trainer, stepper = self.trainer, self.stepper
+        before = trainer.step_count
+        if stepper.at_newest and not stepper.in_cycle:
+            np.copyto(self._prev, trainer.net.theta)  # a new cycle: its change is measured from here
+            self.edit = None
+        with _quiet():
+            op = stepper.next()
+            self._ops_moved(before)
+        return op
+
+    def prev_op(self):
+        """Show the previous operation (computes nothing)."""
+        op = self.stepper.back()
+        self.version += 1
+        return op
+
+    def goto_op(self, op):
+        """Show a retained operation (an Op or its position in stepper.ops)."""
+        op = self.stepper.goto(op)
+        self.version += 1
+        return op
+
+    def finish_ops(self) -> bool:
+        """Run the rest of a cycle left open by op mode (exactly the step it began). False if none was open."""
+        trainer, stepper = self.trainer, self.stepper
+        if not stepper.in_cycle:
+            return False
+        before = trainer.step_count
+        with _quiet():
+            stepper.finish_cycle()
+            self._ops_moved(before)
+        return True
+
+    def step_ops(self):
+        """One whole cycle through the stepper (the op view then lists every op of it).
+
+        The same arithmetic as step(); a cycle left open is finished instead."""
+        if self.finish_ops():
+            return self.trainer.result
+        self.stepper.finish_cycle()  # only moves the cursor to the newest op: the next one starts a cycle
+        op = self.next_op()
+        if op is not None:
+            self.finish_ops()
+        return self.trainer.result
+
+    def leave_ops(self):
+        """Before play: finish a cycle left open, and forget the ops (training moves past them)."""
+        finished = self.finish_ops()
+        self.stepper.reset()
+        return finished
+
+    def edit_weight(self, name, index, value) -> WeightEdit:
+        """Set one entry of a parameter and evaluate at once, without a training step.
+
+        `value` must be a finite number with |value| <= MAX_EDIT (ValueError otherwise,
+        naming what is allowed). An open op cycle is abandoned and the ops forgotten:
+        their numbers were computed with the old weight."""
+        value = float(value)
+        if not (abs(value) <= MAX_EDIT):  # also refuses NaN
+            raise ValueError(f"a weight must be a finite number between -{MAX_EDIT:g} and {MAX_EDIT:g}")
+        trainer = self.trainer
+        net = trainer.net
+        if name not in net.params:
+            raise ValueError(f"no parameter {name}; the network has {', '.join(net.params)}")
+        P = net.params[name]
+        index = tuple(int(i) for i in index)
+        if len(index) != P.ndim or not all(0 <= i < n for i, n in zip(index, P.shape)):
+            raise ValueError(f"{name} has shape {P.shape}; no entry {index}")
+        before = trainer.step_count
+        cleared = bool(self.stepper.ops)
+        with _quiet():
+            self.stepper.abandon()  # finishes instead when the update was already applied
+            if trainer.step_count != before:
+                self._ops_moved(before)
+            self.stepper.reset()
+            rows = min(EDIT_ROWS, len(trainer.X))
+            X, Y = trainer.X[:rows], trainer.Y[:rows]
+            out_before = net.predict(X)
+            metrics_before = dict(self.metrics)
+            old = float(P[index])
+            P[index] = value  # the network's own array: the engine reads it from here on
+            out_after = net.predict(X)
+            self.metrics = trainer.evaluate(record=False)
+        self._stepped = False  # theta - prev would count the edit as the latest update
+        self.edit = WeightEdit(name, index, old, float(P[index]), X.copy(), Y.copy(), out_before, out_after,
+                               metrics_before, dict(self.metrics), cleared)
+        self.version += 1
+        return self.edit
+
+    # ----- playing -----------------------------------------------------------------------
+
+    @property
+    def target_step(self):
+        """Play stops at the configured number of epochs, once; after that it runs on."""
+        if self.unlimited or not self.stop_at_epochs:
+            return None
+        return self.config.epochs
+
+    def play_loop(self, should_stop=lambda: False):
+        """The worker's body: train at full speed (or the chosen speed) until told to stop,
+        the guard refuses a step, the configured epochs are done or the watcher stops it.
+        Returns the reason: "paused", "halted", "finished" or the watcher's."""
+        with self._qlock:
+            self._worker_active = True
+        self.playing = True
+        self.rate.reset()
+        self.worker_runs += 1
+        reason = "paused"
+        perf = time.perf_counter
+        start_t = perf()
+        last_eval = start_t
+        last_rate = 0.0
+        done = 0
+        quiet = _quiet()
+        quiet.__enter__()
+        try:
+            while self.playing and not should_stop():
+                trainer = self.trainer
+                net_theta = trainer.net.theta
+                prev = self._prev
+                step = trainer.step
+                on_step = self.on_step
+                if on_step is not None:
+                    def step(step=step):
+                        r = step()
+                        if r.ok:
+                            on_step(r)
+                        return r
+                speed = self.speed
+                target = self.target_step
+                stop_at = self.watcher.next_stop(trainer.step_count) if self.watcher is not None else None
+                now = perf()
+                deadline = now + CHUNK_SECONDS
+                budget = None
+                if speed is not None:
+                    budget = int(speed * (now - start_t)) - done
+                    if budget <= 0:
+                        time.sleep(min(CHUNK_SECONDS, (1 - budget) / speed))
+                        self._service()
+                        continue
+                n = 0
+                result = None
+                while stop_at is None or trainer.step_count < stop_at:
+                    # Only a chunk's last step can be on screen: keep the weights before it
+                    # (for "last change") then, not before every step.
+                    last = (perf() >= deadline or (budget is not None and n + 1 >= budget)
+                            or (stop_at is not None and trainer.step_count + 1 >= stop_at)
+                            or (target is not None and trainer.epoch_count + 1 >= target
+                                and trainer.steps_per_epoch == 1))
+                    if last:
+                        np.copyto(prev, net_theta)
+                    result = step()
+                    n += 1
+                    if not result.ok or last:
+                        break
+                    if target is not None and trainer.epoch_count >= target:
+                        break
+                done += n
+                if n:
+                    self._stepped = result.ok and last
+                    self.version += 1
+                now = perf()
+                if now - last_rate > 0.05:
+                    self.rate.add(now, trainer.step_count)
+                    self.worker_cpu = time.thread_time()  # the app's drawing budget subtracts it
+                    last_rate = now
+                if result is not None and not result.ok:
+                    reason = "halted"
+                    self.playing = False
+                elif target is not None and trainer.epoch_count >= target:
+                    reason = "finished"
+                    self.finished = True
+                    self.unlimited = True
+                    self.playing = False
+                if n and (now - last_eval >= EVAL_INTERVAL or not self.playing):
+                    if trainer.halted is None:
+                        self.metrics = trainer.evaluate()
+                    last_eval = now
+                if self.playing and stop_at is not None and trainer.step_count >= stop_at:
+                    why = self.watcher.at_stop()
+                    if why:
+                        reason = why
+                        self.playing = False
+                        if trainer.halted is None and self.metrics["step"] != trainer.step_count:
+                            self.metrics = trainer.evaluate()
+                self._service()
+                if speed is not None:
+                    if self.speed != speed:  # speed changed: start pacing afresh
+                        start_t, done = perf(), 0
+        finally:
+            quiet.__exit__(None, None, None)
+            with self._qlock:
+                self._worker_active = False
+                queued, self._queue = self._queue, []
+            for fn, fut in queued:
+                self._run(fn, fut)
+            self.playing = False
+            self.rate.reset()
+            self.latest = self.snapshot()
+        return reason
+
+    def _service(self):
+        """Between chunks: run queued commands, then take a snapshot if one was asked for."""
+        if self._queue:
+            with self._qlock:
+                queued, self._queue = self._queue, []
+            for fn, fut in queued:
+                self._run(fn, fut)
+        if self._want:
+            self._want = False
+            self.latest = self.snapshot()
+
+    @staticmethod
+    def _run(fn, fut):
+        try:
+            fut.set_result(fn())
+        except BaseException as e:  # handed to whoever waits on the future
+            fut.set_exception(e)
+
+    def submit(self, fn) -> Future:
+        """Run fn() with the trainer to itself: now when paused, between chunks when playing."""
+        fut = Future()
+        with self._qlock:
+            if self._worker_active:
+                self._queue.append((fn, fut))
+                return fut
+        self._run(fn, fut)
+        return fut
+
+    @property
+    def worker_active(self) -> bool:
+        return self._worker_active
+
+    def request_snapshot(self):
+        """Ask the worker for a fresh snapshot at its next chunk boundary (UI timer)."""
+        self._want = True
+
+    def refresh(self):
+        """Take a snapshot now (the caller owns the trainer: paused, or inside a queued command)."""
+        self.latest = self.snapshot()
+        return self.latest
+
+    # ----- snapshots ---------------------------------------------------------------------
+
+    def _diagnostics(self):
+        """engine.diagnostics for the run as it stands, once per (run, version)."""
+        key = (self.run_id, self.version)
+        if key == self._diag_key:
+            return
+        self._diag_key = key
+        try:
+            self._diag = engine.diagnostics.measure(self.trainer).to_dict()
+            self._diag_error = None
+        except Exception as e:  # a diagnostics bug must not take the app down
+            self._diag = None
+            self._diag_error = f"{type(e).__name__}: {e}"
+
+    def snapshot(self) -> Snapshot:
+        """Copy what the panels need. Call only while owning the trainer."""
+        trainer = self.trainer
+        net = trainer.net
+        with _quiet():
+            if trainer.halted is None and self.edit is None and self.metrics.get("step") != trainer.step_count:
+                # The headline loss is the full-data loss at the weights on show (as `train --json`).
+                self.metrics = trainer.evaluate(record=False)
+            self._diagnostics()
+        theta = net.theta.copy()
+        last = trainer.last
+        g = None if last is None else np.array(last.g, copy=True)
+        change = theta - self._prev if self._stepped else None
+        result = trainer.result
+        params, grads, changes = {}, {}, {}
+        views = net.grad_views  # name-keyed views of any flat vector laid out like theta
+        for name, view in views(theta).items():
+            params[name[1:]] = view
+        if g is not None:
+            grads = views(g)
+        if change is not None:
+            changes = views(change)
+        opv = op_view(self.stepper, trainer) if self.op_mode and not self.playing else None
+        if opv is not None:
+            # The arrays as they stand at the op on show (the engine's records; see tui/opstate.py).
+            for name, value in opv.params.items():
+                params[name][...] = value  # views of this snapshot's own copy of theta
+            grads, changes = dict(opv.grads), dict(opv.changes)
+        fields = dict(
+            version=self.version, run_id=self.run_id, facts=self.facts, config=self.config,
+            step=trainer.step_count, epoch=trainer.epoch_count,
+            loss=self.metrics.get("loss"),
+            grad_norm=None if result is None else result.grad_norm,
+            clipped=False if result is None else result.clipped,
+            lr=trainer.lr, l2=trainer.l2, optimizer=trainer.opt.name, metrics=dict(self.metrics),
+            theta=theta, g=g, change=change, params=params, grads=grads, changes=changes,
+            curve=trainer.history.curve(),
+            diagnostics=self._diag, diag_error=self._diag_error, halted=trainer.halted,
+            playing=self.playing, steps_per_s=self.rate.rate() if self.playing else None,
+            speed=self.speed, finished=self.finished, taken_at=time.perf_counter(),
+            op_view=opv, edit=self.edit,
+        )
+        if self.extras is not None:
+            return self.extras(fields)
+        return Snapshot(**fields)
