@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 from rich.segment import Segment
+from rich.text import Text
 from textual import events
 from textual.geometry import Region
 from textual.message import Message
@@ -57,11 +58,13 @@ class Heatmap(Widget):
         self._origin = (0, 0)        # first matrix row and column in view
         self._cache: dict = {}       # line key -> Strip
         self._keys: list = []        # the key of each line on screen now
+        self.message = None          # shown when there is no matrix
 
     # ----- data --------------------------------------------------------------------
 
-    def set_matrix(self, M, cursor=None, numbers=None, cell_w=None):
-        """Show M (2-D array or None); cursor (row, col) or None.
+    def set_matrix(self, M, cursor=None, numbers=None, cell_w=None, message=None):
+        """Show M (2-D array or None); cursor (row, col) or None; `message` in place of a
+        missing M (why there is nothing to show).
 
         Only the lines whose content changed are repainted: each line has a key made of
         what it shows (the levels, the numbers, the cursor), and strips are cached by key."""
@@ -71,6 +74,7 @@ class Heatmap(Widget):
             self._scale = float(np.abs(finite).max()) if finite.size else 0.0
             self._levels = levels(self._M, self._scale) if self._M.ndim == 2 else None
         self.cursor = cursor
+        self.message = message if M is None else None
         if numbers is not None:
             self.numbers = numbers
         if cell_w is not None:
@@ -154,7 +158,7 @@ class Heatmap(Widget):
         """Everything line y shows: equal keys draw equal strips."""
         M = self._M
         if M is None or M.size == 0 or M.ndim != 2:
-            return None
+            return ("message", self.message, y, self.size.width)
         r0, c0, n_rows, n_cols = self._view()
         width = self.size.width
         cur = self.cursor
@@ -192,6 +196,10 @@ class Heatmap(Widget):
             return Strip.blank(0)
         M = self._M
         if M is None or M.size == 0:
+            if self.message:
+                lines = Text(self.message, style="bold red").wrap(self.app.console, width)
+                if y < len(lines):
+                    return Strip(lines[y].render(self.app.console)).adjust_cell_length(width, self.rich_style)
             return Strip.blank(width, self.rich_style)
         rows, cols = M.shape
         r0, c0, n_rows, n_cols = self._view()
