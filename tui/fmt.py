@@ -74,10 +74,10 @@ def signed(v, width: int | None = None, sig: int = 4) -> str:
 
 
 def percent(x, width: int | None = None) -> str:
-    """A fraction 0..1 as a percentage with one decimal (100% and 0% without)."""
+    """A fraction 0..1 as a percentage with one decimal (none when the width is short)."""
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "—"
-    text = f"{100 * x:.1f}%".replace(".0%", "%")
+    text = f"{100 * x:.1f}%"
     if width is not None and len(text) > width:
         text = f"{100 * x:.0f}%"
         if len(text) > width:

@@ -9,7 +9,9 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from tui import fmt
 from tui.lessons.widgets.matrix import number
+from tui.widgets import gradcheck_rows
 from tui.widgets.panel import Panel
 
 MAX_ENTRIES = 40
@@ -31,27 +33,33 @@ class GradcheckPanel(Panel):
             self.border_subtitle = "g: run it"
             self.body.update(Text(f"Press g to check {which} against centred differences.", style="dim"))
             return
+        rows = gradcheck_rows.rows(report)
+        word, style = gradcheck_rows.verdict(report, rows)
         verdict = Text()
-        verdict.append("PASSED" if report.passed else "FAILED", style="bold green" if report.passed else "bold red")
-        verdict.append(f"  {which}; threshold {report.threshold:g}")
+        verdict.append(word, style=style)
+        verdict.append(f"  {which}")
         summary = Table(box=None, padding=(0, 1, 0, 0), header_style="bold")
         for col in ("param", "max rel. error", "checked", "kinks", ""):
             summary.add_column(col, justify="right" if col not in ("param", "") else "left")
-        for name, err in report.errors.items():
-            checked, total = report.sampled[name]
-            ok = err < report.threshold
-            summary.add_row(name, f"{err:.2e}", f"{checked}/{total}", str(len(report.kinks.get(name, []))),
-                            Text("ok" if ok else "WRONG", style="green" if ok else "bold red"))
+        looks = {"ok": ("ok", "green"), "wrong": ("WRONG", "bold red"), "not checked": ("not checked", "yellow")}
+        for row in rows:
+            word, style = looks[row.status]
+            summary.add_row(row.name, "—" if row.error is None else fmt.num(row.error, 8, 3),
+                            f"{row.checked}/{row.total}", str(row.kinks), Text(word, style=style))
         parts = [verdict, summary]
+        skipped = gradcheck_rows.skipped_note(rows)
+        if skipped:
+            parts.append(Text(skipped, style="yellow"))
+        parts.append(Text(gradcheck_rows.threshold_note(report.threshold), style="dim"))
         if len(report.entries) <= MAX_ENTRIES:
             entries = Table(box=None, padding=(0, 1, 0, 0), header_style="bold")
             for col in ("entry", "analytic", "numeric", "rel. error"):
                 entries.add_column(col, justify="right" if col != "entry" else "left")
             for e in report.entries:
                 idx = ",".join(str(i) for i in e.index)
-                err = Text("kink" if e.kink else f"{e.error:.1e}",
+                err = Text("kink" if e.kink else fmt.num(e.error, 7, 2),
                            style="yellow" if e.kink else "green" if e.error < report.threshold else "red")
                 entries.add_row(f"{e.param}[{idx}]", number(e.analytic, 6), number(e.numeric, 6), err)
             parts += [Text(""), entries]
-        self.border_subtitle = "passed" if report.passed else "failed"
+        self.border_subtitle = gradcheck_rows.verdict(report, rows)[0].lower()
         self.body.update(Group(*parts))

@@ -41,6 +41,7 @@ class WeightsPanel(Panel, can_focus=True):
         self._layer_key = None
         self._snap = None
         self._mode = None
+        self._shown = {}           # map title -> the Text on screen
 
     def compose(self):
         self.title_W = Static(classes="map-title")
@@ -126,7 +127,10 @@ class WeightsPanel(Panel, can_focus=True):
                                              missing if none else f"∂L/∂b{l}")),
         }
         for name, (widget, text) in titles.items():
-            widget.update(_marked(text, marks[name]) if name in marks else text, layout=False)
+            text = _marked(text, marks[name]) if name in marks else text
+            if self._shown.get(id(widget)) != text:   # an unchanged title is not repainted
+                self._shown[id(widget)] = text
+                widget.update(text, layout=False)
         self._inspect()
 
     def _inspect(self):
@@ -158,7 +162,9 @@ class WeightsPanel(Panel, can_focus=True):
         rule = getattr(snap.trainer.opt, "rule", "")
         if rule and halted is None and len(t.plain.splitlines()[-1]) + 3 + len(rule) <= self.inspector.size.width:
             t.append(f"   {rule}", style="dim italic")
-        self.inspector.update(t, layout=False)
+        if self._shown.get("inspector") != t:
+            self._shown["inspector"] = t
+            self.inspector.update(t, layout=False)
 
     # ----- cursor ------------------------------------------------------------------
 
