@@ -102,7 +102,7 @@ class GradcheckScreen(ModalScreen[None]):
             which = (f"{self.param}: {checked} of {total} entries" + (" (a seeded sample)" if checked < total else "")
                      + ", worst first; ↑↓ above chooses the parameter:")
         self.query_one("#gc-summary", Static).update(
-            f"{verdict}: every checked relative error must be below {report.threshold:g}.{note}\n{which}")
+            f"{verdict}: every checked relative error must be below {fmt.num(report.threshold)}.{note}\n{which}")
         choose = "tab: the entries" if self.every_entry else "↑↓ choose a parameter · tab: its entries"
         self.query_one("#gc-foot", Static).update(f"[dim]{choose} · f every digit · esc closes[/]")
 

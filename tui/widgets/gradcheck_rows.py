@@ -9,6 +9,8 @@ index in report.kinks; a report that already says None is read as it is.
 
 from __future__ import annotations
 
+from tui import fmt
+
 COURSE_THRESHOLD = 1e-5
 
 
@@ -73,6 +75,6 @@ def skipped_note(param_rows) -> str:
 def threshold_note(threshold) -> str:
     """Why the threshold is what it is, against the course's 1e-5."""
     if threshold == COURSE_THRESHOLD:
-        return f"threshold {threshold:g}, as in the course"
-    return (f"threshold {threshold:g}, stricter than the course's 1e-5: these differences are "
+        return f"threshold {fmt.num(threshold)}, as in the course"
+    return (f"threshold {fmt.num(threshold)}, stricter than the course's 1e-5: these differences are "
             f"fourth-order in float64, about 1e-10 accurate, so a right backward pass lands far below it")

@@ -153,10 +153,18 @@ class WeightsPanel(Panel, can_focus=True):
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append(f"{name}[{idx[0]},{idx[1]}]", style="bold")
         t.append(f"  {_connects(snap.trainer.net, l, name, idx)}", style="dim")
+        width = self.inspector.size.width or 40
+        g = None if grad is None else float(grad[idx])
+        # The widest labels and numbers that fit the line (Static wraps what does not): numbers
+        # are rounded to fewer digits, never cut.
+        for gap, label, digits in (("   ", "gradient ", 10), ("  ", "grad ", 10), ("  ", "grad ", 8), (" ", "∂ ", 7)):
+            v_text, g_text = fmt.num(value, digits), "—" if g is None else fmt.num(g, digits)
+            if len("value ") + len(v_text) + len(gap) + len(label) + len(g_text) <= width:
+                break
         t.append("\nvalue ", style="dim")
-        t.append(fmt.num(value, 10), style="bold")
-        t.append("   gradient ", style="dim")
-        t.append("—" if grad is None else fmt.num(float(grad[idx]), 10), style="bold")
+        t.append(v_text, style="bold")
+        t.append(gap + label, style="dim")
+        t.append(g_text, style="bold")
         t.append("\nlast change ", style="dim")
         t.append("—" if change is None else fmt.signed(float(change[idx]), 10), style="bold")
         rule = getattr(snap.trainer.opt, "rule", "")
