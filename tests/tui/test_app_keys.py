@@ -145,10 +145,10 @@ async def test_arrows_move_the_cursor_and_the_inspector_shows_the_engines_number
         trainer = app.state.trainer
         text = text_of(app.screen.query_one("#inspector"))
         assert "W1[1,2]" in text
-        from tui.widgets.weights.heatmap import fmt
-        assert fmt(float(trainer.net.params["W1"][1, 2]), 10).strip() in text
+        from tui.fmt import num  # the inspector's numbers: the UI's one formatter, 4 significant digits
+        assert f"value {num(float(trainer.net.params['W1'][1, 2]), 10)} " in text
         grad = trainer.net.grad_views(trainer.last.g)["dW1"][1, 2]
-        assert fmt(float(grad), 10).strip() in text
+        assert f" {num(float(grad), 10)}\n" in text
         await pilot.press("down")  # the bias row, under W
         await pilot.pause()
         assert "b1[0,2]" in text_of(app.screen.query_one("#inspector"))

@@ -19,7 +19,7 @@ from tui.widgets.panel import Panel
 
 MAX_UNITS = 8
 Z_W = 7          # one Z1 value
-OUT_W = 6        # "output" / "target"
+OUT_W = 6        # an output value
 GAP = 1
 
 
@@ -51,26 +51,32 @@ class OutputsPanel(Panel):
             ks = [int(np.argmax(A[i])) for i in range(len(X))]
             outs = [f"{k} ({fmt.num(A[i, k], 4, 2)})" for i, k in enumerate(ks)]
             targets = [str(int(np.argmax(Y[i]))) for i in range(len(X))]
-        o_w = max([OUT_W] + [len(o) for o in outs])
         hidden = L > 1
         units = 0
-        if hidden:
+        # Long headers when there is room; the course's ŷ and y when that lets more units show.
+        for out_label, target_label in (("output", "target"), ("ŷ", "y")):
+            o_w = max([len(out_label)] + [len(o) for o in outs])
+            t_w = max([len(target_label)] + [len(v) for v in targets])
+            if not hidden:
+                break
             Z1 = out["Z1"]
-            room = width - x_w - 2 * (o_w + GAP) - GAP
+            room = width - x_w - (o_w + GAP) - (t_w + GAP)
             units = max(1, min(Z1.shape[1], MAX_UNITS, room // (Z_W + GAP)))
+            if units == min(Z1.shape[1], MAX_UNITS):
+                break
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append("x".ljust(x_w), style="bold")
         if hidden:
             for j in range(units):
                 t.append(" " + f"Z1 h{j + 1}".rjust(Z_W), style="bold")
-        t.append(" " + "output".rjust(o_w) + " " + "target".rjust(OUT_W), style="bold")
+        t.append(" " + out_label.rjust(o_w) + " " + target_label.rjust(t_w), style="bold")
         for i in range(len(X)):
             t.append("\n" + xs[i].ljust(x_w))
             if hidden:
                 for j in range(units):
                     v = Z1[i, j]
                     t.append(" " + fmt.num(v, Z_W, 4).rjust(Z_W), style="green" if v > 0 else "red" if v < 0 else "dim")
-            t.append(" " + outs[i].rjust(o_w) + " " + targets[i].rjust(OUT_W))
+            t.append(" " + outs[i].rjust(o_w) + " " + targets[i].rjust(t_w))
         total = out["total"]
         self.border_title = "Outputs"
         sub = f"first {len(X)} of {total} examples" if total > len(X) else f"all {total} examples"

@@ -92,4 +92,5 @@ class ConfusionMatrix(Widget):
         width = self.size.width
         if y >= len(self._strips):
             return Strip.blank(width, self.rich_style)
-        return self._strips[y].crop_extend(0, width, self.rich_style)
+        # The widget's own style (the panel's background) under the cells' colours.
+        return self._strips[y].crop_extend(0, width, self.rich_style).apply_style(self.rich_style)
