@@ -34,6 +34,10 @@ CODE_KEY = {"dead": "dead", "saturated": "saturated", "vanishing": "grad_ratio",
             "weak_signal": "act_std"}
 HEADLINE = (("grad_norm", "|grad|"), ("clipped", "clipped"))
 SKIP = {"step", "epoch", "every", "examples", "activations", "halted", "layers", "warnings"}
+# Rows in this order (the ones lessons ask the learner to watch first, so a short panel
+# shows them above the fold); keys the engine adds later follow in its order.
+ROW_ORDER = ("activation", "units", "dead", "saturated", "grad_norm_W", "grad_norm_b", "grad_ratio",
+             "update_ratio", "weight_norm", "act_mean", "act_std", "identical_units", "nonfinite")
 # Measures of the latest step's gradient and update: a step the guard refused has none.
 STEP_KEYS = {"grad_norm_W", "grad_norm_b", "grad_ratio", "update_ratio"}
 # Shown below the table in words, not as a cell.
@@ -168,6 +172,8 @@ def _layer_table(rows, selected, flagged, width=None, halted=False) -> Text:
         for k, v in r.items():
             if k not in keys and k not in TABLE_SKIP and (_scalar(v) or isinstance(v, (list, tuple))):
                 keys.append(k)
+    rank = {k: i for i, k in enumerate(ROW_ORDER)}
+    keys.sort(key=lambda k: rank.get(k, len(ROW_ORDER)))   # stable: unknown keys keep the engine's order
     labels = [LABELS.get(k, k.replace("_", " ")) for k in keys]
     # While the guard holds the run, the step measures would describe a step that never happened.
     cells = [["—" if halted and k in STEP_KEYS else _fmt(r.get(k)) if k in r else "" for r in rows] for k in keys]
