@@ -15,6 +15,7 @@ from tui.widgets import gradcheck_rows
 from tui.widgets.panel import Panel
 
 MAX_ENTRIES = 40
+WIDE = 44   # room for every column of the summary
 
 
 class GradcheckPanel(Panel):
@@ -38,14 +39,24 @@ class GradcheckPanel(Panel):
         verdict = Text()
         verdict.append(word, style=style)
         verdict.append(f"  {which}")
+        # A narrow panel (80x24) drops the kinks column (the note under the table still counts
+        # them) and says "not checked" in the error column, so no cell ever wraps or is cut.
+        narrow = (self.body.size.width or 80) < WIDE
         summary = Table(box=None, padding=(0, 1, 0, 0), header_style="bold")
-        for col in ("param", "max rel. error", "checked", "kinks", ""):
-            summary.add_column(col, justify="right" if col not in ("param", "") else "left")
+        cols = ("param", "max rel. error", "checked", "") if narrow else ("param", "max rel. error", "checked", "kinks", "")
+        for col in cols:
+            summary.add_column(col, justify="right" if col not in ("param", "") else "left", no_wrap=True)
         looks = {"ok": ("ok", "green"), "wrong": ("WRONG", "bold red"), "not checked": ("not checked", "yellow")}
         for row in rows:
             word, style = looks[row.status]
-            summary.add_row(row.name, "—" if row.error is None else fmt.num(row.error, 8, 3),
-                            f"{row.checked}/{row.total}", str(row.kinks), Text(word, style=style))
+            if row.error is None:
+                err = Text("not checked", style="yellow") if narrow else "—"
+                if narrow:
+                    word = ""
+            else:
+                err = fmt.num(row.error, 8, 3)
+            cells = [row.name, err, f"{row.checked}/{row.total}"] + ([] if narrow else [str(row.kinks)])
+            summary.add_row(*cells, Text(word, style=style))
         parts = [verdict, summary]
         skipped = gradcheck_rows.skipped_note(rows)
         if skipped:
