@@ -10,7 +10,6 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from tui import fmt
-from tui.lessons.widgets.matrix import number
 from tui.widgets import gradcheck_rows
 from tui.widgets.panel import Panel
 
@@ -63,14 +62,17 @@ class GradcheckPanel(Panel):
             parts.append(Text(skipped, style="yellow"))
         parts.append(Text(gradcheck_rows.threshold_note(report.threshold), style="dim"))
         if len(report.entries) <= MAX_ENTRIES:
+            # Each number gets an equal share of the width and is rounded to fit it (never cut).
+            width = self.body.size.width or 80
+            num_w = max(6, min(12, (width - 9 - 3) // 3))
             entries = Table(box=None, padding=(0, 1, 0, 0), header_style="bold")
             for col in ("entry", "analytic", "numeric", "rel. error"):
-                entries.add_column(col, justify="right" if col != "entry" else "left")
+                entries.add_column(col, justify="right" if col != "entry" else "left", no_wrap=True)
             for e in report.entries:
                 idx = ",".join(str(i) for i in e.index)
-                err = Text("kink" if e.kink else fmt.num(e.error, 7, 2),
+                err = Text("kink" if e.kink else fmt.num(e.error, num_w, 2),
                            style="yellow" if e.kink else "green" if e.error < report.threshold else "red")
-                entries.add_row(f"{e.param}[{idx}]", number(e.analytic, 6), number(e.numeric, 6), err)
+                entries.add_row(f"{e.param}[{idx}]", fmt.num(e.analytic, num_w, 6), fmt.num(e.numeric, num_w, 6), err)
             parts += [Text(""), entries]
         self.border_subtitle = gradcheck_rows.verdict(report, rows)[0].lower()
         self.body.update(Group(*parts))
