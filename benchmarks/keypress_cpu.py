@@ -1,8 +1,8 @@
 """CPU per space press in the paused dashboard, and where it goes.
 
-    /work/venv/bin/python benchmarks/keypress_cpu.py [--presses 50]
+    .venv/bin/python benchmarks/keypress_cpu.py [--presses 50] [--preset digits] [--size 200x60]
 
-Runs the app headless (App.run_test at 120x40, default run), posts a space key, lets
+Runs the app headless (App.run_test at 120x40 unless --size, default run unless --preset), posts a space key, lets
 the event loop run for 0.1 s, and charges the process CPU time of that window (less
 the same window idle) to the press. Pilot.press/pause are not used for the measured
 presses: their waits post a callback to every widget and cost more than the app does.
@@ -44,31 +44,34 @@ def _timed(cls, name, label, acc):
     return f
 
 
+SPACING = 0.1
+
+
 async def _presses(app, n):
     t = time.process_time()
-    await asyncio.sleep(n * 0.1)
+    await asyncio.sleep(n * SPACING)
     idle = time.process_time() - t
     start = app.state.trainer.step_count
     t = time.process_time()
     for _ in range(n):
         app.post_message(events.Key("space", " "))
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(SPACING)
     busy = time.process_time() - t
     assert app.state.trainer.step_count == start + n, "a press did not step"
     return (busy - idle) / n
 
 
-async def main(n):
+async def main(n, preset="default", size=(120, 40)):
     from app_helpers import make_app
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
+    app = make_app(preset)
+    async with app.run_test(size=size) as pilot:
         await pilot.pause(0.5)
         for _ in range(5):
             await pilot.press("space")
             await pilot.pause()
         await asyncio.sleep(0.3)
         per = await _presses(app, n)
-        print(f"app CPU per space press (paused, 120x40, default run): {per * 1000:.1f} ms over {n} presses")
+        print(f"app CPU per space press (paused, {size[0]}x{size[1]}, {preset} run): {per * 1000:.1f} ms over {n} presses")
 
         import textual._compositor as compositor
         from textual.widget import Widget
@@ -99,4 +102,9 @@ async def main(n):
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--presses", type=int, default=50)
-    asyncio.run(main(p.parse_args().presses))
+    p.add_argument("--preset", default="default")
+    p.add_argument("--size", default="120x40")
+    p.add_argument("--spacing", type=float, default=0.1, help="seconds between presses (longer for digits)")
+    a = p.parse_args()
+    SPACING = a.spacing
+    asyncio.run(main(a.presses, a.preset, tuple(int(v) for v in a.size.split("x"))))

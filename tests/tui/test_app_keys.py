@@ -150,10 +150,10 @@ async def test_arrows_move_the_cursor_and_the_inspector_shows_the_engines_number
         trainer = app.state.trainer
         text = text_of(app.screen.query_one("#inspector"))
         assert "W1[1,2]" in text
-        from tui.widgets.weights.heatmap import fmt
-        assert fmt(float(trainer.net.params["W1"][1, 2]), 10).strip() in text
+        from tui.fmt import num  # the inspector's numbers: the UI's one formatter, 4 significant digits
+        assert f"value {num(float(trainer.net.params['W1'][1, 2]), 10)} " in text
         grad = trainer.net.grad_views(trainer.last.g)["dW1"][1, 2]
-        assert fmt(float(grad), 10).strip() in text
+        assert f" {num(float(grad), 10)}\n" in text
         await pilot.press("down")  # the bias row, under W
         await pilot.pause()
         assert "b1[0,2]" in text_of(app.screen.query_one("#inspector"))
@@ -566,7 +566,8 @@ async def test_status_line_and_diagnostics_show_one_step_and_one_loss():
         trainer = app.state.trainer
         n = trainer.step_count
         loss = trainer.evaluate(record=False)["loss"]
-        assert f"step {n:,}" in status(app) and f"train loss {loss:.4g}" in status(app)
+        from tui.fmt import num  # the status line's one formatter
+        assert f"step {n:,}" in status(app) and f"train loss {num(loss, 9, 4)}" in status(app)
         diagnostics = app.screen.query_one("#diagnostics")
         assert diagnostics.border_subtitle.startswith(f"step {n} ")
         assert app.state.latest.diagnostics["step"] == n == app.state.latest.step

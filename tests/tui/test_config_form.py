@@ -55,7 +55,7 @@ async def test_form_shows_inline_errors_and_refuses_to_apply():
         await form.action_apply()  # enter / ctrl+enter: refused with a message, the form stays
         await pilot.pause()
         assert isinstance(app.screen, ConfigForm)
-        assert any("need fixing" in n.message for n in app._notifications)
+        assert any("1 field needs fixing" in n.message for n in app._notifications)  # was "1 field need fixing"
         assert app.state.trainer.lr == 1.0
 
 

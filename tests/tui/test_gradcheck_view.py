@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import engine
 from tests.tui.app_helpers import make_app, text_of, wait_for
+from tui import fmt
 from tui.screens.gradcheck import MAX_EXAMPLES, GradcheckScreen
 
 SIZE = (120, 40)
@@ -35,8 +36,9 @@ async def test_small_network_lists_every_entry_with_the_engines_numbers():
         assert len(shown) == t.net.n_params == len(expected.entries) == 13
         for row, e in zip(shown, expected.entries):
             assert str(row[0]) == f"{e.param}[{','.join(map(str, e.index))}]"
-            assert str(row[1]) == f"{e.analytic:.6e}" and str(row[2]) == f"{e.numeric:.6e}"
-            assert str(row[3]) == f"{e.error:.2e}"
+            # the UI's one formatter (tui.fmt), 7 significant digits; f shows every digit
+            assert str(row[1]) == fmt.num(e.analytic, sig=7) and str(row[2]) == fmt.num(e.numeric, sig=7)
+            assert str(row[3]) == fmt.num(e.error, sig=3)
             result = row[4]
             if e.kink:
                 assert str(result) == "kink" and "yellow" in str(result.style)
@@ -76,3 +78,55 @@ async def test_large_network_shows_the_sampled_entries_of_the_chosen_parameter()
         errors = [float(str(r[3])) for r in shown if str(r[4]) != "kink"]
         assert errors == sorted(errors, reverse=True)  # worst first
         assert "W2: 200 of 1024 entries (a seeded sample)" in text_of(screen.query_one("#gc-summary"))
+
+
+async def test_a_parameter_whose_every_entry_is_a_kink_is_not_checked_never_ok():
+    # The seed run: all three entries of b1 sit on ReLU kinks; the engine compares none of them.
+    app = make_app("seed")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_check(pilot, app)
+        report = screen.report
+        assert len(report.kinks["b1"]) == report.sampled["b1"][0] == 3
+        table = {str(r[0]): r for r in rows(screen.query_one("#gc-table"))}
+        b1 = table["b1"]
+        assert [str(c) for c in b1[2:6]] == ["0/3", "—", "3", "not checked"]
+        assert "yellow" in str(b1[5].style)
+        assert str(table["W1"][5]) == "pass"
+        summary = text_of(screen.query_one("#gc-summary"))
+        assert "every entry on a ReLU kink: b1 (3 kinks)" in summary
+        assert "course's 1e-5" in summary     # why the threshold is not the course's
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("width", [100, 40])   # 40: the lesson screen's panel column at 80x24
+async def test_the_lesson_panel_shows_not_checked_with_the_kink_count(width):
+    from textual.app import App
+
+    from tui.lessons.widgets.gradcheck_panel import GradcheckPanel
+
+    t = engine.build(engine.presets["seed"])
+    report = engine.gradcheck(t.net, t.X, t.Y, t.loss)
+
+    class Snap:
+        gradcheck = report
+        backward = "engine"
+
+    class Host(App):
+        def compose(self):
+            yield GradcheckPanel(id="gc")
+
+    app = Host()
+    async with app.run_test(size=(width, 30)) as pilot:
+        panel = app.query_one("#gc", GradcheckPanel)
+        panel.draw(Snap())
+        await pilot.pause()
+        text = text_of(panel.body)
+    b1 = next(line for line in text.splitlines() if line.startswith("b1 "))
+    assert "not checked" in b1 and "0/3" in b1 and " ok" not in b1 and "0.00" not in b1
+    flat = " ".join(text.split())
+    assert "every entry on a ReLU kink: b1 (3 kinks)" in flat
+    assert "course's 1e-5" in flat
+    assert "…" not in text                      # no number is cut, whatever the width
+    assert panel.border_subtitle == "passed"

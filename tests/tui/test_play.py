@@ -26,9 +26,10 @@ async def test_play_for_a_while_then_every_number_shown_is_the_engines():
         line = status(app)
         assert f"step {trainer.step_count:,}" in line
         assert f"epoch {trainer.epoch_count:,}" in line
-        assert f"loss {metrics['loss']:.4g}" in line   # full data, at the weights on show
+        from tui.fmt import num  # the status line's numbers: the UI's one formatter (1e-5, not 1e-05)
+        assert f"loss {num(metrics['loss'], 9, 4)}" in line   # full data, at the weights on show
         assert f"acc {metrics['accuracy'] * 100:.1f}%" in line
-        assert f"lr {trainer.lr:.3g}" in line
+        assert f"lr {num(trainer.lr, 9, 3)}" in line
         key = text_of(app.screen.query_one("#loss-key"))
         # The panel's headline loss is the full-data loss at the current weights (issue 12 item 8).
         assert f"loss {metrics['loss']:.4g}" in key.replace("━", " ") and "acc 100.0%" in key.replace("━", " ")
@@ -42,7 +43,7 @@ async def test_play_for_a_while_then_every_number_shown_is_the_engines():
             assert w_lines[r].split() == [fmt(float(v)).strip() for v in W1[r]]
             assert g_lines[r].split() == [fmt(float(v)).strip() for v in dW1[r]]
         inspector = text_of(app.screen.query_one("#inspector"))
-        assert fmt(float(W1[0, 0]), 10).strip() in inspector
+        assert f"value {num(float(W1[0, 0]), 10)} " in inspector
 
         # the boundary classifies each XOR corner as its label (the map draws the engine's predictions)
         pred = app.screen.query_one("#boundary-map").pixels

@@ -166,6 +166,24 @@ class ConfigForm(ModalScreen["engine.RunConfig | None"]):
 
     def on_mount(self) -> None:
         self.query_one("#field-dataset", Input).focus()
+        self._fit()
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """The fields scroll in whatever height the title, the buttons and the box's border
+        leave, so Apply and Cancel are on screen at any size (80x24 included)."""
+        fields = self.query_one("#form-fields")
+        box = self.query_one("#form-box")
+        title = self.query_one("#form-title")
+        error = self.query_one("#form-error")
+        width = max(10, box.content_region.width or (self.size.width - 4))
+        title_lines = max(1, title.size.height or -(-len(title.content.plain if isinstance(title.content, Text)
+                                                          else str(title.content)) // width))
+        overhead = 2 + title_lines + 1 + (error.size.height or 0) + 2   # border, title + margin, error, buttons + margin
+        room = int(self.size.height * 0.98) - overhead
+        fields.styles.max_height = max(3, min(32, room))
 
     def values(self) -> dict:
         out = {}
@@ -201,7 +219,7 @@ class ConfigForm(ModalScreen["engine.RunConfig | None"]):
     async def action_apply(self) -> None:
         if not self.check():
             n = len(self.errors)
-            self.notify(f"{n} field{'s' if n != 1 else ''} need fixing before the run can be rebuilt",
+            self.notify(f"{n} field{'s need' if n != 1 else ' needs'} fixing before the run can be rebuilt",
                         severity="warning")
             return
         try:

@@ -20,6 +20,8 @@ from textual import on
 from textual.widgets import DataTable, LoadingIndicator, Static
 
 import engine
+from tui import fmt
+from tui.widgets import gradcheck_rows
 
 MAX_EXAMPLES = 256   # the check costs four forward passes per checked entry
 ALL_ENTRIES = 400    # list every entry of every parameter when the engine checked them all and there are this few
@@ -38,6 +40,7 @@ class GradcheckScreen(ModalScreen[None]):
         self.full = full        # every digit (repr) instead of rounded numbers
         self.every_entry = None  # True: the entries table lists every entry of every parameter
         self.param = None       # the parameter whose sampled entries are listed (large networks)
+        self.rows = []          # gradcheck_rows.ParamRow per parameter
 
     def compose(self) -> ComposeResult:
         with Vertical(id="gc-box"):
@@ -65,14 +68,13 @@ class GradcheckScreen(ModalScreen[None]):
         table = self.query_one("#gc-table", DataTable)
         table.display = True
         table.add_columns("param", "shape", "checked", "max rel error", "kinks", "result")
-        for name, err in report.errors.items():
-            checked, total = report.sampled[name]
-            shape = "×".join(map(str, self.net.params[name].shape))
-            ok = err is None or err < report.threshold  # None: every entry on a kink, not checked
-            verdict = (Text("skipped", style="yellow") if err is None else
-                       Text("pass", style="bold green") if ok else Text("FAIL", style="bold red"))
-            table.add_row(name, shape, f"{checked}/{total}", "not checked" if err is None else f"{err:.3e}",
-                          str(len(report.kinks[name])), verdict, key=name)
+        self.rows = gradcheck_rows.rows(report)
+        for row in self.rows:
+            shape = "×".join(map(str, self.net.params[row.name].shape))
+            result = {"ok": Text("pass", style="bold green"), "wrong": Text("FAIL", style="bold red"),
+                      "not checked": Text("not checked", style="bold yellow")}[row.status]
+            err = "—" if row.error is None else fmt.num(row.error, 9, 3)
+            table.add_row(row.name, shape, f"{row.checked}/{row.total}", err, str(row.kinks), result, key=row.name)
         checked = sum(c for c, _ in report.sampled.values())
         self.every_entry = checked <= ALL_ENTRIES and all(c == t for c, t in report.sampled.values())
         et = self.query_one("#gc-entries", DataTable)
@@ -84,10 +86,15 @@ class GradcheckScreen(ModalScreen[None]):
 
     def _summary(self) -> None:
         report = self.report
-        kinks = sum(len(v) for v in report.kinks.values())
-        verdict = ("[b green]PASSED[/]" if report.passed else "[b red]FAILED[/]")
+        kinks = sum(r.kinks for r in self.rows)
+        word, style = gradcheck_rows.verdict(report, self.rows)
+        verdict = f"[{style}]{word}[/]"
         note = (f"  {kinks} probe(s) crossed a ReLU kink (Z = 0) where the slope jumps: listed, not counted."
                 if kinks else "")
+        skipped = gradcheck_rows.skipped_note(self.rows)
+        if skipped:
+            note += f"\n[yellow]{skipped[0].upper() + skipped[1:]}.[/]"
+        note += f"\n[dim]{gradcheck_rows.threshold_note(report.threshold)}.[/]"
         if self.every_entry:
             which = f"Every entry of every parameter ({len(report.entries)}):"
         else:
@@ -95,7 +102,7 @@ class GradcheckScreen(ModalScreen[None]):
             which = (f"{self.param}: {checked} of {total} entries" + (" (a seeded sample)" if checked < total else "")
                      + ", worst first; ↑↓ above chooses the parameter:")
         self.query_one("#gc-summary", Static).update(
-            f"{verdict}: every relative error must be below {report.threshold:g}.{note}\n{which}")
+            f"{verdict}: every checked relative error must be below {fmt.num(report.threshold)}.{note}\n{which}")
         choose = "tab: the entries" if self.every_entry else "↑↓ choose a parameter · tab: its entries"
         self.query_one("#gc-foot", Static).update(f"[dim]{choose} · f every digit · esc closes[/]")
 
@@ -116,7 +123,7 @@ class GradcheckScreen(ModalScreen[None]):
                 Text("pass", style="bold green") if e.error < report.threshold else Text("FAIL", style="bold red"))
             colour = "yellow" if e.kink else ("green" if e.error < report.threshold else "red")
             et.add_row(f"{e.param}[{idx}]", _num(e.analytic, full), _num(e.numeric, full),
-                       Text(_num(e.error, full, ".2e"), style=colour), flag)
+                       Text(_num(e.error, full, 3), style=colour), flag)
         self._summary()
 
     @on(DataTable.RowHighlighted, "#gc-table")
@@ -137,5 +144,5 @@ class GradcheckScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
-def _num(v, full, spec=".6e"):
-    return repr(float(v)) if full else format(float(v), spec)
+def _num(v, full, sig=7):
+    return fmt.full(v) if full else fmt.num(v, sig=sig)

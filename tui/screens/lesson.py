@@ -20,11 +20,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Markdown, Static
+from textual.widgets import Markdown, Static
 from textual.worker import get_current_worker
 
 from tui import keys
 from tui.lessons.live import lesson_snapshot
+from tui.widgets.footer import FitFooter as Footer
 from tui.lessons.session import LessonSession, SessionError
 from tui.lessons.widgets.check_panel import CheckPanel
 from tui.lessons.widgets.compare_panel import ComparePanel

@@ -11,7 +11,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Container
 from textual.screen import Screen
-from textual.widgets import Footer
+from tui.widgets.footer import FitFooter as Footer
 
 from tui.widgets.boundary.predictions_panel import PredictionsPanel
 from tui.widgets.diagnostics.diagnostics_panel import DiagnosticsPanel

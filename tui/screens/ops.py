@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
 from textual.screen import Screen
-from textual.widgets import Footer
+from tui.widgets.footer import FitFooter as Footer
 
 from tui.screens.main import layout_for
 from tui.widgets.network.network_panel import NetworkPanel

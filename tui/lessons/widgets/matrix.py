@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from rich.text import Text
+
+from tui import fmt
 
 MAX_ROWS = 6
 MAX_COLS = 6
 
 
-def number(x, digits=4) -> str:
-    x = float(x)
-    if not math.isfinite(x):
-        return str(x)
-    if x == 0:
-        return "0"
-    if 1e-3 <= abs(x) < 1e4:
-        return f"{x:.{digits}f}".rstrip("0").rstrip(".") if abs(x) >= 1 else f"{x:.{digits}f}"
-    return f"{x:.{digits - 1}e}"
+def number(x, digits=4, width=None) -> str:
+    """`digits` significant digits, within `width` when given (tui.fmt: rounded, never cut)."""
+    return fmt.num(x, width, sig=digits)
 
 
 def matrix(name, values, max_rows=MAX_ROWS, max_cols=MAX_COLS) -> Text:

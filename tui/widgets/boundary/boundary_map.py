@@ -5,13 +5,17 @@ foreground and background colours), so a W x H widget shows a W x 2H grid of mod
 outputs. Region colour is the predicted class, brighter where the model is surer;
 the data points sit on top in their true class's colour. With few points (XOR has
 four) each point is a ● glyph; with many, a single bright pixel.
+
+Each line keeps its strip under a key of its pixel codes: a new field rebuilds and
+repaints only the lines whose colours changed (a step moves the boundary a little,
+so most lines stay as they were).
 """
 
 from __future__ import annotations
 
 import numpy as np
-import numpy as np
 from rich.segment import Segment
+from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -27,6 +31,7 @@ class BoundaryMap(Widget):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._strips: list[Strip] = []
+        self._keys: list[bytes] = []
         self.pixels = None   # (2H, W) region RGB indices, for tests: class per pixel
 
     @property
@@ -41,7 +46,8 @@ class BoundaryMap(Widget):
         Cells are grouped into runs of equal colour with NumPy, so a frame costs a few
         Python operations per run of colour, not per pixel."""
         self.pixels = classes
-        strips = []
+        strips, keys = [], []
+        old_keys, old_strips = self._keys, self._strips
         rows, cols = classes.shape if classes is not None else (0, 0)
         if rows >= 2 and cols:
             span = colours.LEVELS + 1
@@ -60,6 +66,11 @@ class BoundaryMap(Widget):
             low = int(codes.min())
             for y in range(rows // 2):
                 top, bot, gl = codes[2 * y], codes[2 * y + 1], glyph[y]
+                line_key = top.tobytes() + bot.tobytes() + gl.tobytes()
+                keys.append(line_key)
+                if y < len(old_keys) and old_keys[y] == line_key:
+                    strips.append(old_strips[y])   # same colours: the strip (and the screen) stay
+                    continue
                 key = ((top - low) * base + (bot - low)) * 64 + gl
                 cuts = np.flatnonzero(np.diff(key)) + 1
                 starts = [0, *cuts.tolist()]
@@ -73,8 +84,14 @@ class BoundaryMap(Widget):
                     else:
                         segments.append(Segment(HALF * (b - a), colours.half_style(_rgb(t), _rgb(u))))
                 strips.append(Strip(segments, cols))
-        self._strips = strips
-        self.refresh()
+        self._strips, self._keys = strips, keys
+        if len(keys) != len(old_keys):
+            self.refresh()
+            return
+        width = self.size.width
+        for y, (k0, k1) in enumerate(zip(old_keys, keys)):
+            if k0 != k1:
+                self.refresh(Region(0, y, width, 1))
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width

@@ -3,12 +3,19 @@
 The diagonal (right answers) is tinted green, mistakes orange, each in proportion to
 its share of its row, so a class the model confuses stands out at a glance. Columns
 are as narrow as the largest count allows, so ten classes fit a 36-column panel.
+
+Drawn with the line API: one strip per row, rebuilt only when that row's counts (or
+the column width) change, and only those lines repainted; the tints are quantised to
+a few levels so their styles are built once and shared.
 """
 
 from __future__ import annotations
 
-from rich.text import Text
-from textual.widgets import Static
+import numpy as np
+from rich.segment import Segment
+from textual.geometry import Region, Size
+from textual.strip import Strip
+from textual.widget import Widget
 
 from tui.widgets import colours
 
@@ -16,37 +23,74 @@ GOOD = (80, 200, 120)
 BAD = colours.POS
 EMPTY = (90, 90, 100)
 INK = (235, 235, 240)
+SHADES = 12   # tint levels per colour
 
 
-class ConfusionMatrix(Static):
+def _tint(good: bool, share: float):
+    level = int(round(min(1.0, share) * SHADES))
+    bg = colours.mix(colours.MID, GOOD if good else BAD, 0.25 + 0.75 * level / SHADES)
+    return colours.plain_style(fg=INK, bg=bg, bold=good)
+
+
+DIM = colours.plain_style(dim=True)
+DOT = colours.plain_style(fg=EMPTY)
+
+
+class ConfusionMatrix(Widget):
     """Counts per (true, predicted) class pair."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.counts = None
-        self._K = None
+        self._keys: list = []      # per line: what it shows
+        self._strips: list = []
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self._strips) or 1
 
     def set_counts(self, counts, caption: str) -> None:
+        counts = np.asarray(counts)
         self.counts = counts
         K = counts.shape[0]
         cell = max(len(str(int(counts.max()))) if counts.size else 1, len(str(K - 1)))
         label = max(3, len(str(K - 1)))
-        t = Text(no_wrap=True, overflow="ellipsis")
-        t.append("t╲p".rjust(label), style="dim")
-        for j in range(K):
-            t.append(" " + str(j).rjust(cell), style="dim")
-        for i in range(K):
-            t.append("\n" + str(i).rjust(label), style="dim")
-            total = max(1, int(counts[i].sum()))
-            for j in range(K):
-                n = int(counts[i, j])
-                t.append(" ")
-                if n:
-                    share = min(1.0, n / total * (1.0 if i == j else 2.0))
-                    bg = colours.mix(colours.MID, GOOD if i == j else BAD, 0.25 + 0.75 * share)
-                    t.append(str(n).rjust(cell), style=colours.plain_style(fg=INK, bg=bg, bold=i == j))
-                else:
-                    t.append("·".rjust(cell), style=colours.plain_style(fg=EMPTY))
-        t.append("\n" + caption, style="dim")
-        self.update(t, layout=K != self._K)
-        self._K = K
+        keys = [("head", K, cell, label)] + [("row", i, cell, label, counts[i].tobytes()) for i in range(K)]
+        keys.append(("caption", caption))
+        old_keys, old_strips = self._keys, self._strips
+        strips = []
+        for y, key in enumerate(keys):
+            if y < len(old_keys) and old_keys[y] == key:
+                strips.append(old_strips[y])
+                continue
+            if key[0] == "head":
+                segs = [Segment("t╲p".rjust(label), DIM)] + [Segment(" " + str(j).rjust(cell), DIM) for j in range(K)]
+            elif key[0] == "row":
+                i = key[1]
+                total = max(1, int(counts[i].sum()))
+                segs = [Segment(str(i).rjust(label), DIM)]
+                for j in range(K):
+                    n = int(counts[i, j])
+                    segs.append(Segment(" "))
+                    if n:
+                        share = n / total * (1.0 if i == j else 2.0)
+                        segs.append(Segment(str(n).rjust(cell), _tint(i == j, share)))
+                    else:
+                        segs.append(Segment("·".rjust(cell), DOT))
+            else:
+                segs = [Segment(caption, DIM)]
+            strips.append(Strip(segs))
+        self._keys, self._strips = keys, strips
+        if len(keys) != len(old_keys):
+            self.refresh(layout=True)
+            return
+        width = self.size.width
+        for y, (k0, k1) in enumerate(zip(old_keys, keys)):
+            if k0 != k1:
+                self.refresh(Region(0, y, width, 1))
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if y >= len(self._strips):
+            return Strip.blank(width, self.rich_style)
+        # The widget's own style (the panel's background) under the cells' colours.
+        return self._strips[y].crop_extend(0, width, self.rich_style).apply_style(self.rich_style)

@@ -13,6 +13,7 @@ import numpy as np
 from textual.widgets import Static
 
 import engine.metrics as metrics
+from tui import fmt
 from tui.widgets import colours
 from tui.widgets.boundary.boundary_map import BoundaryMap
 from tui.widgets.boundary.confusion_matrix import ConfusionMatrix
@@ -108,7 +109,8 @@ class PredictionsPanel(Panel):
             pr = np.rint((y1 - X[:, 1]) / (y1 - y0) * (rows - 1)).astype(np.int64)
             self._points = list(zip(pr.tolist(), pc.tolist(), true.tolist()))
         self.map.set_field(classes, conf, self._points)
-        self.border_subtitle = f"x1 {x0:.2g}…{x1:.2g} →  x2 {y0:.2g}…{y1:.2g} ↑"
+        n = lambda v: fmt.num(v, 6, 2)  # noqa: E731
+        self.border_subtitle = f"x1 {n(x0)}…{n(x1)} →  x2 {n(y0)}…{n(y1)} ↑"
         caption = _caption(K, summary)
         if caption != self._caption:  # the same markup again would still re-render the line
             self._caption = caption

@@ -9,21 +9,22 @@ as they come, so the panel grows with the engine instead of breaking.
 
 from __future__ import annotations
 
-import math
 
 from rich.console import Group
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from tui import fmt
+from tui.widgets.halt import halt_line
+from tui.widgets.names import units
 from tui.widgets.panel import Panel
-from tui.widgets.weights.heatmap import fmt
 
 # Row labels for the keys the engine reports today; unknown keys show as they come.
 LABELS = {
     "units": "units", "activation": "g", "grad_norm_W": "|dW|", "grad_norm_b": "|db|",
     "grad_ratio": "|dW|/|dWL|", "update_ratio": "|ΔW|/|W|", "weight_norm": "|W|",
-    "act_mean": "mean A", "act_std": "std A", "dead": "dead", "dead_units": "dead #",
+    "act_mean": "mean A", "act_std": "std A", "dead": "dead",
     "saturated": "saturated", "identical_units": "same W", "nonfinite": "inf/NaN",
 }
 SHORT_ACT = {"leaky_relu": "leaky", "sigmoid": "sigm", "softmax": "smax", "linear": "lin"}
@@ -33,6 +34,14 @@ CODE_KEY = {"dead": "dead", "saturated": "saturated", "vanishing": "grad_ratio",
             "weak_signal": "act_std"}
 HEADLINE = (("grad_norm", "|grad|"), ("clipped", "clipped"))
 SKIP = {"step", "epoch", "every", "examples", "activations", "halted", "layers", "warnings"}
+# Rows in this order (the ones lessons ask the learner to watch first, so a short panel
+# shows them above the fold); keys the engine adds later follow in its order.
+ROW_ORDER = ("activation", "units", "dead", "saturated", "grad_norm_W", "grad_norm_b", "grad_ratio",
+             "update_ratio", "weight_norm", "act_mean", "act_std", "identical_units", "nonfinite")
+# Measures of the latest step's gradient and update: a step the guard refused has none.
+STEP_KEYS = {"grad_norm_W", "grad_norm_b", "grad_ratio", "update_ratio"}
+# Shown below the table in words, not as a cell.
+TABLE_SKIP = {"layer", "dead_units"}
 
 
 class DiagnosticsPanel(Panel):
@@ -50,8 +59,9 @@ class DiagnosticsPanel(Panel):
 
     def draw(self, snap) -> None:
         parts = []
-        if snap.halted is not None:
-            parts.append(Text("■ stopped: " + snap.halted.message, style="bold red"))
+        halted = snap.halted
+        if halted is not None:
+            parts.append(Text("■ " + halt_line(halted), style="bold red"))
         if snap.diag_error:
             parts.append(Text(f"diagnostics unavailable: {snap.diag_error}", style="yellow"))
         d = snap.diagnostics
@@ -63,7 +73,10 @@ class DiagnosticsPanel(Panel):
             for key, label in HEADLINE:
                 if key in d:
                     head.append(f"{label} ", style="dim")
-                    head.append(_fmt(d[key]) + "  ", style="bold")
+                    head.append(_fmt(d[key]), style="bold")
+                    if key == "grad_norm" and halted is not None:
+                        head.append(" (refused step)", style="dim")
+                    head.append("  ")
             for key, value in d.items():
                 if key not in SKIP and key not in dict(HEADLINE) and _scalar(value):
                     head.append(f"{key.replace('_', ' ')} ", style="dim")
@@ -73,7 +86,10 @@ class DiagnosticsPanel(Panel):
             if isinstance(layers, list) and layers and all(isinstance(r, dict) for r in layers):
                 flagged = {(w[2], CODE_KEY.get(w[3])) for w in warnings}
                 width = self.body.size.width or None  # before the first layout: no limit yet
-                parts.append(_layer_table(layers, self.view.layer, flagged, width))
+                parts.append(_layer_table(layers, self.view.layer, flagged, width, halted is not None))
+                parts += _dead_lines(layers, len(layers))
+        if halted is not None:
+            parts.append(Text(halted.message, style="red"))
         for level, message, _, _ in warnings:
             style = "bold red" if level in ("error", "critical") else "bold yellow" if level == "warning" else "cyan"
             mark = "✖ " if level in ("error", "critical") else "▲ " if level == "warning" else "• "
@@ -102,9 +118,7 @@ def _fmt(v):
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, float):
-        if not math.isfinite(v):
-            return str(v)
-        return fmt(v, 7).strip()
+        return fmt.num(v, 7, 3)
     if isinstance(v, (list, tuple)):
         if not v:
             return "none"
@@ -132,7 +146,21 @@ def _warnings(raw):
     return out
 
 
-def _layer_table(rows, selected, flagged, width=None) -> Text:
+def _dead_lines(rows, L) -> list:
+    """'dead in layer 1: h1, h2 and 6 more', in the course's unit names."""
+    out = []
+    for r in rows:
+        dead = r.get("dead_units")
+        layer = r.get("layer")
+        if isinstance(dead, (list, tuple)) and dead and isinstance(layer, int):
+            t = Text(no_wrap=True, overflow="ellipsis")
+            t.append("dead: ", style="dim")
+            t.append(units(layer, [int(i) - 1 for i in dead], L))
+            out.append(t)
+    return out
+
+
+def _layer_table(rows, selected, flagged, width=None, halted=False) -> Text:
     """One column per layer, one row per measure (narrow panels, many measures).
 
     When the columns do not fit `width`, a window of them around the selected layer
@@ -142,10 +170,13 @@ def _layer_table(rows, selected, flagged, width=None) -> Text:
     keys = []
     for r in rows:
         for k, v in r.items():
-            if k not in keys and k != "layer" and (_scalar(v) or isinstance(v, (list, tuple))):
+            if k not in keys and k not in TABLE_SKIP and (_scalar(v) or isinstance(v, (list, tuple))):
                 keys.append(k)
+    rank = {k: i for i, k in enumerate(ROW_ORDER)}
+    keys.sort(key=lambda k: rank.get(k, len(ROW_ORDER)))   # stable: unknown keys keep the engine's order
     labels = [LABELS.get(k, k.replace("_", " ")) for k in keys]
-    cells = [[_fmt(r.get(k)) if k in r else "" for r in rows] for k in keys]
+    # While the guard holds the run, the step measures would describe a step that never happened.
+    cells = [["—" if halted and k in STEP_KEYS else _fmt(r.get(k)) if k in r else "" for r in rows] for k in keys]
     heads = [f"L{r.get('layer', '?')}" for r in rows]
     label_w = max([len(x) for x in labels] + [1])
     widths = [max([len(heads[j])] + [len(row[j]) for row in cells]) for j in range(len(rows))]

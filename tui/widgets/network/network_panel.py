@@ -12,6 +12,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from tui.widgets.halt import halt_line
 from tui.widgets.opmode.dims import op_dims
 from tui.widgets.panel import Panel
 
@@ -36,7 +37,9 @@ class NetworkPanel(Panel):
         net = snap.facts   # the run's static facts: sizes, layers, the loss's name
         sel = self.view.clamp_layer(net.L)
         opv = getattr(snap, "op_view", None)  # op mode: every array of the cycle, the op's marked
-        key = (snap.run_id, sel, net.batch_size, snap.l2, None if opv is None else id(opv.op))
+        halted = getattr(snap, "halted", None)
+        key = (snap.run_id, sel, net.batch_size, snap.l2, None if opv is None else id(opv.op),
+               None if halted is None else halted.step)
         if key == self._key:
             return  # shapes change with the run and the selection, not with every step
         self._key = key
@@ -44,7 +47,10 @@ class NetworkPanel(Panel):
         total = net.m
         sizes = "-".join(map(str, net.sizes))
         self.border_title = f"Network · {sizes} · {net.n_params:,} params"
-        self.diagram.update(_diagram(net, sel))
+        diagram = _diagram(net, sel)
+        if halted is not None:  # the shapes stay true, but the learner must know nothing is moving
+            diagram.append("\n■ " + halt_line(halted), style="bold red")
+        self.diagram.update(diagram)
         if opv is None:
             self.table.update(_dims(net, snap.l2, sel, m, total))
         else:

@@ -1,41 +1,33 @@
 """Numbers and matrices as text for op mode: rounded for reading, or exactly as the engine holds them.
 
-`number(v, full)` gives four significant digits, or with full=True Python's repr of
-the float: the shortest text that reads back as the very same float64, so a learner
-(or a test) can compare it with the engine bit for bit. `matrix_block` lays out one
-named array with its shape, cut to a window with ⋮ and … when large; `pack` puts
-blocks side by side while they fit the width.
+`number(v, full)` gives four significant digits (tui.fmt, the UI's one formatter), or
+with full=True Python's repr of the float: the shortest text that reads back as the
+very same float64, so a learner (or a test) can compare it with the engine bit for
+bit. `matrix_block` lays out one named array with its shape, cut to a window with ⋮
+and … when large, its numbers rounded to fewer digits (never cut) when a width is
+given; `pack` puts blocks side by side while they fit the width.
 """
 
 from __future__ import annotations
 
-import math
-import re
-
 import numpy as np
 from rich.text import Text
 
+from tui import fmt
 from tui.widgets import colours
 
 GAP = 3
-_EXP = re.compile(r"e([+-])0*(\d)")
+INDENT = 2      # matrix rows are indented under their title
+CELL_GAP = 2
 
 POS_STYLE = colours.plain_style(fg=colours.mix(colours.POS, (255, 255, 255), 0.25))
 NEG_STYLE = colours.plain_style(fg=colours.mix(colours.NEG, (255, 255, 255), 0.25))
 ZERO_STYLE = colours.plain_style(dim=True)
 
 
-def number(v, full: bool = False) -> str:
-    """One entry: 4 significant digits (1.5e-8 style exponents), or repr(float) when full."""
-    v = float(v)
-    if full:
-        return repr(v)
-    if not math.isfinite(v):
-        return str(v)
-    if v == 0:
-        return "0"
-    text = f"{v:.4g}"
-    return _EXP.sub(lambda m: "e" + ("-" if m.group(1) == "-" else "") + m.group(2), text)
+def number(v, full: bool = False, sig: int = 4) -> str:
+    """One entry: `sig` significant digits (1.5e-8 style exponents), or repr(float) when full."""
+    return fmt.full(v) if full else fmt.num(v, sig=sig)
 
 
 def _style(v: float):
@@ -62,8 +54,34 @@ def _window(n: int, most: int):
     return list(range(max(1, most - 2))) + [None, n - 1]
 
 
-def matrix_block(title, values, full=False, max_rows=8, max_cols=6, title_style="bold", note="") -> list[Text]:
-    """Lines of one titled matrix: 'title (r, c) note', then right-aligned rows."""
+def _cells(a, rows, cols, full, sig):
+    cells = [[None if (i is None or j is None) else number(a[i, j], full, sig) for j in cols] for i in rows]
+    widths = [1 if j is None else max(len(row[k]) for row in cells if row[k] is not None)
+              for k, j in enumerate(cols)]
+    return cells, widths
+
+
+def _fit(a, rows, cols, full, width):
+    """Cells rounded to the most digits (4 down to 2) whose rows fit `width`; then fewer
+    columns (the window's … marks the rest). Rounded, never cut; full precision scrolls."""
+    if full or width is None:
+        return (cols, *_cells(a, rows, cols, full, 4))
+    most = len(cols)
+    while True:
+        for sig in (4, 3, 2):
+            cells, widths = _cells(a, rows, cols, full, sig)
+            if INDENT + sum(widths) + CELL_GAP * (len(widths) - 1) <= width:
+                return cols, cells, widths
+        if most <= 2:
+            return cols, cells, widths
+        most -= 1
+        cols = _window(a.shape[1], most)
+
+
+def matrix_block(title, values, full=False, max_rows=8, max_cols=6, title_style="bold", note="",
+                 width=None) -> list[Text]:
+    """Lines of one titled matrix: 'title (r, c) note', then right-aligned rows (within
+    `width` when given, by rounding to fewer digits and then showing fewer columns)."""
     a = np.asarray(values, dtype=np.float64)
     head = Text(no_wrap=True)
     head.append(str(title), style=title_style)
@@ -77,20 +95,14 @@ def matrix_block(title, values, full=False, max_rows=8, max_cols=6, title_style=
         return [head, line]
     a = np.atleast_2d(a)
     rows, cols = _window(a.shape[0], max_rows), _window(a.shape[1], max_cols)
-    cells = [[None if (i is None or j is None) else number(a[i, j], full) for j in cols] for i in rows]
-    widths = []
-    for k, j in enumerate(cols):
-        if j is None:
-            widths.append(1)
-        else:
-            widths.append(max(len(row[k]) for row in cells if row[k] is not None))
+    cols, cells, widths = _fit(a, rows, cols, full, width)
     lines = [head]
     for r, i in enumerate(rows):
         line = Text(no_wrap=True)
-        line.append("  ")
+        line.append(" " * INDENT)
         for k, j in enumerate(cols):
             if k:
-                line.append("  ")
+                line.append(" " * CELL_GAP)
             if i is None:
                 line.append(("⋮" if j is not None else " ").rjust(widths[k]), style="dim")
             elif j is None:

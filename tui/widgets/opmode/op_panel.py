@@ -108,19 +108,20 @@ class OpPanel(Panel):
             old, grad, change, new = update_parts(op)
             step_note = "= −lr·d" + op.name if snap.optimizer == "sgd" else "the optimizer's step"
             parts.append(pack([
-                matrix_block(f"{op.name} (old)", old, full, rows, cols, READ_STYLE),
-                matrix_block("change", change, full, rows, cols, "bold", step_note),
-                matrix_block(f"{op.name} (new)", new, full, rows, cols, WRITE_STYLE, "= old + change"),
+                matrix_block(f"{op.name} (old)", old, full, rows, cols, READ_STYLE, width=width),
+                matrix_block("change", change, full, rows, cols, "bold", step_note, width=width),
+                matrix_block(f"{op.name} (new)", new, full, rows, cols, WRITE_STYLE, "= old + change", width=width),
             ], width))
             parts.append(Text(""))
             parts.append(pack([matrix_block(f"d{op.name}", grad, full, rows, cols, READ_STYLE,
-                                            "the gradient it used")], width))
+                                            "the gradient it used", width=width)], width))
         else:
-            blocks = [matrix_block(name, value, full, rows, cols, READ_STYLE) for name, value in op.operands.items()]
+            blocks = [matrix_block(name, value, full, rows, cols, READ_STYLE, width=width) for name, value in op.operands.items()]
             parts.append(pack(blocks, width))
             parts.append(Text(""))
             norm = f"‖{op.name}‖ = {number(opv.norm(), full)}" if getattr(op.result, "ndim", 0) else ""
-            parts.append(pack([matrix_block(f"→ {op.name}", op.result, full, rows, cols, WRITE_STYLE, norm)], width))
+            parts.append(pack([matrix_block(f"→ {op.name}", op.result, full, rows, cols, WRITE_STYLE, norm,
+                                            width=width)], width))
         self._show(*parts)
 
     def _show(self, *parts) -> None:
@@ -150,11 +151,12 @@ class OpPanel(Panel):
         head.append(f"  {number(edit.old, full)} → ", style="")
         head.append(number(edit.new, full), style=WRITE_STYLE)
         head.append("   no training step: the network's outputs and loss at the new weight", style="dim italic")
+        width = self._width()
         blocks = [
-            matrix_block("X", edit.X, full, 8, 4, READ_STYLE),
-            matrix_block("Ŷ before", edit.outputs_before, full, 8, 4),
-            matrix_block("Ŷ after", edit.outputs_after, full, 8, 4, WRITE_STYLE),
-            matrix_block("Y", edit.Y, full, 8, 4),
+            matrix_block("X", edit.X, full, 8, 4, READ_STYLE, width=width),
+            matrix_block("Ŷ before", edit.outputs_before, full, 8, 4, width=width),
+            matrix_block("Ŷ after", edit.outputs_after, full, 8, 4, WRITE_STYLE, width=width),
+            matrix_block("Y", edit.Y, full, 8, 4, width=width),
         ]
         mb, ma = edit.metrics_before, edit.metrics_after
         sums = Text()
@@ -163,7 +165,7 @@ class OpPanel(Panel):
         sums.append("   accuracy ", style="dim")
         sums.append(f"{mb['accuracy'] * 100:.1f}% → {ma['accuracy'] * 100:.1f}%", style="bold")
         sums.append("   (whole training set)", style="dim")
-        parts = [head, Text(""), pack(blocks, self._width()), Text(""), sums]
+        parts = [head, Text(""), pack(blocks, width), Text(""), sums]
         if edit.cleared:
             parts += [Text(""), Text("The operations walked so far were computed with the old weight, so they "
                                      "were cleared: n starts a fresh cycle.", style="dim italic")]

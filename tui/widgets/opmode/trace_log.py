@@ -14,11 +14,15 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from engine.stepper import result_norm
-from tui.widgets.opmode.numbers import number, shape_text
+from tui import fmt
+from tui.widgets.opmode.numbers import shape_text
 from tui.widgets.opmode.op_panel import PHASE_STYLES
 from tui.widgets.panel import Panel
 
 PHASE_SHORT = {"forward": "fwd", "loss": "loss", "backward": "back", "update": "upd"}
+# Fixed columns (#, phase, result shape, norm) and the table's padding of one cell each side.
+NUM_W, PHASE_W, SHAPE_W, NORM_W, PAD = 3, 4, 10, 9, 2
+MIN_EQ = 12
 
 
 class TraceLog(Panel):
@@ -46,6 +50,7 @@ class TraceLog(Panel):
         self._ops = []
         self._full = None
         self._position = -1     # the op on show, as far as this log knows
+        self._eq_w = None       # the operation column's width the rows were built for
 
     def compose(self):
         self.table = DataTable(id="trace-table", cursor_type="row", zebra_stripes=True)
@@ -64,12 +69,14 @@ class TraceLog(Panel):
         full = self.view.full_precision
         ops = [] if opv is None or snap.playing else opv.ops
         ids = tuple(id(op) for op in ops)
-        if full != self._full or ids[:len(self._shown)] != self._shown:
+        eq_w = self._equation_width()
+        if full != self._full or eq_w != self._eq_w or ids[:len(self._shown)] != self._shown:
             self.table.clear()
             self._shown = ()
             self._full = full
+            self._eq_w = eq_w
         for k in range(len(self._shown), len(ops)):
-            self.table.add_row(*self._row(k, ops[k], full), key=str(k))
+            self.table.add_row(*self._row(k, ops[k], full, eq_w), key=str(k))
         self._shown = ids
         self._ops = ops
         if opv is None:
@@ -84,12 +91,23 @@ class TraceLog(Panel):
         if self.table.cursor_row != opv.position:
             self.table.move_cursor(row=opv.position, animate=False)
 
+    def _equation_width(self) -> int | None:
+        """Room for the operation column once the others fit (None before the first layout)."""
+        width = self.table.size.width
+        if not width:
+            return None
+        fixed = NUM_W + PHASE_W + SHAPE_W + NORM_W + 5 * PAD + 1   # + 1: the vertical scrollbar
+        return max(MIN_EQ, width - fixed)
+
     @staticmethod
-    def _row(k, op, full):
+    def _row(k, op, full, eq_w=None):
         equation = op.equation.partition("   ")[0]
+        if eq_w is not None and len(equation) > eq_w:
+            equation = equation[:eq_w - 1] + "…"   # text may be shortened (marked); numbers never are
         phase = Text(PHASE_SHORT[op.phase], style=PHASE_STYLES[op.phase])
+        norm = fmt.full(result_norm(op)) if full else fmt.num(result_norm(op), NORM_W)
         return (Text(str(k + 1), style="dim"), phase, equation, shape_text(op.result),
-                Text(number(result_norm(op), full), justify="right"))
+                Text(norm, justify="right"))
 
     @on(DataTable.RowHighlighted, "#trace-table")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:

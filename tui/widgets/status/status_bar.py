@@ -5,18 +5,19 @@ important fields first."""
 
 from __future__ import annotations
 
-import math
-
 from rich.text import Text
 from textual.widgets import Static
 
+from tui import fmt
 from tui.widgets.panel import Panel
 
+NUM_W = 9   # the widest a number may be on this line (rounded to fit, never cut)
 
-def _num(v, spec=".4g"):
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+
+def _num(v, sig=4):
+    if v is None or (isinstance(v, float) and v != v):
         return "—"
-    return format(v, spec)
+    return fmt.num(v, NUM_W, sig)
 
 
 def _rate(r):
@@ -33,6 +34,7 @@ class StatusBar(Panel):
     """The status line. A Panel without a border, so it updates with the others."""
 
     MIN_INTERVAL = 0.0
+    _shown = None
 
     def compose(self):
         self.line = Static(id="status-line")
@@ -54,12 +56,14 @@ class StatusBar(Panel):
             (9, "step", f"{snap.step:,}", "bold"),
             (6, "epoch", f"{snap.epoch:,}", "bold"),
             (9, "train loss", _num(snap.loss), "bold"),   # full data, at the weights on show
-            (9, "acc", "—" if acc is None else f"{acc * 100:.1f}%", "bold green" if acc == 1.0 else "bold"),
+            (9, "acc", fmt.percent(acc), "bold green" if acc == 1.0 else "bold"),
         ]
+        if snap.clipped:  # the latest step's gradient was cut down to the clipping threshold
+            fields.append((8, "grad", "clipped", "bold yellow"))
         if "test_accuracy" in m:
-            fields.append((7, "test", f"{m['test_accuracy'] * 100:.1f}%", "bold"))
+            fields.append((7, "test", fmt.percent(m["test_accuracy"]), "bold"))
         fields += [
-            (8, "lr", _num(snap.lr, ".3g"), "bold"),
+            (8, "lr", _num(snap.lr, 3), "bold"),
             (5, "opt", snap.optimizer, "bold"),
             (3 if snap.speed is None else 7, "speed", "full" if snap.speed is None else f"≤{snap.speed}/s",
              "bold" if snap.speed is None else "bold cyan"),
@@ -82,4 +86,6 @@ class StatusBar(Panel):
             else:
                 t.append("   ")
             t.append(value, style=style)
-        self.line.update(t, layout=False)
+        if t != self._shown:   # only this one line repaints, and only when it changed
+            self._shown = t
+            self.line.update(t, layout=False)

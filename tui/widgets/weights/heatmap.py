@@ -4,41 +4,34 @@ Two modes, chosen by whoever places the heatmap (it knows how much room there is
 numbers inside coloured cells, one matrix row per terminal line, when they fit; or
 colour alone, two matrix rows per terminal line with the upper-half block (its
 foreground paints the upper row, its background the lower one). A matrix larger
-than the widget is shown through a window that follows the cursor. Lines are
-cached until the data, the cursor or the size changes.
+than the widget is shown through a window that follows the cursor. Each line's
+strip is cached under a key of what it shows (its colour levels, numbers, cursor), so
+a new matrix repaints only the lines that look different; the styles come from
+tables built once, one per colour level (pair), and runs of one colour are one segment.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from rich.segment import Segment
+from rich.text import Text
 from textual import events
+from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
+from tui.fmt import num
 from tui.widgets import colours
 
 CELL_W = 8          # a number cell: 7 characters and a gap
 HALF = "▀"
 
 
-def fmt(v: float, width: int = 7) -> str:
-    """A number in at most `width` characters, keeping three significant digits."""
-    if v != v:
-        return "nan".rjust(width)
-    if v in (float("inf"), float("-inf")):
-        return ("inf" if v > 0 else "-inf").rjust(width)
-    a = abs(v)
-    if a == 0:
-        text = "0"
-    elif 0.01 <= a < 1000:
-        digits = max(0, 2 - int(np.floor(np.log10(a))))
-        text = f"{v:.{digits}f}"
-    else:
-        mant, exp = f"{v:.1e}".split("e")
-        text = f"{mant}e{int(exp)}"
-    return text.rjust(width)[:width] if len(text) <= width else f"{v:.0e}".rjust(width)[:width]
+def fmt(v: float, width: int = 7, sig: int = 3) -> str:
+    """A number right-aligned in `width` characters with up to `sig` significant digits
+    (tui.fmt: rounded to fewer digits or e-notation when it does not fit, never cut)."""
+    return num(float(v), width, sig).rjust(width)
 
 
 class Heatmap(Widget):
@@ -63,23 +56,38 @@ class Heatmap(Widget):
         self.numbers = True
         self.cell_w = CELL_W
         self._origin = (0, 0)        # first matrix row and column in view
-        self._cache: dict = {}
+        self._cache: dict = {}       # line key -> Strip
+        self._keys: list = []        # the key of each line on screen now
+        self.message = None          # shown when there is no matrix
 
     # ----- data --------------------------------------------------------------------
 
-    def set_matrix(self, M, cursor=None, numbers=None, cell_w=None):
-        """Show M (2-D array or None); cursor (row, col) or None."""
+    def set_matrix(self, M, cursor=None, numbers=None, cell_w=None, message=None):
+        """Show M (2-D array or None); cursor (row, col) or None; `message` in place of a
+        missing M (why there is nothing to show).
+
+        Only the lines whose content changed are repainted: each line has a key made of
+        what it shows (the levels, the numbers, the cursor), and strips are cached by key."""
         self._M = None if M is None else np.asarray(M)
         if self._M is not None:
             finite = self._M[np.isfinite(self._M)]
             self._scale = float(np.abs(finite).max()) if finite.size else 0.0
+            self._levels = levels(self._M, self._scale) if self._M.ndim == 2 else None
         self.cursor = cursor
+        self.message = message if M is None else None
         if numbers is not None:
             self.numbers = numbers
         if cell_w is not None:
             self.cell_w = cell_w
-        self._cache.clear()
-        self.refresh()
+        width, height = self.size
+        old = self._keys
+        self._keys = [self._line_key(y) for y in range(height)] if self._M is not None and width else []
+        if len(old) != len(self._keys) or not self._keys:
+            self.refresh()
+            return
+        for y, (k0, k1) in enumerate(zip(old, self._keys)):
+            if k0 != k1:
+                self.refresh(Region(0, y, width, 1))
 
     @property
     def scale(self) -> float:
@@ -98,6 +106,7 @@ class Heatmap(Widget):
 
     def on_resize(self, event: events.Resize) -> None:
         self._cache.clear()
+        self._keys = []
 
     # ----- geometry ----------------------------------------------------------------
 
@@ -145,11 +154,39 @@ class Heatmap(Widget):
 
     # ----- drawing -----------------------------------------------------------------
 
+    def _line_key(self, y: int):
+        """Everything line y shows: equal keys draw equal strips."""
+        M = self._M
+        if M is None or M.size == 0 or M.ndim != 2:
+            return ("message", self.message, y, self.size.width)
+        r0, c0, n_rows, n_cols = self._view()
+        width = self.size.width
+        cur = self.cursor
+        if self.numbers:
+            if y >= n_rows:
+                return ("blank", width)
+            r = r0 + y
+            row = M[r, c0:c0 + n_cols]
+            at = cur[1] - c0 if cur is not None and cur[0] == r else -1
+            return (True, width, row.tobytes(), self._levels[r, c0:c0 + n_cols].tobytes(), at)
+        r_top = r0 + 2 * y
+        if r_top >= M.shape[0] or 2 * y >= n_rows:
+            return ("blank", width)
+        r_bot = r_top + 1 if r_top + 1 < min(M.shape[0], r0 + n_rows) else None
+        L = self._levels
+        top = L[r_top, c0:c0 + n_cols].tobytes()
+        bot = None if r_bot is None else L[r_bot, c0:c0 + n_cols].tobytes()
+        at_top = cur[1] - c0 if cur is not None and cur[0] == r_top else -1
+        at_bot = cur[1] - c0 if cur is not None and cur[0] == r_bot else -1
+        return (False, width, self._cell_width(), top, bot, at_top, at_bot)
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        key = (y, width, self.size.height)
+        key = self._line_key(y)
         strip = self._cache.get(key)
         if strip is None:
+            if len(self._cache) > 4 * max(8, self.size.height):
+                self._cache.clear()   # bounded: old keys are not coming back
             strip = self._render(y, width)
             self._cache[key] = strip
         return strip
@@ -159,38 +196,44 @@ class Heatmap(Widget):
             return Strip.blank(0)
         M = self._M
         if M is None or M.size == 0:
+            if self.message:
+                lines = Text(self.message, style="bold red").wrap(self.app.console, width)
+                if y < len(lines):
+                    return Strip(lines[y].render(self.app.console)).adjust_cell_length(width, self.rich_style)
             return Strip.blank(width, self.rich_style)
         rows, cols = M.shape
         r0, c0, n_rows, n_cols = self._view()
-        scale = self._scale
+        L = self._levels
         segments = []
         if self.numbers:
             r = r0 + y
             if y >= n_rows:
                 return Strip.blank(width, self.rich_style)
             for c in range(c0, c0 + n_cols):
-                v = float(M[r, c])
-                lv = colours.level(v, scale)
                 on = self.cursor == (r, c)
-                segments.append(Segment(fmt(v, CELL_W - 1) + " ", colours.cell_style(lv, on)))
+                segments.append(Segment(fmt(float(M[r, c]), CELL_W - 1) + " ", _CELL[on][int(L[r, c])]))
         else:
             r_top = r0 + 2 * y
             if r_top >= rows or 2 * y >= n_rows:
                 return Strip.blank(width, self.rich_style)
             r_bot = r_top + 1 if r_top + 1 < min(rows, r0 + n_rows) else None
             cw = self._cell_width()
-            for c in range(c0, c0 + n_cols):
-                top = colours.level(float(M[r_top, c]), scale)
-                if self.cursor == (r_top, c):
-                    top = colours.CURSOR_RGB
-                if r_bot is None:
-                    style = _top_only(top)
-                else:
-                    bot = colours.level(float(M[r_bot, c]), scale)
-                    if self.cursor == (r_bot, c):
-                        bot = colours.CURSOR_RGB
-                    style = colours.half_style(top, bot)
-                segments.append(Segment(HALF * cw, style))
+            # Codes 0..2*LEVELS are levels shifted by LEVELS; CURSOR marks the cursor cell; NONE: no lower row.
+            top = L[r_top, c0:c0 + n_cols].astype(np.int64) + colours.LEVELS
+            bot = (np.full(n_cols, NONE, dtype=np.int64) if r_bot is None
+                   else L[r_bot, c0:c0 + n_cols].astype(np.int64) + colours.LEVELS)
+            if self.cursor is not None:
+                cr, cc = self.cursor
+                if c0 <= cc < c0 + n_cols:
+                    if cr == r_top:
+                        top[cc - c0] = CURSOR
+                    elif cr == r_bot:
+                        bot[cc - c0] = CURSOR
+            # One segment per run of equal colour pairs: the styles come from a table built once.
+            code = top * (NONE + 1) + bot
+            cuts = (np.flatnonzero(np.diff(code)) + 1).tolist()
+            for a, b in zip([0, *cuts], [*cuts, n_cols]):
+                segments.append(Segment(HALF * (cw * (b - a)), _half(int(top[a]), int(bot[a]))))
         strip = Strip(segments)
         return strip.adjust_cell_length(width, self.rich_style)
 
@@ -205,6 +248,31 @@ class Heatmap(Widget):
             self.post_message(self.CellClicked(self, *cell))
 
 
-def _top_only(top):
-    rgb = colours.level_rgb(top) if isinstance(top, int) else top
-    return colours.plain_style(fg=rgb)
+def levels(M, scale):
+    """Every entry's colour level in [-LEVELS, LEVELS] at once (colours.level for a whole matrix)."""
+    if not scale:
+        return np.zeros(M.shape, dtype=np.int8)
+    with np.errstate(invalid="ignore"):
+        t = np.clip(M / scale, -1.0, 1.0)
+    t = np.where(np.isnan(t), 0.0, t)
+    return np.rint(t * colours.LEVELS).astype(np.int8)
+
+
+CURSOR = 2 * colours.LEVELS + 1
+NONE = CURSOR + 1
+
+
+def _code_rgb(code):
+    return colours.CURSOR_RGB if code == CURSOR else colours.level_rgb(code - colours.LEVELS)
+
+
+# One Style per colour level (and per pair of levels for the half blocks), built once.
+# Indexed by level, so negative levels index from the end: _CELL[cursor][level].
+_CELL = [[colours.cell_style(lv, on) for lv in range(colours.LEVELS + 1)]
+         + [colours.cell_style(lv, on) for lv in range(-colours.LEVELS, 0)] for on in (False, True)]
+_HALF = [[colours.plain_style(fg=_code_rgb(t)) if b == NONE else colours.half_style(_code_rgb(t), _code_rgb(b))
+          for b in range(NONE + 1)] for t in range(CURSOR + 1)]
+
+
+def _half(top, bot):
+    return _HALF[top][bot]

@@ -12,8 +12,11 @@ from textual import on
 from textual.binding import Binding
 from textual.widgets import Static
 
+from tui import fmt
+from tui.widgets.halt import halt_reason
+from tui.widgets.names import unit
 from tui.widgets.panel import Panel
-from tui.widgets.weights.heatmap import CELL_W, Heatmap, fmt
+from tui.widgets.weights.heatmap import CELL_W, Heatmap
 from tui.widgets.weights.legend import ColourLegend
 
 FIXED_LINES = 4 + 4 + 1 + 1 + 3   # titles, gaps under the maps, legend, gap, inspector
@@ -38,6 +41,7 @@ class WeightsPanel(Panel, can_focus=True):
         self._layer_key = None
         self._snap = None
         self._mode = None
+        self._shown = {}           # map title -> the Text on screen
 
     def compose(self):
         self.title_W = Static(classes="map-title")
@@ -99,14 +103,21 @@ class WeightsPanel(Panel, can_focus=True):
         cur_b = (0, c) if r == n_in else None
         W, b = snap.params[f"W{l}"], snap.params[f"b{l}"]
         dW, db = snap.grads.get(f"dW{l}"), snap.grads.get(f"db{l}")
+        if getattr(snap, "halted", None) is not None:
+            dW = db = None   # the refused step's gradients were never applied: not shown as if they were
+        halted = getattr(snap, "halted", None)
+        reason = None if halted is None else halt_reason(halted)
         self.map_W.set_matrix(W, cur_W, numbers, cell_w)
         self.map_b.set_matrix(b, cur_b, numbers, cell_w)
-        self.map_dW.set_matrix(dW, cur_W, numbers, cell_w)
-        self.map_db.set_matrix(db, cur_b, numbers, cell_w)
+        self.map_dW.set_matrix(dW, cur_W, numbers, cell_w, message=reason)
+        self.map_db.set_matrix(db, cur_b, numbers, cell_w, message=reason)
         opv = getattr(snap, "op_view", None)  # op mode: mark what the op on show reads and writes
         marks = opv.marks if opv is not None else {}
-        missing = "not yet this cycle" if opv is not None else "no step yet"
-        none = dW is None
+        if halted is not None:  # the guard refused the step: no gradient to show (the maps say why)
+            missing = f"stopped at step {halted.step}"
+        else:
+            missing = "not yet this cycle" if opv is not None else "no step yet"
+        none = dW is None or halted is not None
         titles = {
             f"W{l}": (self.title_W, _title(f"W{l}", W.shape, self.map_W.scale, "weights")),
             f"b{l}": (self.title_b, _title(f"b{l}", b.shape, self.map_b.scale, "biases")),
@@ -116,7 +127,10 @@ class WeightsPanel(Panel, can_focus=True):
                                              missing if none else f"∂L/∂b{l}")),
         }
         for name, (widget, text) in titles.items():
-            widget.update(_marked(text, marks[name]) if name in marks else text, layout=False)
+            text = _marked(text, marks[name]) if name in marks else text
+            if self._shown.get(id(widget)) != text:   # an unchanged title is not repainted
+                self._shown[id(widget)] = text
+                widget.update(text, layout=False)
         self._inspect()
 
     def _inspect(self):
@@ -133,22 +147,32 @@ class WeightsPanel(Panel, can_focus=True):
         value = float(snap.params[name][idx])
         grad = snap.grads.get("d" + name)
         change = snap.changes.get("d" + name)
+        halted = getattr(snap, "halted", None)
+        if halted is not None:
+            grad = change = None
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append(f"{name}[{idx[0]},{idx[1]}]", style="bold")
-        if name.startswith("W"):
-            t.append(f"  input {idx[0] + 1} → unit {idx[1] + 1}", style="dim")
-        else:
-            t.append(f"  bias of unit {idx[1] + 1}", style="dim")
+        t.append(f"  {_connects(snap.facts, l, name, idx)}", style="dim")
+        width = self.inspector.size.width or 40
+        g = None if grad is None else float(grad[idx])
+        # The widest labels and numbers that fit the line (Static wraps what does not): numbers
+        # are rounded to fewer digits, never cut.
+        for gap, label, digits in (("   ", "gradient ", 10), ("  ", "grad ", 10), ("  ", "grad ", 8), (" ", "∂ ", 7)):
+            v_text, g_text = fmt.num(value, digits), "—" if g is None else fmt.num(g, digits)
+            if len("value ") + len(v_text) + len(gap) + len(label) + len(g_text) <= width:
+                break
         t.append("\nvalue ", style="dim")
-        t.append(fmt(value, 10).strip(), style="bold")
-        t.append("   gradient ", style="dim")
-        t.append("—" if grad is None else fmt(float(grad[idx]), 10).strip(), style="bold")
+        t.append(v_text, style="bold")
+        t.append(gap + label, style="dim")
+        t.append(g_text, style="bold")
         t.append("\nlast change ", style="dim")
-        t.append("—" if change is None else _signed(float(change[idx])), style="bold")
+        t.append("—" if change is None else fmt.signed(float(change[idx]), 10), style="bold")
         rule = snap.facts.update_rule
-        if rule and len(t.plain.splitlines()[-1]) + 3 + len(rule) <= self.inspector.size.width:
+        if rule and halted is None and len(t.plain.splitlines()[-1]) + 3 + len(rule) <= self.inspector.size.width:
             t.append(f"   {rule}", style="dim italic")
-        self.inspector.update(t, layout=False)
+        if self._shown.get("inspector") != t:
+            self._shown["inspector"] = t
+            self.inspector.update(t, layout=False)
 
     # ----- cursor ------------------------------------------------------------------
 
@@ -156,9 +180,11 @@ class WeightsPanel(Panel, can_focus=True):
         """(parameter name, index, description) of the entry under the cursor."""
         l = self.view.layer
         r, c = self.cursor
-        if self._snap is not None and r >= self._snap.facts.layers[l - 1].n_in:
-            return f"b{l}", (0, c), f"bias of unit {c + 1}, layer {l}"
-        return f"W{l}", (r, c), f"input {r + 1} → unit {c + 1}, layer {l}"
+        if self._snap is None:
+            return f"W{l}", (r, c), f"layer {l}"
+        net = self._snap.facts
+        name, idx = (f"b{l}", (0, c)) if r >= net.layers[l - 1].n_in else (f"W{l}", (r, c))
+        return name, idx, f"{_connects(net, l, name, idx)}, layer {l}"
 
     def action_cursor(self, dr: int, dc: int) -> None:
         snap = self._snap
@@ -182,13 +208,22 @@ class WeightsPanel(Panel, can_focus=True):
         self.redraw()
 
 
+def _connects(net, l, name, idx):
+    """What the entry joins, in the course's names: 'h1 → y', 'bias of h3'."""
+    layer = net.layers[l - 1]
+    to = unit(l, idx[1], net.L, layer.n_out)
+    if name.startswith("b"):
+        return f"bias of {to}"
+    return f"{unit(l - 1, idx[0], net.L)} → {to}"
+
+
 def _title(name, shape, scale, what):
     t = Text(no_wrap=True, overflow="ellipsis")
     t.append(name, style="bold")
     t.append(f" ({shape[0]}, {shape[1]})", style="")
     if scale is not None:
-        t.append(f"  ±{fmt(scale, 7).strip()}", style="dim")
-    t.append(f"  {what}", style="dim italic")
+        t.append(f"  ±{fmt.num(scale, 7, 3)}", style="dim")
+    t.append(f"  {what}", style="dim italic" if not what.startswith("stopped") else "bold red")
     return t
 
 
@@ -202,6 +237,3 @@ def _marked(title, mark):
     return t
 
 
-def _signed(v):
-    s = fmt(v, 10).strip()
-    return s if s.startswith("-") or v == 0 else "+" + s
