@@ -159,6 +159,9 @@ def make_parser():
                    help="do not confine sessions with Landlock to reading code and writing their own folder")
 
     sub.add_parser("presets", help="list the named presets")
+
+    from tui.commands import class_cmd
+    class_cmd.add_parser(sub, _Parser)
     return p
 
 
@@ -190,6 +193,9 @@ def main(argv=None) -> int:
         if command == "serve":
             from tui.commands import serve_cmd
             return serve_cmd.run(args)
+        if command == "class":
+            from tui.commands import class_cmd
+            return class_cmd.run(args)
         raise UserError(f"unknown command {command!r}")
     except UserError as e:
         print(f"netstep: {e}" if not str(e).startswith("netstep") else str(e), file=sys.stderr)

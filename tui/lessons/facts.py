@@ -25,7 +25,10 @@ from typing import Callable
 
 import numpy as np
 
-from tui.fmt import number as _num_fmt
+
+
+def _num_fmt(v: float, sig: int) -> str:
+    return f"{v:.{sig}g}"
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 

@@ -1,0 +1,91 @@
+"""What a lesson's text states about the run comes from the run (issue 12, lesson texts)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tui.lessons import checks, facts
+from tui.lessons.loader import LessonError, load_all, panels_named, parse
+from tui.lessons.session import LessonSession, check_lesson
+
+LESSON = '''
+id = "probe"
+title = "t"
+[[steps]]
+title = "one"
+text = """TEXT"""
+keys = ["p"]
+panels = PANELS
+max_steps = 300
+[steps.run]
+preset = "seed"
+[steps.check]
+steps_at_least = 300
+CLAIMS
+'''
+
+
+def _lesson(text="Loss {{loss}}.", panels='["loss"]', claims=""):
+    return parse(LESSON.replace("TEXT", text).replace("PANELS", panels).replace("CLAIMS", claims))
+
+
+def _by_id():
+    lessons, errors = load_all()
+    assert not errors
+    return {lesson.id: lesson for lesson in lessons}
+
+
+def test_placeholders_are_filled_from_the_live_run():
+    # The course's run: stuck at loss 0.125 (every output 0.5) with accuracy 50%.
+    session = LessonSession(_by_id()["dead-relu"])
+    session.start(1)
+    session.simulate()
+    text = facts.render(session.step.text, checks.Probe(session))
+    assert "{{" not in text
+    metrics = session.trainer.evaluate(record=False)
+    assert f"{metrics['loss']:.4g}" in text and "0.125" in text
+    assert "50%" in text
+    assert f"step {session.trainer.step_count}" in text
+
+
+def test_a_fact_follows_the_run_not_the_text():
+    session = LessonSession(_lesson("Now {{accuracy}} at step {{step}}."))
+    session.start(0)
+    before = facts.render(session.step.text, checks.Probe(session))
+    session.train(300)
+    after = facts.render(session.step.text, checks.Probe(session))
+    assert "step 0" in before and "step 300" in after
+
+
+def test_the_xor_region_is_described_from_the_networks_predictions():
+    session = LessonSession(_by_id()["xor"])
+    session.start(2)
+    session.simulate()
+    text = facts.render("{{xor_region}}", checks.Probe(session))
+    assert "(0, 1)" in text and "keep playing" not in text
+    assert facts.render("{{xor_region}}", checks.Probe(_untrained(session))) != text
+
+
+def _untrained(session):
+    session.start(2)
+    return session
+
+
+def test_an_unknown_placeholder_is_refused_at_load():
+    with pytest.raises(LessonError, match=r"step 1.*text.*unknown placeholder \{\{lossy\}\}"):
+        _lesson("Loss {{lossy}}.")
+
+
+def test_a_panel_the_text_points_at_must_be_shown():
+    assert panels_named("Watch the **boundary panel** and the status line.") == ["boundary", "status"]
+    with pytest.raises(LessonError, match="boundary panel, which the step does not show"):
+        _lesson("Watch the boundary panel.", panels='["loss"]')
+
+
+def test_a_claim_the_run_contradicts_fails_the_check():
+    ok = check_lesson(_lesson(claims="[steps.claims]\noutputs_within = [0.49, 0.51]"))
+    assert ok["ok"], ok
+    bad = check_lesson(_lesson(claims="[steps.claims]\nloss_below = 0.1"))
+    assert not bad["ok"]
+    assert bad["steps"][-1]["claims"][0]["ok"] is False
+
