@@ -17,7 +17,7 @@ from tui.commands.common import EXIT_USAGE, Parser, UserError, add_run_options, 
 __all__ = ["EXIT_USAGE", "UserError", "add_run_options", "build_trainer", "entry", "main", "make_parser", "run_config"]
 
 # Command modules, in the order `netstep --help` lists them.
-COMMANDS = ("train", "gradcheck", "demo", "lessons", "serve", "presets", "share", "race", "export")
+COMMANDS = ("train", "gradcheck", "demo", "lessons", "serve", "presets", "share", "race", "export", "class")
 
 
 def _module(name):

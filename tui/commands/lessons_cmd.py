@@ -106,8 +106,14 @@ def _failure(result) -> str:
     if result["error"]:
         return result["error"]
     step = result["steps"][-1]
+    where = f"step {step['step']} ({step['title']!r})"
     unmet = "; ".join(c["detail"] for c in step["conditions"] if not c["ok"])
-    return f"step {step['step']} ({step['title']!r}) never met its check after {step['training_steps']} training steps: {unmet}"
+    if unmet:
+        return f"{where} never met its check after {step['training_steps']} training steps: {unmet}"
+    false = "; ".join(c["detail"] for c in step.get("claims", []) if not c["ok"])
+    if false:
+        return f"{where}: the text claims something the run does not show: {false}"
+    return f"{where}: the text's placeholders cannot be filled from the run: {', '.join(step.get('unfilled', []))}"
 
 
 def _open(args) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tui.lessons import checks, facts
 from tui.run.snapshot import LessonSnapshot
 
 OUTPUT_ROWS = 8          # examples shown in the outputs panel
@@ -41,4 +42,5 @@ def lesson_snapshot(session, fields: dict) -> LessonSnapshot:
         compare_config=None if compare is None else compare.config,
         compare_curve=None if compare is None else compare.history.curve(), compare_metrics=compare_metrics,
         steps_in_step=s.steps_in_step, budget_left=s.budget_left,
+        text=facts.render(s.step.text.strip(), checks.Probe(s)),
     )

@@ -29,6 +29,13 @@ A lesson file (tui/lessons/<id>.toml):
     [steps.check]                    # optional: every condition must hold before moving on
     accuracy_at_least = 1.0
 
+    [steps.claims]                   # optional: what the text asserts about the run; not a gate,
+    loss_below = 0.2                 # but `netstep lessons --check` fails if one does not hold
+
+A number the text states about the run is a placeholder, `{{loss}}`, filled from the
+live run (tui/lessons/facts.py); a panel the text names ("the boundary panel") must
+be among the step's panels.
+
 Any error names the file, the step and the field. `load_all()` never raises for a bad
 file: it returns the good lessons and one message per bad file, so a broken lesson
 is skipped instead of taking the app down.
@@ -44,7 +51,7 @@ from pathlib import Path
 
 from tui.keys import lesson_keys
 
-from . import checks
+from . import checks, facts
 
 LESSON_DIR = Path(__file__).resolve().parent
 
@@ -111,6 +118,7 @@ class Step:
     check: dict = field(default_factory=dict)
     hint: str = ""
     max_steps: int = DEFAULT_MAX_STEPS
+    claims: dict = field(default_factory=dict)
 
     @property
     def number(self) -> int:
@@ -126,6 +134,8 @@ class Step:
             d["check"] = dict(self.check)
         if self.hint:
             d["hint"] = self.hint
+        if self.claims:
+            d["claims"] = dict(self.claims)
         return d
 
 
@@ -242,26 +252,54 @@ def _parse_change(raw, path, step):
     return out
 
 
-def _parse_check(raw, path, step):
+def _parse_check(raw, path, step, table="check"):
     if not isinstance(raw, dict) or not raw:
-        raise LessonError(path, "must be a table of conditions such as {accuracy_at_least = 1.0}", step, "check")
+        raise LessonError(path, "must be a table of conditions such as {accuracy_at_least = 1.0}", step, table)
     out = {}
     for name, value in raw.items():
         cond = checks.CONDITIONS.get(name)
         if cond is None:
-            raise LessonError(path, f"unknown condition; allowed: {', '.join(checks.NAMES)}", step, f"check.{name}")
+            raise LessonError(path, f"unknown condition; allowed: {', '.join(checks.NAMES)}", step, f"{table}.{name}")
         try:
             out[name] = cond.parse(value)
         except ValueError as e:
-            raise LessonError(path, str(e), step, f"check.{name}") from None
+            raise LessonError(path, str(e), step, f"{table}.{name}") from None
     return out
+
+
+# How a text names a panel ("the boundary panel", "the status line") -> the panel it needs.
+PANEL_WORDS = {
+    "network panel": "network", "the loss curve": "loss", "loss panel": "loss", "loss plot": "loss",
+    "heatmap": "heatmaps", "boundary panel": "boundary", "decision boundary panel": "boundary",
+    "diagnostics panel": "diagnostics", "diagnostics row": "diagnostics", "status line": "status",
+    "outputs panel": "outputs", "trace panel": "trace", "gradient-check panel": "gradcheck",
+    "comparison panel": "compare", "compare panel": "compare",
+}
+
+
+def panels_named(text: str) -> list[str]:
+    """The panels a step's text points the learner at, in PANELS' names."""
+    low = " ".join(text.lower().split()).replace("**", "")
+    return sorted({panel for words, panel in PANEL_WORDS.items() if words in low})
+
+
+def _check_text(text, panels, path, step):
+    missing = facts.unknown(text)
+    if missing:
+        raise LessonError(path, f"unknown placeholder {{{{{missing[0]}}}}}; allowed: {', '.join(facts.FACTS)}",
+                          step, "text")
+    for name in panels_named(text):
+        if name != "status" and name not in panels:
+            raise LessonError(path, f"the text points at the {name} panel, which the step does not show; "
+                                    f"add \"{name}\" to panels", step, "panels")
 
 
 def _parse_step(raw, index, path):
     step_id = (index + 1, raw.get("title") if isinstance(raw, dict) and isinstance(raw.get("title"), str) else None)
     if not isinstance(raw, dict):
         raise LessonError(path, "must be a table ([[steps]])", step_id)
-    _unknown(raw, ("title", "text", "keys", "panels", "run", "change", "check", "hint", "max_steps"), path, step_id)
+    _unknown(raw, ("title", "text", "keys", "panels", "run", "change", "check", "claims", "hint", "max_steps"),
+             path, step_id)
     title = _str(raw, "title", path, step_id)
     text = _str(raw, "text", path, step_id)
     keys = raw.get("keys", [])
@@ -279,11 +317,13 @@ def _parse_step(raw, index, path):
     run = _parse_run(raw["run"], path, step_id) if "run" in raw else None
     change = _parse_change(raw["change"], path, step_id) if "change" in raw else {}
     check = _parse_check(raw["check"], path, step_id) if "check" in raw else {}
+    claims = _parse_check(raw["claims"], path, step_id, "claims") if "claims" in raw else {}
+    _check_text(text, panels, path, step_id)
     hint = _str(raw, "hint", path, step_id, required=False)
     max_steps = raw.get("max_steps", DEFAULT_MAX_STEPS)
     if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0:
         raise LessonError(path, f"must be a whole number >= 0, got {max_steps!r}", step_id, "max_steps")
-    return Step(index, title, text, keys, panels, run, change, check, hint, max_steps)
+    return Step(index, title, text, keys, panels, run, change, check, hint, max_steps, claims)
 
 
 def parse(text: str, path="<lesson>") -> Lesson:

@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from . import checks
+from . import checks, facts
 from .loader import Lesson, Step
 
 KEY_REPEATS = 60         # presses of a non-training key the checker may make
@@ -437,10 +437,17 @@ def check_lesson(lesson: Lesson) -> dict:
         while True:
             where = session.index + 1
             verdicts = session.simulate()
-            ok = all(v.ok for _, v in verdicts)
+            # What the text claims about the run must hold where the step ends, and every
+            # number it states must be fillable from the run.
+            claims = checks.evaluate(session.step.claims, session) if session.step.claims else []
+            unfilled = [name for name in facts.names(session.step.text)
+                        if facts.render("{{" + name + "}}", checks.Probe(session)) == "…"]
+            ok = all(v.ok for _, v in verdicts) and all(v.ok for _, v in claims) and not unfilled
             out["steps"].append({"step": session.index + 1, "title": session.step.title, "ok": ok,
                                  "training_steps": session.steps_in_step,
-                                 "conditions": [{"name": n, "ok": v.ok, "detail": v.detail} for n, v in verdicts]})
+                                 "conditions": [{"name": n, "ok": v.ok, "detail": v.detail} for n, v in verdicts],
+                                 "claims": [{"name": n, "ok": v.ok, "detail": v.detail} for n, v in claims],
+                                 "unfilled": unfilled})
             if not ok:
                 out["ok"] = False
                 break

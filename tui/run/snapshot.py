@@ -137,3 +137,4 @@ class LessonSnapshot(Snapshot):
     compare_metrics: dict | None = None
     steps_in_step: int = 0
     budget_left: int = 0
+    text: str = ""                           # the step's text, its {{placeholders}} filled from this run

@@ -15,6 +15,9 @@ its panels and samples the controller's snapshots TICK_HZ times a second.
 
 from __future__ import annotations
 
+import math
+import time
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -42,6 +45,7 @@ from tui.widgets.status.status_bar import StatusBar
 from tui.widgets.weights.weights_panel import WeightsPanel
 
 MAX_PANELS = 3
+TEXT_INTERVAL = 0.5     # seconds between redraws of a step's live numbers while playing
 # Lesson panel name -> the widget that draws it ("status" is the status line, always shown).
 PANEL_TYPES = {
     "network": NetworkPanel, "loss": LossPanel, "heatmaps": WeightsPanel, "boundary": PredictionsPanel,
@@ -84,6 +88,8 @@ class LessonScreen(Screen):
         self.start_index = max(0, min(int(start_index), len(lesson.steps) - 1))
         self.busy = True
         self._shown = None
+        self._text = None
+        self._text_at = -math.inf
         self._worker = None
         self._panel_names = None
 
@@ -166,7 +172,8 @@ class LessonScreen(Screen):
         dots = "".join("●" if i < s.index else "◉" if i == s.index else "○" for i in range(n))
         self.query_one("#step-header", Static).update(
             f"[b]{self.lesson.title}[/b]\n[dim]step {s.index + 1} of {n}[/dim]  {dots}\n[b]{step.title}[/b]")
-        self.query_one("#lesson-text", Markdown).update(step.text.strip())
+        self._text = None   # the step's text is drawn from its snapshot, placeholders filled
+        self._text_at = -math.inf
         self.query_one("#lesson-scroll").scroll_home(animate=False)
         names = [p for p in step.panels if p in PANEL_TYPES][:MAX_PANELS] or ["loss"]
         if names != self._panel_names:
@@ -198,6 +205,12 @@ class LessonScreen(Screen):
 
     def _draw(self, snap, force=False) -> None:
         self._shown = snap
+        # The numbers a step's text states come from the run ({{loss}} ...): redrawn when they
+        # change, at most twice a second while playing (the text is Markdown: costly to lay out).
+        now = time.monotonic()
+        if snap.text != self._text and (force or not snap.playing or now - self._text_at >= TEXT_INTERVAL):
+            self._text, self._text_at = snap.text, now
+            self.query_one("#lesson-text", Markdown).update(snap.text)
         for panel in list(self._panels):
             panel.show(snap, force)
 
