@@ -118,3 +118,38 @@ async def test_the_screen_shows_the_numbers_of_the_run_it_shows(tmp_path):
             assert f"loss is {num(loss, None, 4)}" in text and "accuracy 50%" in text
     finally:
         store.close()
+
+
+DEEP = '''
+id = "probe"
+title = "t"
+[[steps]]
+title = "one"
+text = """Press space and watch the non-finite row in the diagnostics panel, the boundary panel and the loss panel."""
+keys = ["space"]
+panels = ["loss", "boundary", "diagnostics"]
+max_steps = 1
+[steps.run]
+preset = "moons"
+[steps.run.set]
+sizes = [2, 32, 32, 32, 32, 32, 32, 32, 32, 1]
+hidden = "tanh"
+[steps.check]
+steps_at_least = 1
+'''
+
+
+def test_lessons_check_sees_a_row_the_text_names_below_a_panels_border(monkeypatch):
+    """The screen check drives the real lesson screen: a diagnostics row the text points
+    at that sits below the panel's border at 80x24 is reported; one in sight is not."""
+    import asyncio
+
+    from tui.lessons import verify
+
+    lesson = parse(DEEP)
+    monkeypatch.setattr(verify, "ROWS", (("diagnostics", ("non-finite",), "inf/NaN"),))
+    problems = asyncio.run(verify.check_screens(lesson, (80, 24)))
+    assert any("'inf/NaN' row of the diagnostics panel is out of sight" in p for p in problems), problems
+    monkeypatch.setattr(verify, "ROWS", (("diagnostics", ("non-finite",), "|grad|"),))
+    assert asyncio.run(verify.check_screens(lesson, (80, 24))) == []
+

@@ -250,6 +250,8 @@ def test_lessons_check_passes_for_every_shipped_lesson(capsys):
     out = capsys.readouterr().out
     assert f"{len(TOPICS)} of {len(TOPICS)} lessons pass" in out
     assert "FAIL" not in out
+    # ...and every step through the real screen at both sizes (tui/lessons/verify.py)
+    assert out.count("on screen at 120x40 and 80x24") == len(TOPICS)
 
 
 def test_lessons_check_fails_when_a_lesson_file_is_broken(capsys, monkeypatch, tmp_path):

@@ -19,7 +19,10 @@ from tui.commands.common import UserError, print_json
 def add_parser(sub):
     ls = sub.add_parser("lessons", help="list the lessons with your progress")
     ls.add_argument("--json", action="store_true", help="print the lessons as JSON")
-    ls.add_argument("--check", action="store_true", help="run every lesson headless to its end")
+    ls.add_argument("--check", action="store_true",
+                    help="run every lesson to its end, headless and through its screen at 120x40 and 80x24")
+    ls.add_argument("--no-screens", dest="screens", action="store_false",
+                    help="with --check: skip the on-screen part (every panel a step needs is visible)")
     ls.set_defaults(handler=run)
     le = sub.add_parser("lesson", help="open the app in a lesson")
     le.add_argument("id", nargs="?", help="lesson id (see `netstep lessons`); without one, the lesson list")
@@ -92,6 +95,8 @@ def _check(args) -> int:
             else:
                 print(f"FAIL  {lesson.id:<16} {_failure(r)}")
             sys.stdout.flush()
+    if getattr(args, "screens", True):
+        _check_screens(lessons, results, args.json)
     ok = not errors and all(r["ok"] for r in results) and bool(results)
     if args.json:
         print_json({"ok": ok, "lessons": results, "skipped": errors}, indent=2)
@@ -100,6 +105,26 @@ def _check(args) -> int:
         print(f"{len(results) - sum(not r['ok'] for r in results)} of {len(results) + len(errors)} lessons pass"
               + (f"; {failed} failed" if failed else ""))
     return 0 if ok else 1
+
+
+def _check_screens(lessons, results, quiet) -> None:
+    """Every lesson whose headless run passed, through the real screen at each size: the
+    panels each step shows or names must be on screen (tui/lessons/verify.py)."""
+    from tui.lessons.verify import SIZES, check_screens_of
+
+    for lesson, r in zip(lessons, results):
+        if not r["ok"]:
+            continue
+        problems = check_screens_of(lesson, SIZES)
+        r["screens"] = problems
+        if problems:
+            r["ok"] = False
+            r["error"] = f"on screen: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+        if not quiet:
+            sizes = " and ".join(f"{w}x{h}" for w, h in SIZES)
+            print(f"{'ok' if not problems else 'FAIL':<5} {lesson.id:<16} on screen at {sizes}"
+                  + ("" if not problems else f": {r['error']}"))
+            sys.stdout.flush()
 
 
 def _failure(result) -> str:

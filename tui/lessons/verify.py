@@ -5,9 +5,10 @@ the real lesson screen is driven headless the way a learner drives it: enter the
 step, look, press its keys until its check holds (the session's simulate(), the
 same code `--check` runs), look again, move on. Each look verifies that every
 panel the step shows, and every panel its text names ("the diagnostics panel",
-"the status line"), is on screen: displayed, inside the terminal, tall enough to
-hold a row, and with none of its content cut off below its border (a row the text
-points at must not be below the fold).
+"the status line"), is on screen: displayed, inside the terminal and tall enough to
+hold a row; and that every row the text points at is in sight, not below the
+panel's border: the diagnostics rows it names (ROWS) and, when the text names the
+outputs panel, every example's row.
 """
 
 from __future__ import annotations
@@ -17,6 +18,14 @@ import asyncio
 SIZES = ((120, 40), (80, 24))
 MIN_ROWS = 3          # a panel with its border needs at least one row of content
 
+# Rows a text points at inside a panel: (panel, words that name the row in the text, its label on screen).
+ROWS = (
+    ("diagnostics", ("gradient norm", "|grad|"), "|grad|"),
+    ("diagnostics", ("dead",), "dead"),
+    ("diagnostics", ("saturat",), "saturated"),
+    ("diagnostics", ("clipped",), "clipped"),
+)
+
 
 def _widget(screen, name):
     from textual.css.query import NoMatches
@@ -25,6 +34,23 @@ def _widget(screen, name):
         return screen.query_one("#status" if name == "status" else f"#panel-{name}")
     except NoMatches:
         return None
+
+
+def _visible_text(panel) -> str:
+    """The text of the panel's content that is in sight (inside its border, scrolled as it is)."""
+    from textual.geometry import Region
+
+    top, bottom = panel.content_region.y, panel.content_region.bottom
+    lines = []
+    for child in panel.walk_children():
+        if not child.display or child.children or not child.region.height:
+            continue
+        y0 = child.region.y
+        rows = max(0, min(child.size.height, bottom - y0))
+        skip = max(0, top - y0)
+        strips = child.render_lines(Region(0, 0, child.size.width, child.size.height))
+        lines += [strip.text for strip in strips[skip:rows]]
+    return "\n".join(lines)
 
 
 def _clipped(widget) -> bool:
@@ -62,8 +88,15 @@ def problems(screen) -> list[str]:
             out.append(f"{where} runs off the screen")
         elif name != "status" and r.height < MIN_ROWS:
             out.append(f"{where} is {r.height} rows tall")
-        elif name in named and name != "status" and _clipped(w):
-            out.append(f"{where} has rows below its border, out of sight")
+        elif name == "outputs" and name in named and _clipped(w):
+            out.append(f"{where} has examples below its border, out of sight")
+        else:
+            text = " ".join(step.text.lower().split())
+            wanted = [label for panel, words, label in ROWS if panel == name and name in named
+                      and any(word in text for word in words)]
+            if wanted:
+                seen = _visible_text(w)
+                out += [f"the {label!r} row of {where} is out of sight" for label in wanted if label not in seen]
     return out
 
 
@@ -107,11 +140,14 @@ async def check_screens(lesson, size) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def check_screens_of(lesson, sizes=SIZES) -> list[str]:
+    """Every problem found for one lesson over every size."""
+    found = []
+    for size in sizes:
+        found += asyncio.run(check_screens(lesson, size))
+    return found
+
+
 def check_all_screens(lessons, sizes=SIZES) -> dict[str, list[str]]:
-    """{lesson id: problems} over every lesson and size (asyncio.run per lesson and size)."""
-    out = {}
-    for lesson in lessons:
-        out[lesson.id] = []
-        for size in sizes:
-            out[lesson.id] += asyncio.run(check_screens(lesson, size))
-    return out
+    """{lesson id: problems} over every lesson and size."""
+    return {lesson.id: check_screens_of(lesson, sizes) for lesson in lessons}

@@ -28,6 +28,7 @@ from textual.worker import get_current_worker
 
 from tui import keys
 from tui.lessons.live import lesson_snapshot
+from tui.lessons.loader import panels_named
 from tui.widgets.footer import FitFooter as Footer
 from tui.lessons.session import LessonSession, SessionError
 from tui.lessons.widgets.check_panel import CheckPanel
@@ -45,6 +46,7 @@ from tui.widgets.status.status_bar import StatusBar
 from tui.widgets.weights.weights_panel import WeightsPanel
 
 MAX_PANELS = 3
+SHORT = 30              # rows: below this a step shows only the panels its text names (if any)
 TEXT_INTERVAL = 0.5     # seconds between redraws of a step's live numbers while playing
 # Lesson panel name -> the widget that draws it ("status" is the status line, always shown).
 PANEL_TYPES = {
@@ -175,7 +177,7 @@ class LessonScreen(Screen):
         self._text = None   # the step's text is drawn from its snapshot, placeholders filled
         self._text_at = -math.inf
         self.query_one("#lesson-scroll").scroll_home(animate=False)
-        names = [p for p in step.panels if p in PANEL_TYPES][:MAX_PANELS] or ["loss"]
+        names = self._panels_for(step)
         if names != self._panel_names:
             self._panel_names = names
             container = self.query_one("#lesson-panels")
@@ -191,7 +193,24 @@ class LessonScreen(Screen):
                     container.move_child(panel, before=0)
                 previous = panel
             self.set_class(len(names) == 1, "-one-panel")
+            named = set(panels_named(step.text))
+            for panel in self.query(".lesson-panel"):
+                # A panel the text points at gets the larger share: its rows must be in sight.
+                panel.set_class(len(names) > 1 and panel.id.removeprefix("panel-") in named, "-named")
         self._refresh()
+
+    def _panels_for(self, step) -> list[str]:
+        """The panels to show: the step's (at most MAX_PANELS). On a short terminal (80x24)
+        only the ones its text points at, when it points at any, so they have the room."""
+        names = [p for p in step.panels if p in PANEL_TYPES][:MAX_PANELS] or ["loss"]
+        named = [p for p in names if p in panels_named(step.text)]
+        if named and self.size.height < SHORT and len(names) > len(named):
+            return named
+        return names
+
+    def on_resize(self) -> None:
+        if not self.busy and self._panel_names is not None and self._panels_for(self.session.step) != self._panel_names:
+            self._show_step()
 
     # ----- drawing -----------------------------------------------------------------
 
