@@ -96,6 +96,13 @@ class Optimizer:
         return f"{type(self).__name__}({args})"
 
 
+# The learning rate each update rule is usually started with, where there is one: Adam and
+# RMSProp divide by the gradient's running size, so their steps are about lr whatever the
+# gradient, and 0.001-0.01 is the usual range (plain and momentum SGD scale with the gradient:
+# their rate depends on the problem, so none is given).
+USUAL_LR = {"adam": 0.01, "rmsprop": 0.01}
+
+
 class SGD(Optimizer):
     name = "sgd"
     rule = "W <- W - lr dW"

@@ -289,6 +289,9 @@ class NetstepApp(OpActions, FileActions, App):
             changes = {field: value}
             if field == "dataset":
                 changes["dataset_options"] = {}
+            lr_note = ""
+            if field == "optimizer":
+                changes["lr"], lr_note = self._lr_for(config, value)
             try:
                 new = config.replace(**changes)
                 if field == "dataset":
@@ -297,9 +300,25 @@ class NetstepApp(OpActions, FileActions, App):
             except engine.NetstepError as e:  # such as digits without scikit-learn: try the next one
                 last_error = e
                 continue
-            self.notify(f"{field}: {value}", timeout=2)
+            self.notify(f"{field}: {value}{lr_note}", timeout=6 if lr_note else 2)
             return
         self.notify(str(last_error), title=f"{field} not changed", severity="error")
+
+    def _lr_for(self, config, optimizer) -> tuple[float, str]:
+        """The learning rate to switch optimizers with, and what to say about it.
+
+        Adam and RMSProp take steps of about lr whatever the gradient, so a rate tuned for
+        SGD (often 0.5 or 1) makes them jump: they start at their usual rate instead, and
+        going back to SGD or momentum restores the rate the run had before."""
+        usual = engine.optim.USUAL_LR.get(optimizer)
+        if usual is not None and config.lr > usual:
+            if config.optimizer not in engine.optim.USUAL_LR:
+                self._sgd_lr = config.lr
+            return usual, f" · lr {config.lr:g} → {usual:g}, {optimizer}'s usual rate (+ and - change it)"
+        if usual is None and config.optimizer in engine.optim.USUAL_LR and getattr(self, "_sgd_lr", None):
+            lr, self._sgd_lr = self._sgd_lr, None
+            return lr, f" · lr back to {lr:g}, the rate the run had before {config.optimizer}"
+        return config.lr, ""
 
     # ----- actions: looking --------------------------------------------------------
 

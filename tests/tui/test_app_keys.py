@@ -215,6 +215,27 @@ async def test_g_runs_a_gradient_check_with_a_results_table():
         assert not isinstance(app.screen, GradcheckScreen)
 
 
+async def test_o_to_adam_starts_at_adams_usual_rate_and_says_so():
+    """Issue 12 item 9: SGD's lr 1 would make Adam jump; switching offers Adam's usual
+    rate with a note, and going back to SGD restores the run's own rate."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        lr = app.state.config.lr
+        assert lr > engine.optim.USUAL_LR["adam"]
+        await pilot.press("o")      # momentum: its rate depends on the problem, kept
+        await pilot.pause()
+        assert app.state.config.optimizer == "momentum" and app.state.trainer.lr == lr
+        await pilot.press("o")      # adam
+        await pilot.pause()
+        assert app.state.config.optimizer == "adam"
+        assert app.state.trainer.lr == app.state.config.lr == engine.optim.USUAL_LR["adam"]
+        notes = [str(n.message) for n in app._notifications]
+        assert any("adam's usual rate" in n and f"lr {lr:g} → 0.01" in n for n in notes), notes
+        await pilot.press("o", "o")  # rmsprop (already at a usual rate), then sgd
+        await pilot.pause()
+        assert app.state.config.optimizer == "sgd" and app.state.trainer.lr == lr
+
+
 async def test_quick_cycles_change_dataset_activation_init_and_optimizer():
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

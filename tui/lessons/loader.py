@@ -270,7 +270,7 @@ def _parse_check(raw, path, step, table="check"):
 # How a text names a panel ("the boundary panel", "the status line") -> the panel it needs.
 PANEL_WORDS = {
     "network panel": "network", "the loss curve": "loss", "loss panel": "loss", "loss plot": "loss",
-    "heatmap": "heatmaps", "boundary panel": "boundary", "decision boundary panel": "boundary",
+    "heatmap": "heatmaps", "boundary panel": "boundary", "decision boundary": "boundary",
     "diagnostics panel": "diagnostics", "diagnostics row": "diagnostics", "status line": "status",
     "outputs panel": "outputs", "trace panel": "trace", "gradient-check panel": "gradcheck",
     "comparison panel": "compare", "compare panel": "compare",

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 from rich.segment import Segment
-from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
 from tui.widgets import colours
+from tui.widgets.repaint import changed_lines
 
 HALF = "▀"
 GLYPH_POINTS = 60   # up to this many points, draw each as a glyph
@@ -85,13 +85,7 @@ class BoundaryMap(Widget):
                         segments.append(Segment(HALF * (b - a), colours.half_style(_rgb(t), _rgb(u))))
                 strips.append(Strip(segments, cols))
         self._strips, self._keys = strips, keys
-        if len(keys) != len(old_keys):
-            self.refresh()
-            return
-        width = self.size.width
-        for y, (k0, k1) in enumerate(zip(old_keys, keys)):
-            if k0 != k1:
-                self.refresh(Region(0, y, width, 1))
+        changed_lines(self, old_keys, keys)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width

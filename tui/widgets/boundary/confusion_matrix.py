@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 from rich.segment import Segment
-from textual.geometry import Region, Size
+from textual.geometry import Size
 from textual.strip import Strip
 from textual.widget import Widget
 
 from tui.widgets import colours
+from tui.widgets.repaint import changed_lines
 
 GOOD = (80, 200, 120)
 BAD = colours.POS
@@ -80,13 +81,7 @@ class ConfusionMatrix(Widget):
                 segs = [Segment(caption, DIM)]
             strips.append(Strip(segs))
         self._keys, self._strips = keys, strips
-        if len(keys) != len(old_keys):
-            self.refresh(layout=True)
-            return
-        width = self.size.width
-        for y, (k0, k1) in enumerate(zip(old_keys, keys)):
-            if k0 != k1:
-                self.refresh(Region(0, y, width, 1))
+        changed_lines(self, old_keys, keys, layout=True)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width

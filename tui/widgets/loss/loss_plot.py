@@ -169,7 +169,9 @@ class LossPlot(Widget):
                 labels[raster.row_of(k, v_lo, v_hi, rows) // 4] = _decade(k)
         else:
             for t in raster.nice_ticks(v_lo, v_hi, max(2, ph // 3)):
-                labels[raster.row_of(t, v_lo, v_hi, rows) // 4] = fmt(t, LABEL_W).strip()
+                label = fmt(t, LABEL_W).strip()
+                if label not in labels.values():  # a range too narrow for the width: one label, not three alike
+                    labels[raster.row_of(t, v_lo, v_hi, rows) // 4] = label
         right_labels = {0: "100%", ph - 1: "0%"} if right else {}
         if right and ph >= 5:
             right_labels[(ph - 1) // 2] = "50%"

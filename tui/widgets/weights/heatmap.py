@@ -16,13 +16,13 @@ import numpy as np
 from rich.segment import Segment
 from rich.text import Text
 from textual import events
-from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
 from tui.fmt import num
 from tui.widgets import colours
+from tui.widgets.repaint import changed_lines
 
 CELL_W = 8          # a number cell: 7 characters and a gap
 HALF = "▀"
@@ -82,12 +82,7 @@ class Heatmap(Widget):
         width, height = self.size
         old = self._keys
         self._keys = [self._line_key(y) for y in range(height)] if self._M is not None and width else []
-        if len(old) != len(self._keys) or not self._keys:
-            self.refresh()
-            return
-        for y, (k0, k1) in enumerate(zip(old, self._keys)):
-            if k0 != k1:
-                self.refresh(Region(0, y, width, 1))
+        changed_lines(self, old, self._keys)
 
     @property
     def scale(self) -> float:
