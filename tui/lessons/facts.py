@@ -129,6 +129,29 @@ def _outputs_by_example(p):
     return ", ".join(pairs)
 
 
+def _numbers(values, sig=3) -> str:
+    values = [_num_fmt(float(v), sig) for v in values]
+    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1]
+
+
+@_fact("W1_row2", "the second row of W1 (the weights from input x2), rounded")
+def _w1_row2(p):
+    return _numbers(p.trainer.net.params["W1"][1])
+
+
+@_fact("W2_entries", "the entries of W2, rounded (the first 6)")
+def _w2_entries(p):
+    return _numbers(p.trainer.net.params["W2"].ravel()[:6])
+
+
+@_fact("Z2_largest", "the largest |Z2| over the training examples (the second layer's pre-activation)")
+def _z2_largest(p):
+    net = p.trainer.net
+    with np.errstate(all="ignore"):
+        _, cache = net.forward(p.trainer.X)
+    return _num_fmt(float(np.abs(cache["Z2"]).max()), 2)
+
+
 @_fact("gradcheck_worst", "the largest relative error of this step's gradient check, and where")
 def _gradcheck_worst(p):
     report = p.session.state.gradcheck
