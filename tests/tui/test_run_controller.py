@@ -108,6 +108,10 @@ def test_rewind_after_a_blow_up_while_playing():
     player.thread.join(HANG_GUARD)
     assert player.reason == "halted" and c.trainer.halted is not None
     assert c.latest.halted is not None
+    # The headline loss is the kept weights' loss (enormous or inf), never an older number.
+    kept = c.trainer.evaluate(record=False)["loss"]
+    assert c.latest.loss == kept or (np.isinf(kept) and np.isinf(c.latest.loss))
+    assert c.latest.loss > 1e6
     halted_at = c.trainer.step_count
     step = c.submit(c.rewind).result()
     assert step < halted_at and c.trainer.halted is None and c.trainer.step_count == step

@@ -454,8 +454,9 @@ class RunController:
         trainer = self.trainer
         net = trainer.net
         with _quiet():
-            if trainer.halted is None and self.edit is None and self.metrics.get("step") != trainer.step_count:
-                # The headline loss is the full-data loss at the weights on show (as `train --json`).
+            if self.edit is None and self.metrics.get("step") != trainer.step_count:
+                # The headline loss is the full-data loss at the weights on show (as `train --json`);
+                # after a refused step too: the kept weights' loss (often inf), never an old number.
                 self.metrics = trainer.evaluate(record=False)
             self._diagnostics()
         theta = net.theta.copy()
