@@ -22,7 +22,10 @@ import tempfile
 from .errors import NetstepError
 
 CONFINE_ENV = "NETSTEP_CONFINE_DIR"
-RESERVED_NAMES = ("progress.sqlite3", "progress.sqlite3-wal", "progress.sqlite3-shm")
+# The app's progress database, and anything Python could run: never a name the app writes for a
+# user (tui/datadir.py holds the same two lists for the served paths; a test keeps them equal).
+RESERVED_NAMES = ("progress.sqlite3", "progress.sqlite3-journal", "progress.sqlite3-wal", "progress.sqlite3-shm")
+RESERVED_SUFFIXES = (".py", ".pyc", ".pth", ".so")
 
 
 class UnsafeFileError(NetstepError):
@@ -119,10 +122,11 @@ def check_write_target(path, purpose: str = "file", code: bool = False) -> str:
     base = os.path.basename(path)
     if not base:
         raise UnsafeFileError(f"{purpose} {path!r} names a folder; expected a file name")
-    if base.lower().endswith(".py") and not code:
-        raise UnsafeFileError(f"{purpose} {path}: a name ending in .py could replace a Python module; "
+    suffix = next((x for x in RESERVED_SUFFIXES if base.lower().endswith(x)), None)
+    if suffix and not (code and suffix == ".py"):
+        raise UnsafeFileError(f"{purpose} {path}: a name ending in {suffix} could be run as Python code; "
                               f"choose another name")
-    if base in RESERVED_NAMES:
+    if base.lower() in RESERVED_NAMES:
         raise UnsafeFileError(f"{purpose} {path}: {base} holds your progress; choose another name")
     real = _confined(path, purpose)
     try:

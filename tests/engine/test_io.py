@@ -387,6 +387,6 @@ def test_a_fifo_is_refused_without_blocking(tmp_path):
 def test_save_refuses_names_that_could_shadow_modules_or_progress(trained, tmp_path):
     with pytest.raises(engine.NetstepError, match="progress"):
         io.atomic_write(tmp_path / "progress.sqlite3", lambda f: f.write(b"x"))
-    with pytest.raises(engine.NetstepError, match=r"\.py could replace a Python module"):
+    with pytest.raises(engine.NetstepError, match=r"\.py could be run as Python code"):
         io.atomic_write(tmp_path / "numpy.py", lambda f: f.write(b"x"))
     assert sorted(os.listdir(tmp_path)) == []

@@ -164,3 +164,17 @@ def test_the_json_cleaner_turns_nan_and_inf_into_null_and_numpy_into_python():
     for _ in range(50_000):
         deep = [deep]
     assert jsonsafe.clean(deep) is not None  # no RecursionError in the cleaner itself
+
+
+def test_the_engine_and_the_server_refuse_the_same_names():
+    """engine.safefile (every write) and tui.datadir (paths typed in a served session) keep one
+    policy: the progress database and anything Python could run are never a user's file."""
+    from engine import safefile
+    from tui import datadir
+
+    assert set(safefile.RESERVED_NAMES) == set(datadir._RESERVED_NAMES)
+    assert set(safefile.RESERVED_SUFFIXES) == set(datadir._RESERVED_SUFFIXES)
+    for name in ("run.pth", "x.so", "m.pyc", "progress.sqlite3-journal"):
+        with pytest.raises(safefile.UnsafeFileError):
+            safefile.check_write_target(name)
+        assert datadir.reserved(name)
