@@ -34,7 +34,6 @@ from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
 from tui.screens.ops import OpScreen
 
-OPEN_LESSONS = "lessons"  # the app's result when the user asked for the lessons (see tui/commands/app_cmd.py)
 UI_BUDGET = 0.12    # share of a core the drawing may take while playing; above it, panels slow down
 MAX_SLOWDOWN = 4.0   # even on a slow machine every panel moves at least every 2 s
 CYCLES = {

@@ -512,22 +512,6 @@ async def test_shift_l_opens_the_lessons_over_the_run_and_esc_comes_back_to_it(t
         assert app.state.trainer.step_count == step + 1
 
 
-def test_the_command_opens_the_lessons_after_the_dashboard_asks_for_them(monkeypatch):
-    from tui import app as app_module
-    from tui.commands import app_cmd
-    from tui.lessons import app as lessons_app
-
-    opened = []
-    monkeypatch.setattr(app_module.NetstepApp, "run", lambda self: app_module.OPEN_LESSONS)
-    monkeypatch.setattr(lessons_app, "run_app", lambda: opened.append(True) or 0)
-    from tui.cli import make_parser
-    assert app_cmd.run(make_parser().parse_args([])) == 0
-    assert opened == [True]
-    monkeypatch.setattr(app_module.NetstepApp, "run", lambda self: 0)
-    assert app_cmd.run(make_parser().parse_args([])) == 0
-    assert opened == [True]
-
-
 async def test_help_scrolls_to_its_last_line_at_80x24():
     """Issue 12 item 6: the help box cut its scroll area at the screen's edge, so the last
     keys could not be reached. Now end (and pagedown) brings the last line into view."""

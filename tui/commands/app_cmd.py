@@ -10,10 +10,7 @@ def run(args) -> int:
     trainer = build_trainer(run_config(args))
     from tui.commands.share_cmd import advance
     advance(trainer, args)  # a --state string's step count: open the run where it stood
-    from tui.app import OPEN_LESSONS, NetstepApp
+    from tui.app import NetstepApp
 
-    if NetstepApp(trainer).run() == OPEN_LESSONS:
-        from tui.lessons.app import run_app
-
-        return run_app()
+    NetstepApp(trainer).run()  # L opens the lessons inside the app, over the run
     return 0
