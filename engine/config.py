@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import activations, datasets, limits, optim
+from . import features as feats
 from . import init as initializers
 from .errors import ConfigError, DataError, NetstepError
 from .losses import LOSSES
@@ -57,6 +58,11 @@ class RunConfig:
     epochs: int = 2000
     seed: int = 0
     dtype: str = "float64"
+    # Second wave (engine/features.py, engine/network.py): input features, L1, dropout, task.
+    features: list = field(default_factory=lambda: list(feats.DEFAULT))
+    l1: float = 0.0
+    dropout: float = 0.0             # probability of dropping each hidden unit in training
+    task: str = "classification"     # or "regression": linear/tanh output, MSE, scored by r2
 
     def __post_init__(self):
         self.validate()
@@ -88,6 +94,11 @@ class RunConfig:
         if len(sizes) > 34 or any(n > 100_000 for n in sizes):
             raise ConfigError("sizes", "at most 32 hidden layers of at most 100000 units each")
         self.sizes = sizes
+        self.features = feats.parse(self.features)
+        _choice("task", self.task, TASKS)
+        if self.dataset in datasets.REGRESSION and self.task != "regression":
+            raise ConfigError("task", f"{self.dataset} is a regression dataset (real-valued targets): task must be "
+                                      f"regression, not {self.task}")
         self._check_sizes_fit_data()
 
         n_hidden = len(sizes) - 2
@@ -107,6 +118,13 @@ class RunConfig:
 
         _choice("output", self.output, activations.OUTPUT)
         _choice("loss", self.loss, tuple(LOSSES))
+        if self.task == "regression":
+            if self.loss != "mse":
+                raise ConfigError("loss", f"regression trains with mse (squared error on real-valued targets), "
+                                          f"not {self.loss}")
+            if self.output not in REGRESSION_OUTPUTS:
+                raise ConfigError("output", f"regression needs an output that reaches the targets: linear (any value) "
+                                            f"or tanh (targets in [-1, 1]), not {self.output}")
         if self.output not in get_loss(self.loss).outputs:
             raise ConfigError("loss", f"{self.loss} needs outputs between 0 and 1: output must be one of "
                                       f"{', '.join(get_loss(self.loss).outputs)}, not {self.output}")
@@ -123,6 +141,9 @@ class RunConfig:
         self.rho = _number("rho", self.rho, 0.0, 1.0, high_open=True, allowed="a number in [0, 1)")
         self.eps = _number("eps", self.eps, low=0.0, low_open=True, allowed="a small positive number such as 1e-8")
         self.l2 = _number("l2", self.l2, low=0.0, allowed="a number >= 0 (0 turns L2 off)")
+        self.l1 = _number("l1", self.l1, low=0.0, allowed="a number >= 0 (0 turns L1 off)")
+        self.dropout = _number("dropout", self.dropout, 0.0, 1.0, high_open=True,
+                               allowed="a probability in [0, 1) of dropping each hidden unit (0 turns dropout off)")
         if self.clip is not None:
             self.clip = _number("clip", self.clip, low=0.0, low_open=True, allowed="a positive number, or none to turn clipping off")
         self.lr_gamma = _number("lr_gamma", self.lr_gamma, low=0.0, low_open=True, allowed="a positive number such as 0.5")
@@ -142,7 +163,8 @@ class RunConfig:
         if shape is None:
             return  # csv: (or a bad option) is checked once the data is read
         _, n_in, n_out = shape
-        check_sizes_against(self.sizes, self.dataset, n_in, n_out)
+        n_in = network_inputs(self.features, self.dataset, n_in)
+        check_sizes_against(self.sizes, self.dataset, n_in, n_out, self.features)
 
     # ----- conversion ----------------------------------------------------------------
 
@@ -165,9 +187,12 @@ class RunConfig:
                                         f"a run config is flat, with short lists such as sizes = [2, 4, 1]")
         merged = base.to_dict() if base is not None else {}
         merged.update(copy.deepcopy(dict(d)))
-        if base is not None and "sizes" not in d and ("dataset" in d or "dataset_options" in d):
-            # The data changed and no sizes were given: the hidden layers carry over, the ends follow the data.
-            merged["sizes"] = sizes_for(merged.get("sizes"), merged.get("dataset"), merged.get("dataset_options"))
+        _follow_task(d, merged, base)
+        if base is not None and "sizes" not in d and ("dataset" in d or "dataset_options" in d or "features" in d):
+            # The data (or its features) changed and no sizes were given: the hidden layers
+            # carry over, the ends follow the data.
+            merged["sizes"] = sizes_for(merged.get("sizes"), merged.get("dataset"), merged.get("dataset_options"),
+                                        merged.get("features"))
         return cls(**merged)
 
     def to_dict(self) -> dict:
@@ -209,28 +234,79 @@ class RunConfig:
 
     def describe(self) -> str:
         hidden = self.hidden if isinstance(self.hidden, str) else ",".join(self.hidden)
-        return (f"{self.dataset} | {'-'.join(map(str, self.sizes))} {hidden}/{self.output} | {self.loss} | "
-                f"init {self.init} | {self.optimizer} lr {self.lr:g}")
+        extra = "" if feats.is_default(self.features) else f" features {','.join(self.features)} |"
+        reg = "".join(f" | {name} {v:g}" for name, v in (("l1", self.l1), ("dropout", self.dropout)) if v)
+        return (f"{self.dataset} |{extra} {'-'.join(map(str, self.sizes))} {hidden}/{self.output} | {self.loss} | "
+                f"init {self.init} | {self.optimizer} lr {self.lr:g}{reg}")
 
 
-def check_sizes_against(sizes, dataset, n_in, n_out):
-    """ConfigError on `sizes` when its ends are not the data's width (n_in features, n_out outputs)."""
+TASKS = ("classification", "regression")
+REGRESSION_OUTPUTS = ("linear", "tanh")
+
+
+def _follow_task(d, merged, base):
+    """Fields that follow the data when `d` does not set them: a named dataset decides the task
+    (plane and bumps are regression, the others classification), and a task that changes
+    brings its output and loss (linear + mse for regression; sigmoid + bce, or softmax +
+    cross_entropy for several classes, back to classification)."""
+    dataset = merged.get("dataset", "xor")
+    if "task" not in d and "dataset" in d and isinstance(dataset, str) and not dataset.startswith("csv:"):
+        merged["task"] = "regression" if dataset in datasets.REGRESSION else "classification"
+    before = base.task if base is not None else "classification"
+    task = merged.get("task", "classification")
+    if task == before:
+        return
+    if task == "regression":
+        pair = ("linear", "mse")
+    elif task == "classification":
+        shape = datasets.shape(dataset, merged.get("dataset_options") or {}) if isinstance(dataset, str) else None
+        pair = ("softmax", "cross_entropy") if shape is not None and shape[2] > 1 else ("sigmoid", "bce")
+    else:
+        return  # validation names the bad task
+    for key, value in zip(("output", "loss"), pair):
+        if key not in d:
+            merged[key] = value
+
+
+def network_inputs(features, dataset, n_in):
+    """The network's input width: the number of features, which exist for 2-D data only."""
+    names = feats.parse(features)
+    if feats.is_default(names):
+        return n_in
+    if n_in != feats.RAW_WIDTH:
+        raise ConfigError("features", f"{','.join(names)} are computed from 2-D inputs (x1, x2), but {dataset} has "
+                                      f"{n_in} input columns; use the default x1,x2 with it")
+    return len(names)
+
+
+def check_sizes_against(sizes, dataset, n_in, n_out, features=None):
+    """ConfigError on `sizes` when its ends are not the data's width (n_in network inputs, n_out outputs)."""
     if sizes[0] != n_in or sizes[-1] != n_out:
         example = ",".join(map(str, [n_in, *sizes[1:-1], n_out])) if len(sizes) > 2 else f"{n_in},{n_out}"
         outputs = "1 output" if n_out == 1 else f"{n_out} outputs (one per class)"
-        raise ConfigError("sizes", f"{dataset} has {n_in} input features and {outputs}: sizes must start with {n_in} "
+        inputs = (f"features {','.join(features)} give {n_in} inputs and {dataset} has"
+                  if features and not feats.is_default(features) else f"{dataset} has {n_in} input features and")
+        raise ConfigError("sizes", f"{inputs} {outputs}: sizes must start with {n_in} "
                                    f"and end with {n_out}, such as {example}; got {','.join(map(str, sizes))}")
 
 
-def sizes_for(sizes, dataset, options=None):
-    """`sizes` with its ends set to `dataset`'s width (hidden layers kept); unchanged for csv: or bad input.
+def sizes_for(sizes, dataset, options=None, features=None):
+    """`sizes` with its ends set to `dataset`'s width, or the number of features (hidden layers
+    kept); unchanged for csv: or bad input.
 
-    For a caller that changes the dataset on the user's behalf (the app's next-dataset key).
+    For a caller that changes the dataset or the features on the user's behalf (the app's
+    next-dataset key, a --features flag without --sizes).
     """
     shape = datasets.shape(dataset, options or {}) if isinstance(dataset, str) else None
     if shape is None or not isinstance(sizes, (list, tuple)) or len(sizes) < 2:
         return sizes
-    return [shape[1], *list(sizes)[1:-1], shape[2]]
+    n_in = shape[1]
+    try:
+        if features is not None:
+            n_in = network_inputs(features, dataset, n_in)
+    except ConfigError:
+        pass  # validation names the problem
+    return [n_in, *list(sizes)[1:-1], shape[2]]
 
 
 def _int(v):
@@ -324,8 +400,9 @@ def fit_sizes(config: RunConfig, data) -> RunConfig:
     changes the data on the user's behalf. build() never does this: it refuses a mismatch.
     """
     sizes = list(config.sizes)
-    if sizes[0] != data.n_features or sizes[-1] != data.n_outputs:
-        sizes[0], sizes[-1] = data.n_features, data.n_outputs
+    n_in = network_inputs(config.features, config.dataset, data.n_features)
+    if sizes[0] != n_in or sizes[-1] != data.n_outputs:
+        sizes[0], sizes[-1] = n_in, data.n_outputs
         return config.replace(sizes=sizes)
     return config
 
@@ -338,7 +415,7 @@ def load_data(config: RunConfig):
         n_test = _test_rows(config, n)
         limits.check_memory(config, n - n_test, n_test, shape[1], shape[2])
     try:
-        return datasets.load(config.dataset, seed=config.seed, **config.dataset_options)
+        return datasets.load(config.dataset, seed=config.seed, task=config.task, **config.dataset_options)
     except DataError as e:
         raise ConfigError("dataset", str(e)) from None
 
@@ -362,18 +439,19 @@ def build(config: RunConfig, data=None) -> Trainer:
         config = RunConfig.from_dict(config)
     if data is None:
         data = load_data(config)
-    check_sizes_against(config.sizes, config.dataset, data.n_features, data.n_outputs)
+    n_in = network_inputs(config.features, config.dataset, data.n_features)
+    check_sizes_against(config.sizes, config.dataset, n_in, data.n_outputs, config.features)
     n_test = 0 if data.X_test is None else len(data.X_test)
-    limits.check_memory(config, len(data.X_train), n_test, data.n_features, data.n_outputs)
+    limits.check_memory(config, len(data.X_train), n_test, n_in, data.n_outputs)
     net = MLP(config.sizes, hidden=config.hidden, output=config.output, init=config.init, seed=config.seed,
-              dtype=np.dtype(config.dtype))
+              dtype=np.dtype(config.dtype), features=config.features)
     opt = optim.make(config.optimizer, config.lr, beta=config.beta, beta1=config.beta1, beta2=config.beta2,
                      eps=config.eps, rho=config.rho)
     schedule = optim.Schedule(config.schedule, step_size=config.lr_step_size, gamma=config.lr_gamma,
                               lr_min=config.lr_min, total=max(1, config.epochs))
     trainer = Trainer(net, config.loss, opt, data.X_train, data.Y_train, batch_size=config.batch_size, l2=config.l2,
                       clip=config.clip, seed=config.seed, clip_mode=config.clip_mode, schedule=schedule,
-                      X_test=data.X_test, Y_test=data.Y_test)
+                      X_test=data.X_test, Y_test=data.Y_test, l1=config.l1, dropout=config.dropout, task=config.task)
     trainer.data = data
     trainer.config = config
     return trainer

@@ -1,8 +1,10 @@
-"""Datasets: XOR, four seeded 2-D sets, the 8x8 digits (shipped in engine/data) and CSV files.
+"""Datasets: XOR, four seeded 2-D sets, the 8x8 digits (shipped in engine/data), CSV files,
+and two regression sets (plane, bumps).
 
 `load(name, seed=0, **options)` returns a Dataset with X_train, Y_train, X_test,
 Y_test (None where there is no test split) and n_classes. Binary labels are a
-column of 0/1 (m, 1); more classes come one-hot (m, K).
+column of 0/1 (m, 1); more classes come one-hot (m, K). A regression set has
+real-valued targets (m, 1) and n_classes 0.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from . import limits
 from .errors import DataError, NetstepError
 from .safefile import read_user_file
 
-NAMES = ("xor", "circles", "moons", "spiral", "gaussians", "digits")
+NAMES = ("xor", "circles", "moons", "spiral", "gaussians", "digits", "plane", "bumps")
+REGRESSION = ("plane", "bumps")  # real-valued targets: trained with task = "regression"
 OPTIONS = {
     "xor": (),
     "circles": ("n_samples", "noise", "test_fraction", "factor"),
@@ -27,6 +30,8 @@ OPTIONS = {
     "spiral": ("n_samples", "noise", "test_fraction", "n_classes", "turns"),
     "gaussians": ("n_samples", "noise", "test_fraction", "n_classes"),
     "digits": ("test_fraction",),
+    "plane": ("n_samples", "noise", "test_fraction"),
+    "bumps": ("n_samples", "noise", "test_fraction"),
     "csv": ("test_fraction",),
 }
 
@@ -50,12 +55,17 @@ class Dataset:
         return int(self.Y_train.shape[1])
 
     @property
+    def is_regression(self) -> bool:
+        return self.n_classes == 0
+
+    @property
     def is_2d(self) -> bool:
         return self.n_features == 2
 
     def describe(self) -> str:
         test = f", {len(self.X_test)} test" if self.X_test is not None else ""
-        return f"{self.name}: {len(self.X_train)} train{test}, {self.n_features} features, {self.n_classes} classes"
+        kind = "real-valued targets" if self.is_regression else f"{self.n_classes} classes"
+        return f"{self.name}: {len(self.X_train)} train{test}, {self.n_features} features, {kind}"
 
 
 def encode(labels: np.ndarray, n_classes: int) -> np.ndarray:
@@ -78,7 +88,7 @@ def _split(name, X, labels, n_classes, rng, test_fraction, options):
     if n_test and n - n_test < 1:
         raise DataError(f"{name}: too few rows ({n}) to hold out a test split")
     test, train = perm[:n_test], perm[n_test:]
-    Y = encode(labels, n_classes)
+    Y = labels.reshape(len(X), -1).astype(float) if n_classes == 0 else encode(labels, n_classes)
     if n_test == 0:
         return Dataset(name, X[train], Y[train], None, None, n_classes, options)
     return Dataset(name, X[train], Y[train], X[test], Y[test], n_classes, options)
@@ -120,7 +130,8 @@ def _check_size(what, n_rows, n_features, n_classes):
                         f"({limits.MEMORY_BUDGET_ENV})")
 
 
-_DEFAULTS = {"circles": (200, 2), "moons": (200, 2), "spiral": (300, 3), "gaussians": (200, 2)}
+_DEFAULTS = {"circles": (200, 2), "moons": (200, 2), "spiral": (300, 3), "gaussians": (200, 2),
+             "plane": (200, 1), "bumps": (300, 1)}
 
 
 def shape(name, options=None):
@@ -203,6 +214,38 @@ def gaussians(seed=0, n_samples=200, noise=0.5, test_fraction=0.25, n_classes=2)
     return _split("gaussians", X, labels, k, rng, test_fraction, dict(n_samples=n, noise=noise, n_classes=k))
 
 
+def _regression_inputs(name, seed, n_samples, noise):
+    n = _check_positive(name, "n_samples", n_samples, integer=True, minimum=4)
+    noise = _check_positive(name, "noise", noise)
+    _check_size(name, n, 2, 1)
+    rng = np.random.default_rng(seed)
+    return n, noise, rng, rng.uniform(-1.0, 1.0, (n, 2))
+
+
+def plane(seed=0, n_samples=200, noise=0.0, test_fraction=0.25):
+    """A tilted plane over [-1, 1]^2: y = (2 x1 - x2) / 3, plus noise, clipped to [-1, 1].
+    A network with a linear output and no hidden layer can fit it exactly."""
+    n, noise, rng, X = _regression_inputs("plane", seed, n_samples, noise)
+    y = (2.0 * X[:, 0] - X[:, 1]) / 3.0 + rng.normal(0, noise, n)
+    return _split("plane", X, np.clip(y, -1.0, 1.0), 0, rng, test_fraction, dict(n_samples=n, noise=noise))
+
+
+# (centre x1, centre x2, height): two hills and a valley, width BUMP_WIDTH
+BUMPS = ((-0.5, -0.4, 1.0), (0.5, 0.5, 0.8), (0.3, -0.6, -1.0))
+BUMP_WIDTH = 0.35
+
+
+def bumps(seed=0, n_samples=300, noise=0.0, test_fraction=0.25):
+    """A sum of Gaussian bumps over [-1, 1]^2 (BUMPS), plus noise, clipped to [-1, 1]:
+    a surface no plane fits, so it needs hidden units."""
+    n, noise, rng, X = _regression_inputs("bumps", seed, n_samples, noise)
+    y = np.zeros(n)
+    for c1, c2, height in BUMPS:
+        y += height * np.exp(-((X[:, 0] - c1) ** 2 + (X[:, 1] - c2) ** 2) / (2 * BUMP_WIDTH ** 2))
+    y += rng.normal(0, noise, n)
+    return _split("bumps", X, np.clip(y, -1.0, 1.0), 0, rng, test_fraction, dict(n_samples=n, noise=noise))
+
+
 _DIGITS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "digits.npz")
 
 
@@ -255,8 +298,9 @@ def _cell(text):
     return x
 
 
-def from_csv(path, seed=0, test_fraction=0.0):
-    """Numeric features, the last column the class label (integers 0..K-1, or any values).
+def from_csv(path, seed=0, test_fraction=0.0, regression=False):
+    """Numeric features, the last column the class label (integers 0..K-1, or any values),
+    or with regression=True a real-valued target taken as it is.
 
     Read row by row into one flat float buffer (never a list of strings per cell), with
     the file's size, its rows, its cells and its classes bounded (engine.limits).
@@ -309,6 +353,10 @@ def from_csv(path, seed=0, test_fraction=0.0):
     if not np.all(np.isfinite(data)):
         raise DataError(f"csv file {path!r} contains inf or NaN; every cell must be a finite number")
     X, raw = data[:, :-1], data[:, -1]
+    if regression:
+        _check_size(f"csv file {path!r}", n_rows, width - 1, 1)
+        rng = np.random.default_rng(seed)
+        return _split(f"csv:{path}", X, raw.copy(), 0, rng, test_fraction, {"path": os.fspath(path)})
     classes, labels = np.unique(raw, return_inverse=True)
     if len(classes) < 2:
         raise DataError(f"csv file {path!r}: the label column (last) has a single class; need at least two")
@@ -321,22 +369,28 @@ def from_csv(path, seed=0, test_fraction=0.0):
     return _split(name, X, labels, len(classes), rng, test_fraction, {"path": os.fspath(path)})
 
 
-_LOADERS = {"xor": xor, "circles": circles, "moons": moons, "spiral": spiral, "gaussians": gaussians, "digits": digits}
+_LOADERS = {"xor": xor, "circles": circles, "moons": moons, "spiral": spiral, "gaussians": gaussians, "digits": digits,
+            "plane": plane, "bumps": bumps}
 
 
-def load(name, seed=0, **options) -> Dataset:
-    """Load a dataset by name: xor, circles, moons, spiral, gaussians, digits or csv:PATH."""
+def load(name, seed=0, task="classification", **options) -> Dataset:
+    """Load a dataset by name: xor, circles, moons, spiral, gaussians, digits, plane, bumps or csv:PATH.
+
+    task="regression" reads a CSV file's last column as a real-valued target (not as class
+    labels); the named sets are what they are whatever the task."""
     if not isinstance(name, str):
         raise DataError(f"dataset name must be a string, got {name!r}")
     if name.startswith("csv:"):
         key, loader, args = "csv", from_csv, (name[4:],)
+        if task == "regression":
+            options = dict(options, regression=True)
         if not name[4:]:
             raise DataError("csv: needs a path, as in csv:data/points.csv")
     elif name in _LOADERS:
         key, loader, args = name, _LOADERS[name], ()
     else:
         raise DataError(f"unknown dataset {name!r}; allowed: {', '.join(NAMES)}, csv:PATH")
-    unknown = sorted(set(options) - set(OPTIONS[key]))
+    unknown = sorted(set(options) - set(OPTIONS[key]) - {"regression"})
     if unknown:
         allowed = ", ".join(OPTIONS[key]) or "none"
         raise DataError(f"dataset {key} has no option {unknown[0]!r}; its options: {allowed}")

@@ -16,6 +16,11 @@ reported as a kink (not as a failure, and not hidden): the entry is listed in
 was not checked at all: its error is None, not 0, and `passed` says nothing about it
 (`report.skipped` counts the kink entries of every tensor).
 
+With dropout the loss depends on which units are dropped, so the check fixes one set
+of masks (`dropout=(p, masks)`) and uses it in every forward pass it makes: analytic and
+numeric then differentiate the same function. L1's |w| has a kink at w = 0: a probe
+that moves a weight across 0 is reported as a kink too, and retried with a tiny step.
+
 The threshold is 1e-7, stricter than the course's 1e-5 (THRESHOLD_NOTE says why).
 """
 
@@ -26,7 +31,7 @@ import math
 import numpy as np
 
 from .losses import get as get_loss
-from .network import l2_penalty
+from .network import Workspace, augment, dropout_mask, forward_ops, l1_penalty, l2_penalty
 
 THRESHOLD = 1e-7
 COURSE_THRESHOLD = 1e-5
@@ -98,13 +103,26 @@ class GradcheckReport:
         return f"<GradcheckReport passed={self.passed} errors={self.errors}>"
 
 
-def _probe(net, X, Y, loss, l2):
+def _forward(net, X, dropout):
+    """The forward cache for raw inputs X, with the fixed dropout masks when given."""
+    if dropout is None:
+        return net.forward(X)[1]
+    Xin = net.inputs(X)
+    cache = {"X": Xin}
+    for _ in forward_ops(net, augment(Xin, net.dtype), Workspace(net, len(Xin)), cache, False, dropout):
+        pass
+    return cache
+
+
+def _probe(net, X, Y, loss, l2, l1=0.0, dropout=None):
     """Loss at the current weights and the signs of every ReLU-family pre-activation."""
-    _, cache = net.forward(X)
+    cache = _forward(net, X, dropout)
     out = net.layers[-1]
     value = loss.value(cache[f"Z{net.L}"], cache[f"A{net.L}"], Y, out.act)
     if l2:
         value += l2_penalty(net, l2, len(X))
+    if l1:
+        value += l1_penalty(net, l1, len(X))
     pattern = [cache[f"Z{layer.index}"] > 0 for layer in net.layers if layer.act.kinked]
     return value, pattern
 
@@ -113,13 +131,15 @@ def _same(p, q):
     return all(np.array_equal(a, b) for a, b in zip(p, q))
 
 
-def _difference(net, P, idx, X, Y, loss, l2, offsets, weights, h, base_pattern):
+def _difference(net, P, idx, X, Y, loss, l2, offsets, weights, h, base_pattern, l1=0.0, dropout=None, weight=False):
     """sum_k weights_k L(w + offsets_k h) / h, and whether any probe crossed a kink."""
     old = P[idx]
     total, crossed = 0.0, False
+    if l1 and weight and any(np.sign(old + off * h) != np.sign(old) for off in offsets):
+        crossed = True  # the probe moves w across 0, where L1's |w| has its kink
     for off, wt in zip(offsets, weights):
         P[idx] = old + off * h
-        value, pattern = _probe(net, X, Y, loss, l2)
+        value, pattern = _probe(net, X, Y, loss, l2, l1, dropout)
         total += wt * value
         crossed = crossed or not _same(pattern, base_pattern)
     P[idx] = old
@@ -136,7 +156,7 @@ _STENCIL2 = ((-1, 1), (-0.5, 0.5))
 
 
 def gradcheck(net, X, Y, loss, l2=0.0, h=1e-3, threshold=THRESHOLD, tiny=1e-12, max_entries=200, seed=0,
-              backward=None, h_kink=1e-7):
+              backward=None, h_kink=1e-7, l1=0.0, dropout=None):
     """Check `net`'s analytic gradients on (X, Y). Returns a GradcheckReport.
 
     Runs on a float64 copy of the network, so the network itself is never touched.
@@ -151,25 +171,51 @@ def gradcheck(net, X, Y, loss, l2=0.0, h=1e-3, threshold=THRESHOLD, tiny=1e-12, 
     Where the loss or a gradient is not finite (a diverged network) nothing can be
     compared: those entries get error inf, so the check fails instead of passing
     on NaN comparisons.
+
+    `l1` adds the L1 term; `dropout=(p, masks)` (masks[l]: hidden layer l's 0/1 mask for
+    the rows of X) fixes the dropped units for every pass (see fixed_masks()).
     """
     # Overflow at such weights is expected and reported through the errors, not as warnings.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        return _gradcheck(net, X, Y, loss, l2, h, threshold, tiny, max_entries, seed, backward, h_kink)
+        return _gradcheck(net, X, Y, loss, l2, h, threshold, tiny, max_entries, seed, backward, h_kink, l1, dropout)
 
 
-def _gradcheck(net, X, Y, loss, l2, h, threshold, tiny, max_entries, seed, backward, h_kink):
+def fixed_masks(net, m, p, seed=0):
+    """(p, masks) for gradcheck(dropout=...): one mask per hidden layer for m rows, drawn
+    from a generator seeded with `seed` (never the run's own, so checking leaves the run's
+    shuffling and masks where they were). None when p is 0."""
+    if not p:
+        return None
+    rng = np.random.default_rng(seed)
+    return p, {layer.index: dropout_mask(rng, m, layer.n_out, p, np.float64) for layer in net.layers[:-1]}
+
+
+def check_trainer(trainer, X=None, Y=None, **kwargs):
+    """gradcheck() of a trainer's network on (X, Y) (default: its training data) with the
+    run's L2, L1 and, when it drops units, dropout masks fixed from the run's seed."""
+    X = trainer.X if X is None else X
+    Y = trainer.Y if Y is None else Y
+    masks = fixed_masks(trainer.net, len(X), getattr(trainer, "dropout", 0.0), trainer.seed)
+    return gradcheck(trainer.net, X, Y, trainer.loss, l2=trainer.l2, l1=getattr(trainer, "l1", 0.0),
+                     dropout=masks, **kwargs)
+
+
+def _gradcheck(net, X, Y, loss, l2, h, threshold, tiny, max_entries, seed, backward, h_kink, l1=0.0, dropout=None):
     loss = get_loss(loss)
     net64 = net.copy(dtype=np.float64)
     X = np.asarray(X, dtype=np.float64)
     Y = np.asarray(Y, dtype=np.float64)
     if Y.ndim == 1:
         Y = Y.reshape(-1, 1)
-    _, cache = net64.forward(X)
+    cache = _forward(net64, X, dropout)
     if backward is None:
-        grads = net64.backward(cache, Y, loss, l2=l2)
+        extra = {"l1": l1} if l1 else {}
+        if dropout is not None:
+            extra["dropout"] = dropout
+        grads = net64.backward(cache, Y, loss, l2=l2, **extra)
     else:
         grads = backward(net64, cache, Y, loss)
-    L0, base_pattern = _probe(net64, X, Y, loss, l2)
+    L0, base_pattern = _probe(net64, X, Y, loss, l2, l1, dropout)
     eps = np.finfo(np.float64).eps
     rng = np.random.default_rng(seed)
 
@@ -186,10 +232,13 @@ def _gradcheck(net, X, Y, loss, l2, h, threshold, tiny, max_entries, seed, backw
         worst, compared = 0.0, 0
         for k in flat_idx:
             idx = np.unravel_index(int(k), P.shape)
-            numeric, crossed = _difference(net64, P, idx, X, Y, loss, l2, *_STENCIL4, h, base_pattern)
+            weight = name.startswith("W")
+            numeric, crossed = _difference(net64, P, idx, X, Y, loss, l2, *_STENCIL4, h, base_pattern, l1, dropout,
+                                           weight)
             step = h
             if crossed:
-                numeric, crossed = _difference(net64, P, idx, X, Y, loss, l2, *_STENCIL2, h_kink, base_pattern)
+                numeric, crossed = _difference(net64, P, idx, X, Y, loss, l2, *_STENCIL2, h_kink, base_pattern,
+                                               l1, dropout, weight)
                 step = h_kink
             resolution = 4 * eps * max(abs(L0), tiny) / step
             floor = max(tiny, 10 * resolution / threshold)

@@ -1,4 +1,4 @@
-"""Class decisions from network outputs: accuracy, predicted class, confidence, confusion matrix.
+"""Scores from network outputs: accuracy, predicted class, confidence, confusion matrix; r2 for regression.
 
 One decision rule everywhere: a single output is class 1 above 0.5, several outputs
 pick the largest. The trainer's accuracy, the app's decision boundary and its
@@ -51,3 +51,17 @@ def confusion(net, X, Y) -> np.ndarray:
     true = predicted_classes(Y)
     pred = predicted_classes(net.predict(X))
     return np.bincount(true * K + pred, minlength=K * K).reshape(K, K)
+
+
+def r2(A, Y) -> float:
+    """Coefficient of determination of predictions A for real-valued targets Y:
+    1 - sum (Y - A)^2 / sum (Y - mean Y)^2, over every output column. 1 is perfect, 0 is
+    no better than predicting the mean, and it goes negative for worse. Targets that do
+    not vary at all give 1.0 for an exact fit and -inf otherwise."""
+    A = np.asarray(A, dtype=np.float64)
+    Y = np.asarray(Y, dtype=np.float64)
+    residual = float(np.sum((Y - A) ** 2))
+    total = float(np.sum((Y - Y.mean(axis=0)) ** 2))
+    if total == 0.0:
+        return 1.0 if residual == 0.0 else float("-inf")
+    return 1.0 - residual / total

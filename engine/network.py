@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import activations
+from . import features as feats
 from . import init as initializers
 from .losses import get as get_loss
 
@@ -79,7 +80,8 @@ class MLP:
     np.random.seed(42); np.random.randn(...) does.
     """
 
-    def __init__(self, sizes, hidden="relu", output="sigmoid", init="small", seed=0, dtype=np.float64):
+    def __init__(self, sizes, hidden="relu", output="sigmoid", init="small", seed=0, dtype=np.float64,
+                 features=None):
         sizes = [int(n) for n in sizes]
         if len(sizes) < 2 or any(n < 1 for n in sizes):
             raise ValueError(f"sizes must list at least two positive layer widths, got {sizes}")
@@ -95,6 +97,12 @@ class MLP:
         if init not in initializers.INITS:
             raise ValueError(f"unknown init {init!r}; allowed: {', '.join(initializers.INITS)}")
 
+        # Input features (engine/features.py): None, or the names computed from a raw 2-D
+        # input at the top of every forward pass. The default x1,x2 is stored as None: no step at all.
+        self.features = None if features is None or feats.is_default(features) else tuple(features)
+        if self.features is not None and len(self.features) != sizes[0]:
+            raise ValueError(f"features {','.join(self.features)} give {len(self.features)} inputs; "
+                             f"sizes must start with {len(self.features)}, got {sizes}")
         self.sizes = sizes
         self.hidden = hidden_names
         self.output = output
@@ -151,7 +159,7 @@ class MLP:
 
     def copy(self, dtype=None):
         """An independent network with the same architecture and weights."""
-        other = MLP(self.sizes, self.hidden, self.output, self.init, self.seed, dtype or self.dtype)
+        other = MLP(self.sizes, self.hidden, self.output, self.init, self.seed, dtype or self.dtype, self.features)
         other.theta[...] = self.theta
         return other
 
@@ -175,15 +183,25 @@ class MLP:
             ws = self._workspaces[m] = Workspace(self, m)
         return ws
 
-    def forward(self, X):
-        """Y_hat, cache for inputs X of shape (m, n_0).
+    @property
+    def n_inputs(self) -> int:
+        """The width of the raw input: 2 with features (they are computed from x1, x2), else sizes[0]."""
+        return feats.RAW_WIDTH if self.features is not None else self.sizes[0]
 
-        cache holds "Z1", "A1", ..., "ZL", "AL" (AL is Y_hat) and "X". The arrays are
-        fresh for every call.
-        """
+    def inputs(self, X):
+        """The network's input for raw inputs X: the features when it has them, else X as it is."""
         X = np.asarray(X, dtype=self.dtype)
-        if X.ndim != 2 or X.shape[1] != self.sizes[0]:
-            raise ValueError(f"X must have shape (m, {self.sizes[0]}); got {X.shape}")
+        if X.ndim != 2 or X.shape[1] != self.n_inputs:
+            raise ValueError(f"X must have shape (m, {self.n_inputs}); got {X.shape}")
+        return X if self.features is None else feats.expand(self.features, X, self.dtype)
+
+    def forward(self, X):
+        """Y_hat, cache for raw inputs X of shape (m, n_inputs).
+
+        cache holds "Z1", "A1", ..., "ZL", "AL" (AL is Y_hat) and "X", the network's
+        input (the features, when the network has them). The arrays are fresh for every call.
+        """
+        X = self.inputs(X)
         cache = {"X": X}
         Xa = augment(X, self.dtype)
         ws = Workspace(self, X.shape[0])
@@ -194,10 +212,12 @@ class MLP:
     def predict(self, X):
         return self.forward(X)[0]
 
-    def backward(self, cache, Y, loss, l2=0.0):
+    def backward(self, cache, Y, loss, l2=0.0, l1=0.0, dropout=None):
         """Exact dL/dparam for the forward pass in `cache`: dict "dW1", "db1", ...
 
-        With l2 > 0 the gradient includes the (l2 / m) W term of the L2 penalty.
+        With l2 > 0 the gradient includes the (l2 / m) W term of the L2 penalty, with
+        l1 > 0 the (l1 / m) sign(W) term of the L1 penalty (0 where W is exactly 0).
+        dropout=(p, masks): the cache came from a forward pass with those masks.
         """
         loss = get_loss(loss)
         X = cache["X"]
@@ -210,17 +230,19 @@ class MLP:
         for l in range(1, self.L):
             ws.A[l][...] = cache[f"A{l}"]
         g = np.empty_like(self.theta)
-        for _ in backward_ops(self, Xa, ws, cache, Y, loss, g, l2, record=False):
+        for _ in backward_ops(self, Xa, ws, cache, Y, loss, g, l2, record=False, l1=l1, dropout=dropout):
             pass
         return {k: v.copy() for k, v in self.grad_views(g).items()}
 
-    def loss_value(self, X, Y, loss, l2=0.0) -> float:
+    def loss_value(self, X, Y, loss, l2=0.0, l1=0.0) -> float:
         """The loss of the network on (X, Y), computed stably from the logits."""
         loss = get_loss(loss)
         _, cache = self.forward(X)
         value = loss.value(cache[f"Z{self.L}"], cache[f"A{self.L}"], np.asarray(Y, dtype=self.dtype), self.layers[-1].act)
         if l2:
             value += l2_penalty(self, l2, len(cache["X"]))
+        if l1:
+            value += l1_penalty(self, l1, len(cache["X"]))
         return value
 
 
@@ -229,11 +251,25 @@ def l2_penalty(net, l2, m) -> float:
     return 0.5 * l2 / m * sum(float(activations.vdot(layer.W, layer.W)) for layer in net.layers)
 
 
+def l1_penalty(net, l1, m) -> float:
+    """(l1 / m) sum over layers of sum |W_l|: L1 beside L2, on the same 1/m scale (biases excluded)."""
+    return l1 / m * sum(float(np.abs(layer.W).sum()) for layer in net.layers)
+
+
+def dropout_mask(rng, m, n, p, dtype):
+    """A dropout mask M (m, n) of 0s and 1s, each unit kept with probability 1 - p, drawn from rng."""
+    return (rng.random((m, n)) >= p).astype(dtype)
+
+
 # The cycle's operations, shared by MLP.forward/backward and the Trainer, so stepping
 # one operation at a time runs exactly the arithmetic a plain step runs. With
 # record=False nothing is yielded and no copies are made.
 
-def forward_ops(net, Xa, ws, cache, record):
+def forward_ops(net, Xa, ws, cache, record, dropout=None):
+    """dropout: None, or (p, masks): masks[l] is layer l's 0/1 mask M_l, and the hidden
+    output becomes A_l = g(Z_l) * M_l / (1 - p) (inverted dropout: the kept units are scaled
+    up so each unit's expected output is unchanged and evaluation needs no dropout at all).
+    g(Z_l) itself is kept in cache["g(Z_l)"] for the backward pass."""
     A_prev = Xa
     for layer in net.layers:
         l = layer.index
@@ -245,7 +281,10 @@ def forward_ops(net, Xa, ws, cache, record):
             yield ("forward", l, f"Z{l}", f"Z{l} = {prev} W{l} + b{l}",
                    f"({m}, {layer.n_in}) x ({layer.n_in}, {layer.n_out}) + (1, {layer.n_out}) -> ({m}, {layer.n_out})",
                    {prev: A_prev[:, :-1], f"W{l}": layer.W.copy(), f"b{l}": layer.b.copy()}, Z)
-        if l < net.L:
+        if l < net.L and dropout is not None:
+            A = layer.act.forward(Z)  # fresh: the backward pass needs g(Z) as well as the dropped output
+            cache[f"g(Z{l})"] = A
+        elif l < net.L:
             A = layer.act.forward(Z, out=ws.A[l])
             A_prev = ws.Aa[l]
         else:
@@ -254,10 +293,25 @@ def forward_ops(net, Xa, ws, cache, record):
         if record:
             yield ("forward", l, f"A{l}", f"A{l} = {layer.act.name}(Z{l})   [{layer.act.formula}]",
                    f"({Z.shape[0]}, {layer.n_out}) -> ({Z.shape[0]}, {layer.n_out})", {f"Z{l}": Z}, A)
+        if l < net.L and dropout is not None:
+            p, masks = dropout
+            M = masks[l]
+            np.multiply(A, M * (1.0 / (1.0 - p)), out=ws.A[l])
+            A_prev = ws.Aa[l]
+            cache[f"A{l}"] = ws.A[l]
+            cache[f"M{l}"] = M
+            if record:
+                m = Z.shape[0]
+                yield ("forward", l, f"M{l}", f"A{l} <- A{l} * M{l} / (1 - p)   [dropout p = {p:g}: M{l} keeps each "
+                       f"unit with probability {1 - p:g}]", f"({m}, {layer.n_out}) * ({m}, {layer.n_out}) -> ({m}, {layer.n_out})",
+                       {f"A{l}": A, f"M{l}": M}, ws.A[l].copy())
 
 
-def backward_ops(net, Xa, ws, cache, Y, loss, g, l2, record):
-    """Fill the flat gradient g with dL/dtheta; yield the steps when recording."""
+def backward_ops(net, Xa, ws, cache, Y, loss, g, l2, record, l1=0.0, dropout=None):
+    """Fill the flat gradient g with dL/dtheta; yield the steps when recording.
+
+    With dropout (p, masks), the gradient flows back only through the kept units, scaled
+    as in the forward pass: dA_l <- dA_l * M_l / (1 - p), then dZ_l = dA_l * g'(Z_l)."""
     L = net.L
     m = Xa.shape[0]
     inv_m = 1.0 / m
@@ -293,7 +347,16 @@ def backward_ops(net, Xa, ws, cache, Y, loss, g, l2, record):
                        f"({m}, {layer.n_out}) x ({layer.n_out}, {layer.n_in}) -> ({m}, {layer.n_in})",
                        {f"dZ{l}": dZ, f"W{l}^T": layer.W.T.copy()}, dA)
             below = net.layers[l - 2]
-            dZ = below.act.backward(cache[f"Z{l - 1}"], ws.A[l - 1], dA)
+            if dropout is not None:
+                p, masks = dropout
+                dA = dA * (masks[l - 1] * (1.0 / (1.0 - p)))
+                if record:
+                    yield ("backward", l - 1, f"dA{l - 1}", f"dA{l - 1} <- dA{l - 1} * M{l - 1} / (1 - p)   [dropout: "
+                           f"no gradient through a dropped unit]", f"({m}, {layer.n_in}) * ({m}, {layer.n_in}) -> ({m}, {layer.n_in})",
+                           {f"M{l - 1}": masks[l - 1]}, dA)
+                dZ = below.act.backward(cache[f"Z{l - 1}"], cache[f"g(Z{l - 1})"], dA)
+            else:
+                dZ = below.act.backward(cache[f"Z{l - 1}"], ws.A[l - 1], dA)
             if record:
                 yield ("backward", l - 1, f"dZ{l - 1}", f"dZ{l - 1} = dA{l - 1} * {below.act.name}'(Z{l - 1})   [{below.act.derivative}]",
                        f"({m}, {layer.n_in}) * ({m}, {layer.n_in}) -> ({m}, {layer.n_in})",
@@ -307,4 +370,15 @@ def backward_ops(net, Xa, ws, cache, Y, loss, g, l2, record):
             GW += coef * layer.W
             if record:
                 yield ("backward", l, f"dW{l}", f"dW{l} += (lambda/m) W{l}   [L2, lambda = {l2:g}]",
+                       f"({layer.n_in}, {layer.n_out})", {f"W{l}": layer.W.copy()}, GW.copy())
+    if l1:
+        # The subgradient of |w|: sign(w), which is 0 at w = 0 exactly (np.sign's choice),
+        # so a weight sitting at 0 is left there by the L1 term.
+        coef = l1 * inv_m
+        for layer in net.layers:
+            l = layer.index
+            GW = g[layer.offset:layer.offset + layer.n_in * layer.n_out].reshape(layer.W.shape)
+            GW += coef * np.sign(layer.W)
+            if record:
+                yield ("backward", l, f"dW{l}", f"dW{l} += (lambda1/m) sign(W{l})   [L1, lambda1 = {l1:g}; sign(0) = 0]",
                        f"({layer.n_in}, {layer.n_out})", {f"W{l}": layer.W.copy()}, GW.copy())

@@ -5,8 +5,9 @@
 `params` holds W1, b1, W2, b2, ... (W_l of shape (n_{l-1}, n_l), b_l of shape (1, n_l));
 `grads` holds dW1, db1, ...; `new_params` are fresh arrays after the update (the
 arrays passed in are never written). `config` is an engine.RunConfig: this file reads
-its hidden, output, loss, lr, l2, optimizer (plain SGD only: one step of it needs no
-memory of earlier steps), clip and clip_mode. `loss` is the loss at the params passed
+its hidden, output, loss, lr, l2, l1, dropout, features, optimizer (plain SGD only: one
+step of it needs no memory of earlier steps), clip and clip_mode. X is the raw input;
+with features other than x1,x2 the network's input is computed from it first. `loss` is the loss at the params passed
 in, before the update, as `Trainer.step().loss` is.
 
 This is the file to read first. The Trainer computes the same numbers (its tests check
@@ -145,6 +146,25 @@ def output_dZ(Z, Y_hat, Y, output, loss):
     return dA * g_prime(Z)
 
 
+# ----- input features: the network's input computed from the raw x = [x1, x2] ------------------
+
+FEATURES = {
+    "x1": lambda x1, x2: x1,
+    "x2": lambda x1, x2: x2,
+    "x1^2": lambda x1, x2: x1 ** 2,
+    "x2^2": lambda x1, x2: x2 ** 2,
+    "x1*x2": lambda x1, x2: x1 * x2,
+    "sin(x1)": lambda x1, x2: np.sin(x1),
+    "sin(x2)": lambda x1, x2: np.sin(x2),
+}
+
+
+def features(names, x):
+    """X = [f(x1, x2) for each feature name], one column each: X = [x1, x2, x1*x2]."""
+    x1, x2 = x[:, 0], x[:, 1]
+    return np.column_stack([FEATURES[name](x1, x2) for name in names])
+
+
 # ----- the cycle ------------------------------------------------------------------------------
 
 def hidden_names(config, L):
@@ -154,8 +174,12 @@ def hidden_names(config, L):
     return list(config.hidden)
 
 
-def forward(params, X, config):
-    """cache with Z1, A1, ..., ZL, AL (AL is Y_hat), and A0 = X."""
+def forward(params, X, config, masks=None):
+    """cache with Z1, A1, ..., ZL, AL (AL is Y_hat), and A0 = X.
+
+    With dropout p > 0 and masks (M1, M2, ... of 0s and 1s, one per hidden layer), each
+    hidden output keeps the units its mask keeps, scaled by 1 / (1 - p):
+    A1 = relu(Z1) * M1 / (1 - p). The undropped relu(Z1) is kept as "g(Z1)" for backward."""
     L = len(params) // 2
     names = hidden_names(config, L) + [config.output]
     cache = {"A0": X}
@@ -165,21 +189,27 @@ def forward(params, X, config):
         g = ACTIVATIONS[names[l - 1]][0]
         cache[f"Z{l}"] = Z
         cache[f"A{l}"] = g(Z)                   # A1 = relu(Z1)
+        if masks is not None and l < L:
+            cache[f"g(Z{l})"] = cache[f"A{l}"]
+            cache[f"A{l}"] = cache[f"A{l}"] * masks[f"M{l}"] / (1 - config.dropout)   # A1 = A1 * M1 / (1 - p)
     return cache
 
 
 def loss_value(params, cache, Y, config):
-    """The loss of the forward pass in cache, plus (l2 / 2m) sum ||W_l||^2 when l2 > 0."""
+    """The loss of the forward pass in cache, plus (l2 / 2m) sum ||W_l||^2 when l2 > 0
+    and (l1 / m) sum |W_l| when l1 > 0."""
     L = len(params) // 2
     m = Y.shape[0]
     value = float(LOSSES[config.loss][0](cache[f"A{L}"], Y))
     if config.l2:
         value += (config.l2 / (2 * m)) * sum(float(np.sum(params[f"W{l}"] ** 2)) for l in range(1, L + 1))
+    if config.l1:
+        value += (config.l1 / m) * sum(float(np.sum(np.abs(params[f"W{l}"]))) for l in range(1, L + 1))
     return value
 
 
-def backward(params, cache, Y, config):
-    """grads dW1, db1, ...: the exact gradient of loss_value."""
+def backward(params, cache, Y, config, masks=None):
+    """grads dW1, db1, ...: the exact gradient of loss_value (for the masks of forward)."""
     L = len(params) // 2
     m = Y.shape[0]
     names = hidden_names(config, L)
@@ -191,8 +221,12 @@ def backward(params, cache, Y, config):
         grads[f"db{l}"] = (1 / m) * dZ.sum(axis=0, keepdims=True)          # db2 = (1/m) sum of dZ2
         if config.l2:
             grads[f"dW{l}"] += (config.l2 / m) * params[f"W{l}"]           # the L2 term's own slope
+        if config.l1:
+            grads[f"dW{l}"] += (config.l1 / m) * np.sign(params[f"W{l}"])  # L1's subgradient: sign(W), 0 at W = 0
         if l > 1:
             dA = dZ @ params[f"W{l}"].T                                    # dA1 = dZ2 @ W2.T
+            if masks is not None:
+                dA = dA * masks[f"M{l - 1}"] / (1 - config.dropout)        # only the kept units pass gradient back
             g_prime = ACTIVATIONS[names[l - 2]][1]
             dZ = dA * g_prime(cache[f"Z{l - 1}"])                          # dZ1 = dA1 * relu_prime(Z1)
     return grads
@@ -218,10 +252,22 @@ def update(params, grads, lr):
     return new_params
 
 
-def step(params, X, Y, config):
+def dropout_masks(params, m, config, rng=None):
+    """M1, M2, ...: one 0/1 mask (m, n_l) per hidden layer, each unit kept with probability
+    1 - p, drawn as the Trainer draws them (rng.random(...) >= p, layer by layer). rng
+    defaults to a fresh generator seeded with config.seed: the masks of a full-batch
+    run's first step."""
+    rng = np.random.default_rng(config.seed) if rng is None else rng
+    L = len(params) // 2
+    return {f"M{l}": (rng.random((m, params[f"W{l}"].shape[1])) >= config.dropout).astype(float) for l in range(1, L)}
+
+
+def step(params, X, Y, config, masks=None):
     """One forward, loss, backward, update cycle: (loss before the update, grads, new_params).
 
     grads are the exact gradient (before any clipping); new_params apply the clipped one.
+    With dropout, `masks` (M1, ...) fixes which units are dropped; without it they are
+    drawn by dropout_masks().
     """
     if config.optimizer != "sgd":
         raise ValueError(f"reference.step implements the sgd optimizer only, not {config.optimizer!r}")
@@ -229,8 +275,14 @@ def step(params, X, Y, config):
     Y = np.asarray(Y, dtype=float)
     if Y.ndim == 1:
         Y = Y.reshape(-1, 1)
-    cache = forward(params, X, config)
+    if list(config.features) != ["x1", "x2"]:
+        X = features(config.features, X)        # X = [x1, x2, x1*x2]: the network's input
+    if config.dropout and masks is None:
+        masks = dropout_masks(params, X.shape[0], config)
+    if not config.dropout:
+        masks = None
+    cache = forward(params, X, config, masks)
     loss = loss_value(params, cache, Y, config)
-    grads = backward(params, cache, Y, config)
+    grads = backward(params, cache, Y, config, masks)
     new_params = update(params, clip(grads, config), config.lr)
     return loss, grads, new_params

@@ -23,8 +23,8 @@ from .activations import vdot
 from .checkpoints import Checkpoints, is_checkpoint_step, next_checkpoint_step
 from .history import History, is_eval_step, next_eval_step
 from .losses import get as get_loss
-from .metrics import accuracy
-from .network import Workspace, augment, backward_ops, forward_ops, l2_penalty
+from .metrics import accuracy, r2
+from .network import Workspace, augment, backward_ops, dropout_mask, forward_ops, l1_penalty, l2_penalty
 from .guard import bad_update, first_nonfinite, long_norm
 from .optim import MAX_LR, Schedule, bound_rate
 from .plan import Cycle, Plan
@@ -40,11 +40,17 @@ class Trainer:
     batch_size=None trains full batch; otherwise each epoch shuffles the data with a
     generator seeded by `seed` and walks it in minibatches. `l2` adds
     (l2 / 2m) sum ||W||^2 to the loss. `clip` bounds the gradient: its global L2 norm
-    (clip_mode="norm") or each entry (clip_mode="value").
+    (clip_mode="norm") or each entry (clip_mode="value"). `l1` adds (l1 / m) sum |W|.
+    `dropout` p drops each hidden unit with probability p in training (inverted dropout,
+    masks drawn from the run's generator); evaluation and predictions never drop.
+    task="regression" reports r2 where classification reports accuracy.
+    X holds the raw inputs; a network with features (engine/features.py) computes its
+    input from them.
     """
 
     def __init__(self, net, loss, opt, X, Y, batch_size=None, l2=0.0, clip=None, seed=0,
-                 clip_mode="norm", schedule=None, X_test=None, Y_test=None):
+                 clip_mode="norm", schedule=None, X_test=None, Y_test=None, l1=0.0, dropout=0.0,
+                 task="classification"):
         self.net = net
         self.loss = get_loss(loss)
         self.opt = opt
@@ -52,18 +58,26 @@ class Trainer:
         Y = np.asarray(Y, dtype=net.dtype)
         if Y.ndim == 1:
             Y = Y.reshape(-1, 1)
-        if X.ndim != 2 or X.shape[1] != net.sizes[0]:
-            raise ValueError(f"X must have shape (m, {net.sizes[0]}) for this network; got {X.shape}")
+        if X.ndim != 2 or X.shape[1] != net.n_inputs:
+            raise ValueError(f"X must have shape (m, {net.n_inputs}) for this network; got {X.shape}")
         if Y.shape != (X.shape[0], net.sizes[-1]):
             raise ValueError(f"Y must have shape ({X.shape[0]}, {net.sizes[-1]}); got {Y.shape}")
         if clip_mode not in ("norm", "value"):
             raise ValueError(f"clip_mode must be 'norm' or 'value', got {clip_mode!r}")
         self.X, self.Y = X, Y
-        self._Xa = augment(X, net.dtype)
+        self._Xa = augment(net.inputs(X), net.dtype)
         self.X_test = None if X_test is None else np.asarray(X_test, dtype=net.dtype)
         self.Y_test = None if Y_test is None else np.asarray(Y_test, dtype=net.dtype).reshape(len(X_test), -1)
         self.batch_size = None if batch_size is None or batch_size >= len(X) else int(batch_size)
         self.l2 = float(l2)
+        self.l1 = float(l1)
+        self.dropout = float(dropout)
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        self.task = task
+        # L1 and dropout take the recorded cycle's arithmetic (engine/network.py), so the
+        # hot path below stays as it is and pays one test for them.
+        self._general = bool(self.l1 or self.dropout)
         self.clip = None if clip is None else float(clip)
         self.clip_mode = clip_mode
         self.schedule = schedule or Schedule("constant")
@@ -217,15 +231,24 @@ class Trainer:
         cache = {}
         step = self.step_count + 1
 
-        yield from forward_ops(net, Xa, ws, cache, record)
+        dropout = None
+        if self.dropout:
+            # One mask per hidden layer, drawn from the run's generator: the seed reproduces it.
+            p = self.dropout
+            dropout = (p, {layer.index: dropout_mask(self._rng, m, layer.n_out, p, net.dtype)
+                           for layer in net.layers[:-1]})
+        yield from forward_ops(net, Xa, ws, cache, record, dropout)
 
         L = net.L
         out = net.layers[-1]
         value = self.loss.value(cache[f"Z{L}"], cache[f"A{L}"], Y, out.act)
         if self.l2:
             value += l2_penalty(net, self.l2, m)
+        if self.l1:
+            value += l1_penalty(net, self.l1, m)
         if record:
-            eq = f"L = {self.loss.formula}" + (f" + (lambda / 2m) sum ||W||^2" if self.l2 else "")
+            eq = (f"L = {self.loss.formula}" + (" + (lambda / 2m) sum ||W||^2" if self.l2 else "")
+                  + (" + (lambda1 / m) sum |W|" if self.l1 else ""))
             yield ("loss", 0, "L", eq, f"({m}, {out.n_out}) -> scalar",
                    {f"A{L}": cache[f"A{L}"], "Y": Y}, np.array(value))
 
@@ -233,7 +256,7 @@ class Trainer:
         if not math.isfinite(value):
             return self._refuse(step, Xa, Y, m, "loss", lr)
         g = np.empty_like(net.theta)
-        yield from backward_ops(net, Xa, ws, cache, Y, self.loss, g, self.l2, record)
+        yield from backward_ops(net, Xa, ws, cache, Y, self.loss, g, self.l2, record, self.l1, dropout)
 
         if record:
             old = net.theta.copy()
@@ -258,6 +281,8 @@ class Trainer:
 
         The hot path: the arithmetic of _cycle(record=False), call for call, through a
         Plan that holds every buffer, view and bound method for this batch size."""
+        if self._general:
+            return self._step_general()
         if self.batch_size is None:
             Xa, Y, ends_epoch = self._Xa, self.Y, True
         else:
@@ -302,6 +327,12 @@ class Trainer:
             self.last = plan  # the latest cycle's arrays live in the plan until the next step
             plan.Y = Y
             plan.delta = delta
+        return self._result
+
+    def _step_general(self) -> StepResult:
+        """A step with L1 or dropout: the recorded cycle's arithmetic, without the records."""
+        for _ in self._cycle(False):
+            pass
         return self._result
 
     def _finish(self, step, Xa, Y, m, value, lr, g, ends_epoch, A, record):
@@ -410,7 +441,7 @@ class Trainer:
     def _measure(self, X, Y):
         net = self.net
         cache = {}
-        Xa = self._Xa if X is self.X else augment(X, net.dtype)
+        Xa = self._Xa if X is self.X else augment(net.inputs(X), net.dtype)
         ws = self._eval_ws.get(len(X))
         if ws is None:
             ws = self._eval_ws[len(X)] = Workspace(net, len(X))
@@ -420,6 +451,10 @@ class Trainer:
         value = self.loss.value(cache[f"Z{L}"], cache[f"A{L}"], Y, net.layers[-1].act)
         if self.l2:
             value += l2_penalty(net, self.l2, len(X))
+        if self.l1:
+            value += l1_penalty(net, self.l1, len(X))
+        if self.task == "regression":
+            return value, r2(cache[f"A{L}"], Y)
         return value, accuracy(cache[f"A{L}"], Y)
 
     def evaluate(self, record=True) -> dict:
@@ -429,10 +464,13 @@ class Trainer:
         the trainer evaluates at by itself: callers' extra evaluations leave no trace, so
         the same run records the same evaluations however it was driven."""
         loss, acc = self._measure(self.X, self.Y)
-        metrics = {"step": self.step_count, "epoch": self.epoch_count, "loss": loss, "accuracy": acc}
+        # A regression run has no accuracy: its score is r2 (and test_r2), and the keys
+        # "accuracy"/"test_accuracy" are absent, never a number that means nothing.
+        score = "r2" if self.task == "regression" else "accuracy"
+        metrics = {"step": self.step_count, "epoch": self.epoch_count, "loss": loss, score: acc}
         if self.X_test is not None and len(self.X_test):
             tl, ta = self._measure(self.X_test, self.Y_test)
-            metrics["test_loss"], metrics["test_accuracy"] = tl, ta
+            metrics["test_loss"], metrics[f"test_{score}"] = tl, ta
         if record and is_eval_step(self.step_count):
             self.history.add_eval(self.step_count, metrics)
         return metrics

@@ -342,7 +342,8 @@ class NetstepApp(OpActions, FileActions, App):
     async def action_gradcheck(self) -> None:
         await self.pause()
         t = self.state.trainer
-        self.push_screen(GradcheckScreen(t.net.copy(), t.X, t.Y, t.loss, t.l2, full=self.view.full_precision))
+        self.push_screen(GradcheckScreen(t.net.copy(), t.X, t.Y, t.loss, t.l2, full=self.view.full_precision,
+                                         l1=t.l1, dropout=t.dropout, seed=t.seed))
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

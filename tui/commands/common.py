@@ -24,12 +24,12 @@ class Parser(argparse.ArgumentParser):
 
 
 FLAG_FIELDS = ("dataset", "sizes", "hidden", "output", "loss", "init", "optimizer", "lr", "l2", "clip",
-               "batch_size", "epochs", "seed")
+               "batch_size", "epochs", "seed", "features", "l1", "dropout", "task")
 
 
 def add_run_options(p):
     """The run flags, with the allowed values taken from the engine's own name tuples."""
-    from engine import activations, datasets, init, limits, losses, optim
+    from engine import activations, datasets, features, init, limits, losses, optim
 
     g = p.add_argument_group("run (a preset, a config file, and flags that override them)")
     g.add_argument("--preset", metavar="NAME", help="start from a named preset (default: 'default'; see `netstep presets`)")
@@ -48,7 +48,14 @@ def add_run_options(p):
     g.add_argument("--clip", help="gradient clipping threshold (global norm), or 'none'")
     g.add_argument("--batch-size", dest="batch_size", help="minibatch size ('full' for full batch)")
     g.add_argument("--epochs", help=f"number of epochs (0 to {limits.MAX_EPOCHS:,})")
-    g.add_argument("--seed", help="random seed (weights, shuffling, data)")
+    g.add_argument("--seed", help="random seed (weights, shuffling, data, dropout masks)")
+    g.add_argument("--features", metavar="F,F,...",
+                   help=f"the network's inputs, computed from 2-D data: a comma list from {', '.join(features.NAMES)} "
+                        f"(default x1,x2); --sizes then starts with their number (filled in when --sizes is not given)")
+    g.add_argument("--l1", help="L1 regularization strength (lambda1): adds (lambda1/m) sum |W|")
+    g.add_argument("--dropout", help="probability of dropping each hidden unit in training, in [0, 1)")
+    g.add_argument("--task", help="classification or regression (plane and bumps are regression; a csv: file's "
+                                  "last column is then a real-valued target)")
     g.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
                    help="set any other run field, such as --set clip_mode=value or --set dataset_options.noise=0.3")
 

@@ -22,7 +22,7 @@ def add_parser(sub):
 
 def run(args) -> int:
     import engine
-    from engine.gradcheck import COURSE_THRESHOLD, THRESHOLD, THRESHOLD_NOTE
+    from engine.gradcheck import COURSE_THRESHOLD, THRESHOLD, THRESHOLD_NOTE, check_trainer
 
     trainer = build_trainer(run_config(args))
     if args.steps < 0:
@@ -37,15 +37,21 @@ def run(args) -> int:
                 break
     # Check on at most a few hundred examples: the check costs 4 forward passes per entry.
     X, Y = trainer.X[:256], trainer.Y[:256]
-    report = engine.gradcheck(trainer.net, X, Y, trainer.loss, l2=trainer.l2, threshold=args.threshold)
+    # With dropout the masks are fixed for the whole check (engine.gradcheck.check_trainer).
+    report = check_trainer(trainer, X, Y, threshold=args.threshold)
     if args.json:
+        doc_extra = {"l1": trainer.l1, "dropout": trainer.dropout, "masks_fixed": bool(trainer.dropout)}
         # errors: null where nothing was compared (every entry on a kink) and where the loss
         # or a gradient is not finite (inf): JSON has no inf.
         doc = report.to_dict()
         doc["examples"] = len(X)
+        doc.update(doc_extra)
         print_json(doc)
         return 0 if report.passed else 1
     print(f"gradient check of {trainer.config.describe()} on {len(X)} examples")
+    if trainer.dropout:
+        print(f"dropout {trainer.dropout:g}: one set of masks (from the run's seed) is fixed for every pass of the "
+              f"check, so both sides differentiate the same function")
     print(f"{'param':6s} {'shape':>10s} {'probed':>9s} {'max rel error':>14s} {'kinks':>6s}  result")
     for name, err in report.errors.items():
         probed, total = report.sampled[name]

@@ -18,11 +18,17 @@ def add_parser(sub):
     t.set_defaults(handler=run)
 
 
+def _score(metrics) -> str:
+    if "r2" in metrics:
+        return f"R² {metrics['r2']:.4f}"
+    return f"acc {metrics['accuracy'] * 100:5.1f}%"
+
+
 def _bar(done, total, metrics, width=30):
     frac = done / total if total else 1.0
     filled = int(round(width * frac))
     return (f"\r[{'#' * filled}{'.' * (width - filled)}] epoch {done}/{total}  "
-            f"loss {metrics['loss']:.4g}  acc {metrics['accuracy'] * 100:5.1f}%")
+            f"loss {metrics['loss']:.4g}  {_score(metrics)}")
 
 
 def summary(trainer, metrics, seconds) -> dict:
@@ -30,16 +36,21 @@ def summary(trainer, metrics, seconds) -> dict:
 
     out = {
         "loss": metrics["loss"],
-        "accuracy": metrics["accuracy"],
+        "accuracy": metrics.get("accuracy"),  # null for a regression run, which reports r2
         "epochs": trainer.epoch_count,
         "steps": trainer.step_count,
         "seconds": round(seconds, 4),
         "config": trainer.config.to_dict(),
         "diagnostics": engine.diagnostics.compute(trainer),
     }
+    if "r2" in metrics:
+        out["r2"] = metrics["r2"]
     if "test_accuracy" in metrics:
         out["test_loss"] = metrics["test_loss"]
         out["test_accuracy"] = metrics["test_accuracy"]
+    if "test_r2" in metrics:
+        out["test_loss"] = metrics["test_loss"]
+        out["test_r2"] = metrics["test_r2"]
     if trainer.halted is not None:
         out["stopped"] = trainer.halted.to_dict()
     return out
@@ -94,7 +105,12 @@ def _run(args) -> int:
     print(f"run       {trainer.config.describe()}")
     print(f"trained   {trainer.epoch_count} epochs, {trainer.step_count} steps in {seconds:.2f} s")
     print(f"loss      {metrics['loss']:.6g}")
-    print(f"accuracy  {metrics['accuracy'] * 100:.1f}% (training set)")
+    if "r2" in metrics:
+        print(f"R²        {metrics['r2']:.4f} (training set; 1 is a perfect fit, 0 the mean's)")
+        if "test_r2" in metrics:
+            print(f"test      R² {metrics['test_r2']:.4f}, loss {metrics['test_loss']:.6g}")
+    else:
+        print(f"accuracy  {metrics['accuracy'] * 100:.1f}% (training set)")
     if "test_accuracy" in metrics:
         print(f"test      {metrics['test_accuracy'] * 100:.1f}% accuracy, loss {metrics['test_loss']:.6g}")
     if trainer.halted is not None:

@@ -33,9 +33,12 @@ class GradcheckScreen(ModalScreen[None]):
     CSS_PATH = "gradcheck.tcss"
     BINDINGS = [Binding("escape,g,q", "close", "close"), Binding("f", "precision", "precision")]
 
-    def __init__(self, net, X, Y, loss, l2, full=False):
+    def __init__(self, net, X, Y, loss, l2, full=False, l1=0.0, dropout=0.0, seed=0):
         super().__init__()
         self.net, self.X, self.Y, self.loss, self.l2 = net, X[:MAX_EXAMPLES], Y[:MAX_EXAMPLES], loss, l2
+        self.l1 = l1
+        # Dropout: one set of masks, fixed for every pass of the check (drawn from the run's seed).
+        self.dropout = engine.gradcheck_masks(net, len(self.X), dropout, seed)
         self.report = None
         self.full = full        # every digit (repr) instead of rounded numbers
         self.every_entry = None  # True: the entries table lists every entry of every parameter
@@ -45,12 +48,20 @@ class GradcheckScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="gc-box"):
             yield Static(f"Gradient check on {len(self.X)} examples: analytic (backward pass) "
-                         f"against numeric (centred differences)", id="gc-title")
+                         f"against numeric (centred differences){self._terms()}", id="gc-title")
             yield LoadingIndicator(id="gc-loading")
             yield DataTable(id="gc-table", cursor_type="row", zebra_stripes=True)
             yield Static("", id="gc-summary")
             yield DataTable(id="gc-entries", cursor_type="row")
             yield Static("[dim]↑↓ choose a parameter · f every digit · esc closes[/]", id="gc-foot")
+
+    def _terms(self) -> str:
+        terms = [f"L2 {self.l2:g}"] if self.l2 else []
+        if self.l1:
+            terms.append(f"L1 {self.l1:g}")
+        if self.dropout is not None:
+            terms.append(f"dropout {self.dropout[0]:g}, masks fixed")
+        return f" [{'; '.join(terms)}]" if terms else ""
 
     def on_mount(self) -> None:
         self.query_one("#gc-table").display = False
@@ -59,7 +70,7 @@ class GradcheckScreen(ModalScreen[None]):
 
     @work(thread=True, exclusive=True, group="gradcheck")
     def _check(self):
-        report = engine.gradcheck(self.net, self.X, self.Y, self.loss, l2=self.l2)
+        report = engine.gradcheck(self.net, self.X, self.Y, self.loss, l2=self.l2, l1=self.l1, dropout=self.dropout)
         self.app.call_from_thread(self._show, report)
 
     def _show(self, report) -> None:
