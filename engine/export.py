@@ -5,8 +5,9 @@
 
 The script writes every layer out (Z1 = X @ W1 + b1, A1 = tanh(Z1), dZ2 = A2 - Y,
 dW2 = (1 / m) * (A1.T @ dZ2) ...), with the activations, their slopes, the loss and
-its gradient for the run's output/loss pairing, the optimizer's update, L2, clipping
-and the learning-rate schedule each spelled out. It draws the weights from the seed
+its gradient for the run's output/loss pairing, the optimizer's update, L2, L1,
+clipping, dropout, input features and the learning-rate schedule each spelled out (a
+regression run prints r2 where a classification run prints accuracy). It draws the weights from the seed
 as engine.MLP does (or, for a saved run, holds them with the optimizer and shuffling
 state), shuffles minibatches in the Trainer's order, and prints the loss as `netstep
 train` measures it: on the whole training set at each epoch's end. The last line is
@@ -87,7 +88,10 @@ def softmax_backward(A, dA):
 """,
 }
 # Run fields the script does not spell out (yet): a run using them is refused, never exported wrong.
-NOT_WRITTEN = (("l1", 0.0), ("dropout", 0.0))
+NOT_WRITTEN = ()
+# How the script computes each input feature from x1 = x[:, 0], x2 = x[:, 1] (as engine/features.py does).
+FEATURE_CODE = {"x1": "x1", "x2": "x2", "x1^2": "x1 * x1", "x2^2": "x2 * x2", "x1*x2": "x1 * x2",
+                "sin(x1)": "np.sin(x1)", "sin(x2)": "np.sin(x2)"}
 SLOPE_OF_A = ("tanh", "sigmoid")  # their slopes are read from A (as the engine does), the others from Z
 
 
@@ -211,6 +215,7 @@ class _Script:
         self.names = [f"{p}{l}" for l in range(1, net.L + 1) for p in ("W", "b")]
         self.acts = [layer.act.name for layer in net.layers]
         self.resumed = trainer.step_count > 0 or trainer.epoch_count > 0
+        self.regression = getattr(trainer, "task", "classification") == "regression"
         self.has_test = trainer.X_test is not None and len(trainer.X_test) > 0
         numbers = trainer.X.size + trainer.Y.size
         if self.has_test:
@@ -249,9 +254,17 @@ class _Script:
         if not self.arrays.inline:
             self.w(f"# {len(t.X)} training rows are too many to print here: they live in {self.data_file} beside this file.",
                    f"data = np.load(os.path.join(os.path.dirname(os.path.abspath(__file__)), {self.data_file!r}))")
-        self.w(f"X = {ref('X', t.X)}", f"Y = {ref('Y', t.Y)}")
+        feats = self.net.features
+        x = "x" if feats else "X"  # with features the data holds the raw inputs x = [x1, x2]
+        self.w(f"{x} = {ref('X', t.X)}", f"Y = {ref('Y', t.Y)}")
         if self.has_test:
-            self.w(f"X_test = {ref('X_test', t.X_test)}", f"Y_test = {ref('Y_test', t.Y_test)}")
+            self.w(f"{x}_test = {ref('X_test', t.X_test)}", f"Y_test = {ref('Y_test', t.Y_test)}")
+        if feats:
+            self.w("", "", "def features(x):",
+                   f"    # the network's input X = [{', '.join(feats)}], computed from the raw x = [x1, x2]",
+                   "    x1, x2 = x[:, 0], x[:, 1]",
+                   f"    return np.column_stack([{', '.join(FEATURE_CODE[f] for f in feats)}])", "", "",
+                   "X = features(x)", *(["X_test = features(x_test)"] if self.has_test else []))
         self.w("", "", "# ----- activations g(Z) and their slopes g'(Z) ----------------------------------------------")
         for name in dict.fromkeys(self.acts):
             self.w(ACTIVATION_CODE[name].strip("\n"), "", "")
@@ -293,6 +306,10 @@ class _Script:
                 self.w(f"{key} = {value!r}")
         if t.l2:
             self.w(_aligned(f"l2 = {t.l2!r}", "L2 adds (l2 / 2m) sum ||W||^2 to the loss (weights only, not biases)"))
+        if t.l1:
+            self.w(_aligned(f"l1 = {t.l1!r}", "L1 adds (l1 / m) sum |W| to the loss (weights only, not biases)"))
+        if t.dropout:
+            self.w(_aligned(f"p = {t.dropout!r}", "dropout: each hidden unit is dropped with probability p in training"))
         if t.clip is not None:
             what = "the whole gradient's length" if t.clip_mode == "norm" else "each gradient entry"
             self.w(_aligned(f"clip = {t.clip!r}", f"gradient clipping bounds {what}"))
@@ -306,8 +323,9 @@ class _Script:
                     self.w(f"{key}{p} = " + (self.arrays.ref(f"{key}{p}", saved) if saved is not None else f"np.zeros_like({p})"))
             if opt.name == "adam":
                 self.w(_aligned(f"t = {opt.t}", "updates made so far (for the bias correction)"))
-        if t.batch_size is not None:
-            self.w(_aligned(f"shuffle = np.random.default_rng({t.seed})", "the minibatch order, drawn as netstep draws it"))
+        if t.batch_size is not None or t.dropout:
+            what = " and the dropout masks" if t.dropout else ""
+            self.w(_aligned(f"shuffle = np.random.default_rng({t.seed})", f"the minibatch order{what}, drawn as netstep draws them"))
             if self.resumed:
                 self.w("# where the saved run's shuffling stood, so the next epochs draw the orders it would have",
                        f"shuffle.bit_generator.state = {t._rng.bit_generator.state!r}")
@@ -315,26 +333,40 @@ class _Script:
     def functions(self):
         L, t = self.L, self.t
         cache = ", ".join(f"Z{l}, A{l}" for l in range(1, L + 1))
-        self.w("", "", "def forward(X):")
+        self.w("", "", "def forward(X, M=None):" if t.dropout else "def forward(X):")
         for l, name in enumerate(self.acts, start=1):
             self.w(f"    Z{l} = {'X' if l == 1 else f'A{l - 1}'} @ W{l} + b{l}", f"    A{l} = {name}(Z{l})")
+            if t.dropout and l < L:
+                self.w("    if M is not None:" + " " * 8 + "# training: inverted dropout, the kept units scaled by 1 / (1 - p)",
+                       f"        A{l} = A{l} * (M[{l - 1}] * (1.0 / (1.0 - p)))")
         self.w(f"    return {cache}", "", "")
         value_lines = _loss_value(t.loss.name, self.acts[-1], L)
         self.w(f"def loss_of(Z{L}, A{L}, Y):", "    m = Y.shape[0]", *("    " + line for line in value_lines))
         if t.l2:
             self.w("    L += 0.5 * l2 / m * (" + " + ".join(f"np.sum(W{l} ** 2)" for l in range(1, L + 1)) + ")")
-        self.w("    return L", "", "", f"def accuracy_of(A{L}, Y):")
-        if self.net.sizes[-1] == 1:
+        if t.l1:
+            self.w("    L += l1 / m * (" + " + ".join(f"np.sum(np.abs(W{l}))" for l in range(1, L + 1)) + ")")
+        score = "r2_of" if self.regression else "accuracy_of"
+        self.w("    return L", "", "", f"def {score}(A{L}, Y):")
+        if self.regression:
+            self.w("    # regression: r2 = 1 - sum (Y - A)^2 / sum (Y - mean Y)^2 (1 is a perfect fit, 0 the mean's)",
+                   f"    return 1.0 - np.sum((Y - A{L}) ** 2) / np.sum((Y - Y.mean(axis=0)) ** 2)")
+        elif self.net.sizes[-1] == 1:
             self.w(_aligned(f"    return np.mean((A{L} > 0.5) == (Y > 0.5))", f"one output: the class is A{L} > 0.5", 56))
         else:
             self.w(_aligned(f"    return np.mean(A{L}.argmax(axis=1) == Y.argmax(axis=1))", "the largest output wins", 56))
-        self.w("", "", "def evaluate(X, Y):", f"    {cache} = forward(X)", f"    return loss_of(Z{L}, A{L}, Y), accuracy_of(A{L}, Y)",
+        self.w("", "", "def evaluate(X, Y):", f"    {cache} = forward(X)", f"    return loss_of(Z{L}, A{L}, Y), {score}(A{L}, Y)",
                "", "")
 
     def step(self):
         """One cycle on the batch (Xb, Yb): forward, loss, backward, clipping, update."""
         L, t, names = self.L, self.t, self.names
-        out = ["m = Xb.shape[0]", "# forward", f"{', '.join(f'Z{l}, A{l}' for l in range(1, L + 1))} = forward(Xb)",
+        out = ["m = Xb.shape[0]"]
+        if t.dropout:
+            out.append("# dropout masks, one per hidden layer: 1 keeps a unit (probability 1 - p), 0 drops it")
+            out += [f"M{l} = (shuffle.random((m, {self.net.sizes[l]})) >= p) * 1.0" for l in range(1, L)]
+        fwd_args = f"Xb, [{', '.join(f'M{l}' for l in range(1, L))}]" if t.dropout else "Xb"
+        out += ["# forward", f"{', '.join(f'Z{l}, A{l}' for l in range(1, L + 1))} = forward({fwd_args})",
                f"L_step = loss_of(Z{L}, A{L}, Yb)",
                _aligned("if not np.isfinite(L_step):", "netstep refuses a step that would write inf or NaN"),
                "    stopped = True", "    break",
@@ -346,10 +378,19 @@ class _Script:
             if l > 1:
                 below = self.acts[l - 2]
                 arg = f"A{l - 1}" if below in SLOPE_OF_A else f"Z{l - 1}"
-                out += [f"dA{l - 1} = dZ{l} @ W{l}.T", f"dZ{l - 1} = dA{l - 1} * {below}_prime({arg})"]
+                out.append(f"dA{l - 1} = dZ{l} @ W{l}.T")
+                if t.dropout:
+                    if below in SLOPE_OF_A:
+                        arg = f"{below}(Z{l - 1})"  # the slope is read from the output before dropout
+                    out.append(_aligned(f"dA{l - 1} = dA{l - 1} * (M{l - 1} * (1.0 / (1.0 - p)))",
+                                        "a dropped unit passes no gradient back"))
+                out.append(f"dZ{l - 1} = dA{l - 1} * {below}_prime({arg})")
         if t.l2:
             out.append("# L2's own slope, (l2 / m) W, on the weights only")
             out += [f"dW{l} += l2 * (1 / m) * W{l}" for l in range(1, L + 1)]
+        if t.l1:
+            out.append("# L1's own slope, (l1 / m) sign(W), on the weights only (sign(0) = 0: a weight at 0 stays)")
+            out += [f"dW{l} += l1 * (1 / m) * np.sign(W{l})" for l in range(1, L + 1)]
         if t.clip is not None and t.clip_mode == "norm":
             grads = ", ".join(f"d{p}" for p in names)
             out += ["# clipping: when the whole gradient is longer than clip, shrink it to length clip",
@@ -364,7 +405,8 @@ class _Script:
     def loop(self):
         t, pad = self.t, "    "
         first = t.epoch_count
-        self.w("print(f\"{'epoch':>7} {'loss':>12} {'accuracy':>9}\")", "loss, acc = evaluate(X, Y)", "stopped = False",
+        score = "'r2':>9" if self.regression else "'accuracy':>9"
+        self.w(f"print(f\"{{'epoch':>7}} {{'loss':>12}} {{{score}}}\")", "loss, acc = evaluate(X, Y)", "stopped = False",
                f"for epoch in range({first}, EPOCHS):")
         if _lr_line(t.schedule):
             self.w(pad + _lr_line(t.schedule))
@@ -384,12 +426,14 @@ class _Script:
         every = max(1, t.config.epochs // 10)
         self.w(pad + _aligned("loss, acc = evaluate(X, Y)", "as netstep measures it: every training row, after the epoch", 40),
                pad + f"if (epoch + 1) % {every} == 0 or epoch + 1 == EPOCHS or stopped:",
-               pad + "    print(f\"{epoch + 1:>7} {loss:12.6g} {acc * 100:8.1f}%\")",
+               pad + ("    print(f\"{epoch + 1:>7} {loss:12.6g} {acc:9.4f}\")" if self.regression else
+                      "    print(f\"{epoch + 1:>7} {loss:12.6g} {acc * 100:8.1f}%\")"),
                pad + "if stopped:",
                pad + "    print(\"stopped: the loss became inf or NaN; the weights are the last finite ones\")",
                pad + "    break")
         if self.has_test:
             self.w("test_loss, test_acc = evaluate(X_test, Y_test)",
+                   "print(f\"test set: loss {test_loss:.6g}, r2 {test_acc:.4f}\")" if self.regression else
                    "print(f\"test set: loss {test_loss:.6g}, accuracy {test_acc * 100:.1f}%\")")
         self.w("print(\"final training loss, in full precision:\")", "print(repr(float(loss)))")
 
@@ -405,10 +449,9 @@ def source(trainer, data_file="net_data.npz") -> tuple[str, dict]:
     if config is None:
         raise ExportError("only a run built from a RunConfig (engine.build) can be exported: this trainer has none")
     for field, off in NOT_WRITTEN:
-        value = getattr(config, field, off)
-        if value not in (off, None):
-            raise ExportError(f"export-code does not write {field} out yet (this run has {field} = {value!r}); "
-                              f"export the run without it")
+        if getattr(config, field, off) not in (off, None):
+            raise ExportError(f"export-code does not write {field} out yet (this run has {field} = "
+                              f"{getattr(config, field)!r}); export the run without it")
     script = _Script(trainer, data_file)
     for section in (script.header, script.data, script.weights, script.settings, script.functions, script.loop):
         section()

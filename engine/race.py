@@ -101,7 +101,7 @@ def variants(config: RunConfig, field: str, values) -> list[Variant]:
 def _reached(metrics, target, target_loss) -> bool:
     if target_loss is not None:
         return math.isfinite(metrics["loss"]) and metrics["loss"] <= target_loss
-    acc = metrics.get("accuracy")
+    acc = metrics.get("accuracy", metrics.get("r2"))  # a regression run's target is its r2
     return acc is not None and acc >= target
 
 
@@ -117,10 +117,11 @@ def train(variant: Variant, target=1.0, target_loss=None, trainer=None) -> dict:
                 break
             if hit is None and _reached(metrics, target, target_loss):
                 hit = trainer.step_count
-    row = {"field": variant.field, "value": variant.value, "loss": metrics["loss"], "accuracy": metrics["accuracy"],
+    row = {"field": variant.field, "value": variant.value, "loss": metrics["loss"], "accuracy": metrics.get("accuracy"),
            "steps_to_target": hit, "steps": trainer.step_count, "epochs": trainer.epoch_count}
-    if "test_accuracy" in metrics:
-        row["test_accuracy"] = metrics["test_accuracy"]
+    for key in ("r2", "test_accuracy", "test_r2"):  # r2 (accuracy null) for a regression run
+        if key in metrics:
+            row[key] = metrics[key]
     if trainer.halted is not None:
         row["stopped"] = trainer.halted.to_dict()
     return row

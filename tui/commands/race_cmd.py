@@ -16,8 +16,8 @@ def add_parser(sub):
     p.add_argument("--vary", required=True, metavar="FIELD=V1,V2[,V3,V4]",
                    help="the field to vary and its values, such as optimizer=sgd,adam, lr=0.1,1 or dataset_options.noise=0.1,0.3 "
                         "(separate with ';' when a value holds commas: sizes=2,4,1;2,8,1)")
-    p.add_argument("--target", metavar="ACC", help="training accuracy that counts as reached (default 1.0), checked on every training row "
-                        "at each epoch's end (each step in full batch)")
+    p.add_argument("--target", metavar="ACC", help="training accuracy (r2 for a regression run) that counts as reached "
+                        "(default 1.0), checked on every training row at each epoch's end (each step in full batch)")
     p.add_argument("--target-loss", dest="target_loss", metavar="LOSS",
                    help="count the target as reached when the training loss is at most LOSS instead")
     p.add_argument("--json", action="store_true", help="print a JSON list, one object per variant")
@@ -68,11 +68,15 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(_clean(rows)))
         return 0
-    goal = f"loss <= {target_loss:g}" if target_loss is not None else f"accuracy >= {target:g}"
+    score = "r2" if config.task == "regression" else "accuracy"
+    goal = f"loss <= {target_loss:g}" if target_loss is not None else f"{score} >= {target:g}"
     print(f"race on {config.describe()}: {field} varies; target {goal} on the training set")
-    print(f"{field:>14s} {'loss':>12s} {'accuracy':>9s} {'steps':>7s} {'to target':>10s}")
+    print(f"{field:>14s} {'loss':>12s} {score:>9s} {'steps':>7s} {'to target':>10s}")
     for row in rows:
-        acc = "-" if row["accuracy"] is None else f"{row['accuracy'] * 100:.1f}%"
+        if "r2" in row:
+            acc = f"{row['r2']:.4f}"
+        else:
+            acc = "-" if row["accuracy"] is None else f"{row['accuracy'] * 100:.1f}%"
         hit = "-" if row["steps_to_target"] is None else str(row["steps_to_target"])
         note = "  stopped: non-finite" if "stopped" in row else ""
         print(f"{_show(row['value']):>14s} {row['loss']:12.6g} {acc:>9s} {row['steps']:7d} {hit:>10s}{note}")
