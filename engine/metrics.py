@@ -65,3 +65,14 @@ def r2(A, Y) -> float:
     if total == 0.0:
         return 1.0 if residual == 0.0 else float("-inf")
     return 1.0 - residual / total
+
+
+NEAR_ZERO = 1e-3  # |w| below this counts as a weight regularisation has switched off
+
+
+def near_zero(net, tol=NEAR_ZERO) -> float:
+    """Share of the network's weights (not biases) with |w| < tol: what L1 drives up (a sparse
+    network) and L2 and dropout do not."""
+    W = [np.abs(layer.W).ravel() for layer in net.layers]
+    total = sum(w.size for w in W)
+    return float(sum(np.count_nonzero(w < tol) for w in W)) / total if total else 0.0

@@ -302,7 +302,7 @@ def forward_ops(net, Xa, ws, cache, record, dropout=None):
             cache[f"M{l}"] = M
             if record:
                 m = Z.shape[0]
-                yield ("forward", l, f"M{l}", f"A{l} <- A{l} * M{l} / (1 - p)   [dropout p = {p:g}: M{l} keeps each "
+                yield ("forward", l, f"A{l}", f"A{l} <- A{l} * M{l} / (1 - p)   [dropout p = {p:g}: M{l} keeps each "
                        f"unit with probability {1 - p:g}]", f"({m}, {layer.n_out}) * ({m}, {layer.n_out}) -> ({m}, {layer.n_out})",
                        {f"A{l}": A, f"M{l}": M}, ws.A[l].copy())
 
@@ -349,11 +349,11 @@ def backward_ops(net, Xa, ws, cache, Y, loss, g, l2, record, l1=0.0, dropout=Non
             below = net.layers[l - 2]
             if dropout is not None:
                 p, masks = dropout
-                dA = dA * (masks[l - 1] * (1.0 / (1.0 - p)))
+                dA_all, dA = dA, dA * (masks[l - 1] * (1.0 / (1.0 - p)))
                 if record:
                     yield ("backward", l - 1, f"dA{l - 1}", f"dA{l - 1} <- dA{l - 1} * M{l - 1} / (1 - p)   [dropout: "
                            f"no gradient through a dropped unit]", f"({m}, {layer.n_in}) * ({m}, {layer.n_in}) -> ({m}, {layer.n_in})",
-                           {f"M{l - 1}": masks[l - 1]}, dA)
+                           {f"dA{l - 1}": dA_all, f"M{l - 1}": masks[l - 1]}, dA)
                 dZ = below.act.backward(cache[f"Z{l - 1}"], cache[f"g(Z{l - 1})"], dA)
             else:
                 dZ = below.act.backward(cache[f"Z{l - 1}"], ws.A[l - 1], dA)

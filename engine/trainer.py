@@ -20,6 +20,7 @@ import time
 import numpy as np
 
 from .activations import vdot
+from .features import equation as feature_equation
 from .checkpoints import Checkpoints, is_checkpoint_step, next_checkpoint_step
 from .history import History, is_eval_step, next_eval_step
 from .losses import get as get_loss
@@ -211,6 +212,7 @@ class Trainer:
         rows = self._perm[i:j]
         Y = self.Y.take(rows, 0)
         if fresh:
+            self._fresh_rows = rows  # the record path's batch: its raw inputs for the features op
             return self._Xa.take(rows, 0), Y, j >= n
         buf = self._batch_buffers.get(j - i)
         if buf is None:
@@ -231,6 +233,11 @@ class Trainer:
         cache = {}
         step = self.step_count + 1
 
+        if record and net.features is not None:
+            # The features op: the network's input computed from the raw x = [x1, x2] (engine/features.py).
+            x = self.X if self.batch_size is None else self.X.take(self._fresh_rows, 0)
+            yield ("forward", 1, "X", feature_equation(net.features), f"({m}, 2) -> ({m}, {net.sizes[0]})",
+                   {"x": x}, Xa[:, :-1].copy())
         dropout = None
         if self.dropout:
             # One mask per hidden layer, drawn from the run's generator: the seed reproduces it.

@@ -83,3 +83,16 @@ def percent(x, width: int | None = None) -> str:
         if len(text) > width:
             return _none(width)
     return text
+
+
+def score(metrics, prefix="", width: int | None = None) -> tuple[str, str]:
+    """(label, text) of a run's score in a metrics dict: ("acc", "93.0%") for classification,
+    ("R²", "0.9121") for a regression run (engine.Trainer.evaluate gives it r2, no accuracy).
+    prefix="test_" reads the test set's."""
+    if f"{prefix}r2" in metrics:
+        v = metrics[f"{prefix}r2"]
+        if v is None or not math.isfinite(v):
+            return "R²", "—"
+        text = f"{v:.4f}"
+        return "R²", text if width is None or len(text) <= width else num(v, width, 2)
+    return "acc", percent(metrics.get(f"{prefix}accuracy"), width)

@@ -50,6 +50,12 @@ class OpView:
     def norm(self, op=None) -> float:
         return result_norm(op if op is not None else self.op)
 
+    @property
+    def dropout_mask(self):
+        """The 0/1 mask M_l when the op on show is a dropout op (A_l <- A_l * M_l / (1 - p), or its
+        backward dA_l <- dA_l * M_l / (1 - p)), else None: the engine's own array from the record."""
+        return self.op.operands.get(f"M{self.op.layer}")
+
 
 def update_parts(op):
     """(old, gradient, change, new) of an update op, straight from its record."""

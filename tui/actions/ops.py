@@ -6,6 +6,7 @@ through the run controller."""
 
 from __future__ import annotations
 
+from tui import fmt
 from tui.screens.edit_weight import EditWeightScreen
 from tui.screens.op_detail import OpDetailScreen
 from tui.screens.ops import OpScreen
@@ -101,8 +102,13 @@ class OpActions:
                 return
             mb, ma = edit.metrics_before, edit.metrics_after
             self.notify(f"{edit.label} = {edit.new!r}: loss {mb['loss']:.6g} → {ma['loss']:.6g}, "
-                        f"accuracy {mb['accuracy'] * 100:.1f}% → {ma['accuracy'] * 100:.1f}% (no training step)",
+                        f"{score_word(mb)} {fmt.score(mb)[1]} → {fmt.score(ma)[1]} (no training step)",
                         timeout=6)
 
         self.push_screen(EditWeightScreen(name, index, value, what), apply)
 
+
+def score_word(metrics) -> str:
+    """"accuracy", or "R²" for a regression run (tui.fmt.score)."""
+    label = fmt.score(metrics)[0]
+    return "accuracy" if label == "acc" else label

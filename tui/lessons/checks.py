@@ -409,3 +409,23 @@ def _cmp_acc(p, v):
 
 
 NAMES = tuple(CONDITIONS)
+
+
+# ----- regularisation (issue 16): how many weights L1 has switched off ------------------------
+
+@_condition("near_zero_at_least", "fraction", "at least a share x of the weights have |w| < 0.001 (a sparse network)",
+            TRAIN_KEYS, lambda v: f"at least {_pct(v)} of the weights near zero")
+def _near_zero_at_least(p, v):
+    from engine.metrics import near_zero
+
+    share = near_zero(p.trainer.net)
+    return Verdict(share >= v - 1e-12, f"{_pct(share)} of the weights have |w| < 0.001 (needs at least {_pct(v)})")
+
+
+@_condition("near_zero_at_most", "fraction", "at most a share x of the weights have |w| < 0.001", TRAIN_KEYS,
+            lambda v: f"at most {_pct(v)} of the weights near zero")
+def _near_zero_at_most(p, v):
+    from engine.metrics import near_zero
+
+    share = near_zero(p.trainer.net)
+    return Verdict(share <= v + 1e-12, f"{_pct(share)} of the weights have |w| < 0.001 (expected at most {_pct(v)})")

@@ -184,6 +184,44 @@ def _xor_region(p):
     return "not yet a region that holds (0, 1) and (1, 0) without the two corners: keep playing"
 
 
+# ----- features and regularisation (issue 16) ----------------------------------------------------
+
+@_fact("test_loss", "loss on the held-out test split")
+def _test_loss(p):
+    return _n(p.metrics.get("test_loss"))
+
+
+@_fact("gap", "test loss minus training loss (how much the network overfits)")
+def _gap(p):
+    m = p.metrics
+    return "n/a" if "test_loss" not in m else _n(m["test_loss"] - m["loss"], 3)
+
+
+@_fact("near_zero", "the share of weights with |w| < 0.001 (engine.metrics.near_zero)")
+def _near_zero(p):
+    from engine.metrics import near_zero
+
+    return _pct(near_zero(p.trainer.net))
+
+
+@_fact("features", "the network's inputs, computed from x1 and x2")
+def _features(p):
+    return ", ".join(p.trainer.net.features or ("x1", "x2"))
+
+
+@_fact("n_params", "how many numbers the network learns (weights and biases)")
+def _n_params(p):
+    return str(p.trainer.net.n_params)
+
+
+@_fact("input_weights", "each input feature's weight into the first unit of layer 1, and its bias")
+def _input_weights(p):
+    net = p.trainer.net
+    names = net.features or tuple(f"x{i + 1}" for i in range(net.sizes[0]))
+    W1, b1 = net.params["W1"], net.params["b1"]
+    return ", ".join(f"{n} {_n(W1[i, 0], 3)}" for i, n in enumerate(names)) + f", bias {_n(b1[0, 0], 3)}"
+
+
 def _outputs_of(p):
     net = p.trainer.net
     with np.errstate(all="ignore"):

@@ -21,17 +21,17 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Label, Select, Static
 
 import engine
-from engine import activations, datasets, optim
-from engine.config import DTYPES
+from engine import activations, datasets, features, optim
+from engine.config import DTYPES, TASKS
 from engine.init import INITS
 from engine.losses import LOSSES
 
 CHOICES = {
     "output": activations.OUTPUT, "loss": tuple(LOSSES), "init": INITS, "optimizer": optim.OPTIMIZERS,
-    "clip_mode": ("norm", "value"), "schedule": optim.SCHEDULES, "dtype": DTYPES,
+    "clip_mode": ("norm", "value"), "schedule": optim.SCHEDULES, "dtype": DTYPES, "task": TASKS,
 }
 HINTS = {
-    "dataset": "xor, circles, moons, spiral, gaussians, digits or csv:PATH",
+    "dataset": "xor, circles, moons, spiral, gaussians, digits, plane, bumps (regression) or csv:PATH",
     "dataset_options": "name=value pairs, such as noise=0.2, n_samples=200 (blank: none)",
     "sizes": "layer widths such as 2,4,1 (first and last follow the data)",
     "hidden": "relu, leaky_relu, tanh, sigmoid, linear, or one per hidden layer",
@@ -56,6 +56,10 @@ HINTS = {
     "epochs": "play pauses after this many epochs",
     "seed": "random seed: weights, shuffling, data",
     "dtype": "float64 or float32",
+    "features": f"network inputs from 2-D data: {', '.join(features.NAMES)}; sizes starts with their number",
+    "l1": "L1 strength lambda1, >= 0 (0 is off): (lambda1/m) sum |W|",
+    "dropout": "chance of dropping each hidden unit in training, in [0, 1) (0 is off)",
+    "task": "regression: real-valued targets, output linear or tanh, loss mse, scored by R²",
 }
 NONE_WORDS = ("", "none", "off", "full", "null")
 NONE_OK = ("clip", "batch_size", "dataset_options")  # blank is a valid answer
@@ -155,6 +159,8 @@ class ConfigForm(ModalScreen["engine.RunConfig | None"]):
                                 suggest = SuggestFromList(datasets.NAMES + ("csv:",))
                             elif name == "hidden":
                                 suggest = SuggestFromList(activations.HIDDEN)
+                            elif name == "features":
+                                suggest = SuggestFromList(("x1,x2", "x1,x2,x1*x2", "x1^2,x2^2", "x1,x2,x1^2,x2^2,x1*x2"))
                             yield Input(to_text(name, value), placeholder="none" if name in NONE_OK else "",
                                         id=f"field-{name}", compact=True, suggester=suggest)
                         yield Static(HINTS.get(name, ""), classes="form-hint", id=f"hint-{name}")

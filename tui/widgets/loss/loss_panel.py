@@ -11,6 +11,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from tui import fmt
 from tui.widgets import colours
 from tui.widgets.loss.loss_plot import ACC_RGB, FULL_RGB, LOSS_RGB, TEST_RGB, LossPlot, fmt_loss
 from tui.widgets.panel import Panel
@@ -56,8 +57,12 @@ class LossPanel(Panel):
             t.append("test ")
             t.append(fmt_loss(m["test_loss"], spec), style="bold")
         t.append(" ━", style=colours.plain_style(fg=ACC_RGB, bold=True))
-        t.append("acc ")
         acc = m.get("accuracy")
-        acc_text = "—" if acc is None else f"{acc * 100:.0f}%" if has_test else f"{acc * 100:.1f}%"
+        if "r2" in m:  # a regression run: R² where a classification run shows accuracy
+            t.append("R² ")
+            acc_text = fmt.score(m)[1]
+        else:
+            t.append("acc ")
+            acc_text = "—" if acc is None else f"{acc * 100:.0f}%" if has_test else f"{acc * 100:.1f}%"
         t.append(acc_text, style="bold")
         self.key.update(t, layout=False)

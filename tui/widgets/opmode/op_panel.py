@@ -16,6 +16,7 @@ from textual.containers import ScrollableContainer
 from textual.widgets import Static
 
 from engine.trainer import PHASES
+from tui import fmt
 from tui.opstate import update_parts
 from tui.widgets.opmode.numbers import matrix_block, number, pack
 from tui.widgets.panel import Panel
@@ -162,8 +163,9 @@ class OpPanel(Panel):
         sums = Text()
         sums.append("loss ", style="dim")
         sums.append(f"{number(mb['loss'], full)} → {number(ma['loss'], full)}", style="bold")
-        sums.append("   accuracy ", style="dim")
-        sums.append(f"{mb['accuracy'] * 100:.1f}% → {ma['accuracy'] * 100:.1f}%", style="bold")
+        label, before = fmt.score(mb)
+        sums.append("   accuracy " if label == "acc" else f"   {label} ", style="dim")
+        sums.append(f"{before} → {fmt.score(ma)[1]}", style="bold")
         sums.append("   (whole training set)", style="dim")
         parts = [head, Text(""), pack(blocks, width), Text(""), sums]
         if edit.cleared:

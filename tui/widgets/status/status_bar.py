@@ -56,12 +56,13 @@ class StatusBar(Panel):
             (9, "step", f"{snap.step:,}", "bold"),
             (6, "epoch", f"{snap.epoch:,}", "bold"),
             (9, "train loss", _num(snap.loss), "bold"),   # full data, at the weights on show
-            (9, "acc", fmt.percent(acc), "bold green" if acc == 1.0 else "bold"),
+            # a regression run shows R² where a classification run shows accuracy (tui.fmt.score)
+            (9, *fmt.score(m), "bold green" if acc == 1.0 else "bold"),
         ]
         if snap.clipped:  # the latest step's gradient was cut down to the clipping threshold
             fields.append((8, "grad", "clipped", "bold yellow"))
-        if "test_accuracy" in m:
-            fields.append((7, "test", fmt.percent(m["test_accuracy"]), "bold"))
+        if "test_accuracy" in m or "test_r2" in m:
+            fields.append((7, "test", fmt.score(m, "test_")[1], "bold"))
         fields += [
             (8, "lr", _num(snap.lr, 3), "bold"),
             (5, "opt", snap.optimizer, "bold"),
