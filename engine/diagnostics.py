@@ -227,7 +227,7 @@ def _activations(trainer, max_examples, at):
     source = "refused" if trainer.halted is not None else "train"
     if len(X) == len(trainer.X):
         # The trainer's own [X, 1] and buffers, as evaluate() uses them: no copies.
-        cache = {"X": X}
+        cache = {"X": trainer._Xa[:, :-1]}  # the network input: its features, when it has them
         for _ in forward_ops(net, trainer._Xa, net.workspace(len(X)), cache, False):
             pass
     else:
@@ -256,7 +256,7 @@ def measure(trainer, every=1, max_examples=4096, at="latest") -> Diagnostics:
             # have overwritten the latest cycle's buffers): the gradient at the current
             # weights on the training set. After a refusal this replays the overflow, so
             # the rows show where inf or NaN appears.
-            grads = net.backward(cache, trainer.Y[:max_examples], trainer.loss, l2=trainer.l2)
+            grads = net.backward(cache, trainer.Y[:max_examples], trainer.loss, l2=trainer.l2, l1=trainer.l1)
             g = np.concatenate([np.concatenate([grads[f"dW{la.index}"], grads[f"db{la.index}"]]).ravel()
                                 for la in net.layers])
         else:

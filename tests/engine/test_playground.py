@@ -252,3 +252,17 @@ def test_new_fields_validate():
         with pytest.raises(engine.ConfigError) as e:
             config(**{field: value})
         assert e.value.field == field
+
+
+def test_diagnostics_measure_a_run_with_features_before_and_after_steps():
+    t = engine.build(config(dataset="moons", features="x1,x2,x1*x2", sizes=[3, 6, 1], dropout=0.3, l1=0.01))
+    before = engine.diagnostics.measure(t)  # no step yet: the gradient at the current weights
+    assert len(before.layers) == 2 and before.grad_norm > 0
+    t.step()
+    assert engine.diagnostics.measure(t, at="current").layers[0].units == 6
+
+
+def test_reference_features_are_the_engines():
+    x = np.random.default_rng(0).normal(size=(5, 2))
+    for name in features.NAMES:
+        assert np.array_equal(reference.features([name], x)[:, 0], features.expand([name], x)[:, 0])

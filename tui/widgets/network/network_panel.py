@@ -52,7 +52,7 @@ class NetworkPanel(Panel):
             diagram.append("\n■ " + halt_line(halted), style="bold red")
         self.diagram.update(diagram)
         if opv is None:
-            self.table.update(_dims(net, snap.l2, sel, m, total))
+            self.table.update(_dims(net, snap.l2, sel, m, total, getattr(snap, "config", None)))
         else:
             table, written = op_dims(net, sel, m, opv)
             self.table.update(table)
@@ -84,12 +84,15 @@ def _diagram(net, sel):
     return t
 
 
-def _dims(net, l2, sel, m, total):
+def _dims(net, l2, sel, m, total, config=None):
     table = Table(box=None, padding=(0, 1, 0, 0), show_header=True, header_style="bold dim", expand=True)
     table.add_column("array", no_wrap=True)
     table.add_column("shape", no_wrap=True)
     table.add_column("what it is", no_wrap=True, overflow="ellipsis", ratio=1)
-    table.add_row("X", f"({m}, {net.sizes[0]})", "inputs, a row each")
+    features = getattr(config, "features", ["x1", "x2"])
+    table.add_row("X", f"({m}, {net.sizes[0]})", "inputs, a row each" if features == ["x1", "x2"]
+                  else f"features {', '.join(features)} of x = [x1, x2]")
+    dropout = getattr(config, "dropout", 0.0)
     prev = "X"
     for layer in net.layers:
         l = layer.index
@@ -99,8 +102,14 @@ def _dims(net, l2, sel, m, total):
         table.add_row(f"Z{l}", f"({m}, {layer.n_out})", f"{prev} W{l} + b{l}", style=style)
         out = " = Ŷ" if l == net.L else ""
         table.add_row(f"A{l}", f"({m}, {layer.n_out})", f"{layer.activation}(Z{l}){out}", style=style)
+        if dropout and l < net.L:  # training only: evaluation uses every unit
+            table.add_row(f"M{l}", f"({m}, {layer.n_out})", f"dropout mask, p {dropout:g}: A{l} * M{l} / (1 - p)",
+                          style=style)
         prev = f"A{l}"
-    table.add_row("Y", f"({m}, {net.sizes[-1]})", "targets" + (", one-hot" if net.sizes[-1] > 1 else ", 0 or 1"))
-    table.add_row("L", "scalar", f"{net.loss} loss" + (f" + L2 ({l2:g})" if l2 else ""))
+    kind = (", real numbers" if getattr(config, "task", "") == "regression"
+            else ", one-hot" if net.sizes[-1] > 1 else ", 0 or 1")
+    table.add_row("Y", f"({m}, {net.sizes[-1]})", "targets" + kind)
+    l1 = getattr(config, "l1", 0.0)
+    table.add_row("L", "scalar", f"{net.loss} loss" + (f" + L1 ({l1:g})" if l1 else "") + (f" + L2 ({l2:g})" if l2 else ""))
     table.add_row("dW, db", "", "same shapes as W, b", style="dim")
     return table
