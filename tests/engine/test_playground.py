@@ -266,3 +266,14 @@ def test_reference_features_are_the_engines():
     x = np.random.default_rng(0).normal(size=(5, 2))
     for name in features.NAMES:
         assert np.array_equal(reference.features([name], x)[:, 0], features.expand([name], x)[:, 0])
+
+
+def test_a_saved_dropout_run_continues_with_the_same_masks(tmp_path):
+    c = engine.presets["moons"].replace(features="x1,x2,x1*x2", sizes=[3, 8, 1], dropout=0.3, l1=0.01,
+                                        batch_size=32, epochs=5)
+    a = engine.build(c)
+    for _ in range(7):
+        a.step()
+    b = engine.io.load(engine.io.save(a, tmp_path / "run.npz"))
+    assert b.net.features == ("x1", "x2", "x1*x2") and (b.dropout, b.l1) == (0.3, 0.01)
+    assert [a.step().loss for _ in range(5)] == [b.step().loss for _ in range(5)]
