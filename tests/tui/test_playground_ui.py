@@ -87,3 +87,17 @@ async def test_gradient_check_view_passes_with_l1_and_fixed_dropout_masks():
         assert screen.report.passed
         title = text_of(screen.query_one("#gc-title"))
         assert "L1 0.05" in title and "dropout 0.5, masks fixed" in title
+
+
+async def test_next_dataset_key_reaches_the_regression_sets_and_comes_back():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        seen = []
+        for _ in range(len(engine.datasets.NAMES)):
+            await pilot.press("d")
+            await wait_for(pilot, lambda: not app.state.worker_active, "the rebuild")
+            await pilot.pause()
+            c = app.state.trainer.config
+            seen.append((c.dataset, c.task, c.output, c.loss))
+        assert ("plane", "regression", "linear", "mse") in seen and ("bumps", "regression", "linear", "mse") in seen
+        assert seen[-1][:2] == ("xor", "classification") and seen[-1][2:] == ("sigmoid", "bce")

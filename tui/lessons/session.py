@@ -365,7 +365,8 @@ class LessonSession:
             t = self.trainer
             backward = course_backward() if self.backward == "course" else None
             with np.errstate(all="ignore"):
-                report = engine.gradcheck(t.net, t.X, t.Y, t.loss, l2=t.l2, backward=backward)
+                masks = engine.gradcheck_masks(t.net, len(t.X), t.dropout, t.seed)  # dropout: one fixed set
+                report = engine.gradcheck(t.net, t.X, t.Y, t.loss, l2=t.l2, backward=backward, l1=t.l1, dropout=masks)
             self.state.gradcheck = report
             worst = report.worst  # over the compared entries (a parameter all on kinks is None)
             self.note = f"gradient check {'passed' if report.passed else 'failed'} (largest relative error {worst:.3g})"
