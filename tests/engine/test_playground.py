@@ -277,3 +277,18 @@ def test_a_saved_dropout_run_continues_with_the_same_masks(tmp_path):
     b = engine.io.load(engine.io.save(a, tmp_path / "run.npz"))
     assert b.net.features == ("x1", "x2", "x1*x2") and (b.dropout, b.l1) == (0.3, 0.01)
     assert [a.step().loss for _ in range(5)] == [b.step().loss for _ in range(5)]
+
+
+def test_stepping_the_ops_leaves_exactly_the_weights_of_step():
+    c = config(dataset="moons", features="x1,x2,x1*x2", sizes=[3, 5, 4, 1], dropout=0.4, l1=0.02, batch_size=25)
+    a, b = engine.build(c), engine.build(c)
+    for _ in range(3):
+        ops = list(a.ops())
+        b.step()
+        assert np.array_equal(a.net.theta, b.net.theta)
+    names = [(op.phase, op.name) for op in ops]
+    assert names[0] == ("forward", "X") and ops[0].operands["x"].shape == (25, 2) and ops[0].result.shape == (25, 3)
+    masks = [op for op in ops if op.equation.startswith("A1 <- A1 * M1")]
+    assert len(masks) == 1 and np.allclose(masks[0].result, masks[0].operands["A1"] * masks[0].operands["M1"] / 0.6, rtol=1e-15, atol=0)
+    assert any(op.equation.startswith("dA2 <- dA2 * M2") for op in ops)
+    assert any("sign(W1)" in op.equation for op in ops)
