@@ -20,8 +20,8 @@ import time
 import numpy as np
 
 from .activations import vdot
-from .features import equation as feature_equation
 from .checkpoints import Checkpoints, is_checkpoint_step, next_checkpoint_step
+from .features import equation as feature_equation
 from .history import History, is_eval_step, next_eval_step
 from .losses import get as get_loss
 from .metrics import accuracy, r2
