@@ -48,6 +48,7 @@ from tui.serve.web_links import LINK_PATH, LinkTable
 log = logging.getLogger("netstep.serve")
 
 TEXTUAL_SERVE = Path(textual_serve.__file__).parent     # its page template and static files
+LAUNCHER = Path(__file__).with_name("session_child.py")   # server.LAUNCHER (not imported: no cycle)
 MAX_PACKET = 16 << 20        # bytes in one packet from the app; more is a broken app, not a screen
 MAX_MESSAGE = 256 << 10      # bytes in one websocket message from a browser
 TICKETS_PER_NAME = 8         # pages opened and not yet connected, per student
@@ -201,8 +202,6 @@ class WebSession:
 
     def launch(self, width: int, height: int) -> tuple[list[str], dict[str, str], str]:
         """argv, environment and folder of the child: Server.spawn's, on pipes."""
-        from tui.serve.server import LAUNCHER
-
         folder = self.identity.folder
         (folder / ".tmp").mkdir(mode=0o700, exist_ok=True)
         env = self.server.child_env(SimpleNamespace(conn=self, chan=None, term="xterm-256color"))
@@ -270,9 +269,11 @@ class WebFront:
             raise ServeError(f"cannot listen on {self.config.host}:{self.config.web} for --web: "
                              f"{why.lower()}") from None
         self.port = self._runner.addresses[0][1]
-        problem = f"; {self.links.problem}" if self.links.problem else ""
-        log.info("web: listening on %s:%d for browsers; %d students have links (netstep class links)%s",
-                 self.config.host, self.port, len(self.links), problem)
+        problem = f" ({self.links.problem})" if self.links.problem else ""
+        host = "localhost" if self.config.host in ("127.0.0.1", "::1", "0.0.0.0", "::") else self.config.host
+        log.info("web: listening on %s:%d for browsers; %d students have links%s; print them with: netstep "
+                 "class links --authorized-keys %s --url http://%s:%d --data %s", self.config.host, self.port,
+                 len(self.links), problem, self.config.authorized_keys, host, self.port, self.server.root)
         if self.config.idle_timeout > 0:
             self._idle_task = asyncio.create_task(self._idle_loop())
 
