@@ -13,6 +13,8 @@ import json
 import logging
 import os
 import re
+import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from serve_helpers import WAIT, gone, make_keys, refusal_after_login, until
 
 import tui.serve.web as web_module
 from tui.cli import main
-from tui.serve import Server, ServeConfig, ServeError
+from tui.serve import Server, ServeConfig
 from tui.serve.landlock import abi as landlock_abi
 from tui.serve.web import WebFront
 from tui.serve.web_links import KEY_FILE, LINKS_FILE, LinkError, LinkTable, digest, issue, link, read_table, revoke
@@ -99,16 +101,26 @@ def test_class_links_command(tmp_path, capsys):
         assert words in err and err.count("\n") == 1 and "Traceback" not in err
 
 
-def test_web_settings_are_checked(tmp_path):
+@pytest.mark.parametrize("args, message", [
+    (("--web", "8080", "--allow-anonymous"), "--web needs --authorized-keys FILE"),
+    (("--web", "99999", "--authorized-keys", "KEYS"), "--web must be a port 0..65535"),
+    (("--web", "2222", "--port", "2222", "--authorized-keys", "KEYS"), "also the SSH --port"),
+    (("--web", "eighty", "--authorized-keys", "KEYS"), "invalid int value"),
+    (("--web", "BUSY", "--port", "0", "--authorized-keys", "KEYS"), "cannot listen on 127.0.0.1:BUSY for --web"),
+])
+def test_bad_web_settings_stop_the_start_in_one_line_and_leave_no_host_key(tmp_path, args, message):
     make_keys(tmp_path / "keys")
-    keys = str(tmp_path / "keys" / "authorized_keys")
-    with pytest.raises(ServeError, match="--web needs --authorized-keys"):
-        ServeConfig(web=8080, allow_anonymous=True).validate()
-    with pytest.raises(ServeError, match="also the SSH --port"):
-        ServeConfig(web=2222, port=2222, authorized_keys=keys).validate()
-    with pytest.raises(ServeError, match="0..65535"):
-        ServeConfig(web=70000, authorized_keys=keys).validate()
-    ServeConfig(web=0, authorized_keys=keys).validate()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = str(taken.getsockname()[1])
+        args = [a.replace("KEYS", str(tmp_path / "keys" / "authorized_keys")).replace("BUSY", busy) for a in args]
+        done = subprocess.run([sys.executable, "-m", "tui", "serve", *args], capture_output=True, text=True,
+                              env=dict(os.environ, NETSTEP_DATA_DIR=str(tmp_path / "data")), timeout=WAIT)
+    assert done.returncode == 2, done.stderr
+    assert message.replace("BUSY", busy) in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 or "usage:" in done.stderr
+    assert not (tmp_path / "data" / "ssh_host_ed25519_key").exists()
 
 
 # -- the server

@@ -52,8 +52,7 @@ LAUNCHER = Path(__file__).with_name("session_child.py")   # server.LAUNCHER (not
 MAX_PACKET = 16 << 20        # bytes in one packet from the app; more is a broken app, not a screen
 MAX_MESSAGE = 256 << 10      # bytes in one websocket message from a browser
 TICKETS_PER_NAME = 8         # pages opened and not yet connected, per student
-FORBIDDEN = ("netstep: this is not a valid link. Open the personal link your teacher gave you "
-             "(netstep class links prints them).")
+FORBIDDEN = "netstep: this is not a valid link. Open your own link, as your teacher gave it to you."
 
 
 class _Ticket:
@@ -188,6 +187,7 @@ class WebSession:
         self.front = front
         self.server = front.server
         self.name, self.peer = name, peer
+        self.addr, self.username = peer, name     # as a _Connection has them, for code listing logins
         self.key = key
         self.identity = None
         self.app: _AppProcess | None = None
@@ -256,6 +256,7 @@ class WebFront:
             web.get(LINK_PATH + "{secret}", self.page),
             web.get("/ws/{ticket}", self.websocket),
             web.static("/static", TEXTUAL_SERVE / "static"),
+            web.get("/favicon.ico", _no_icon),     # every browser asks: not a refusal to count
         ])
         app.router.add_route("*", "/{tail:.*}", self.forbidden)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)   # no URLs in any log
@@ -442,6 +443,10 @@ class WebFront:
         how = f"signal {-app.returncode}" if app.returncode < 0 else f"status {app.returncode}"
         log.info("web session end %s: pid %d after %ds, %s (%s)%s%s", session.who, app.pid,
                  time.monotonic() - session.since, reason, how, dropped, errors)
+
+
+async def _no_icon(request: web.Request) -> web.Response:
+    return web.Response(status=404)
 
 
 def _int(value, default: int = 0) -> int:
