@@ -40,6 +40,7 @@ from aiohttp import WSMsgType, web
 from textual_serve.app_service import AppService
 from textual_serve.download_manager import DownloadManager
 
+from tui.serve.config import ServeError
 from tui.serve.landlock import abi as landlock_abi
 from tui.serve.pty_child import ERROR_KEEP, InputGate, _clamp_size, describe_exit
 from tui.serve.sandbox import sandbox_rules
@@ -162,7 +163,10 @@ class _AppProcess(AppService):
             except asyncio.TimeoutError:
                 self.signal_group(signal.SIGKILL)
                 await self.exited.wait()
-            await errors
+            try:    # EOF once the group is gone; a process that escaped it must not hold us
+                await asyncio.wait_for(errors, 1.0)
+            except asyncio.TimeoutError:
+                pass
             await self.remote_close()
 
     async def stop(self) -> None:
@@ -207,7 +211,7 @@ class WebSession:
         env = self.server.child_env(SimpleNamespace(conn=self, chan=None, term="xterm-256color"))
         env.update({
             "TEXTUAL_DRIVER": "textual.drivers.web_driver:WebDriver",
-            "TEXTUAL_FPS": "60", "TEXTUAL_COLOR_SYSTEM": "truecolor",
+            "TEXTUAL_COLOR_SYSTEM": "truecolor",
             "TERM_PROGRAM": "textual", "COLUMNS": str(width), "ROWS": str(height),
             "NETSTEP_ERROR_FD": "2",    # app_main's crash capture: the stderr pipe read below
         })
@@ -246,8 +250,6 @@ class WebFront:
     # -- life cycle
 
     async def listen(self) -> None:
-        from tui.serve.config import ServeError
-
         if self.config.sandbox and landlock_abi():
             self.rules = sandbox_rules(self.config.command)
         app = web.Application(client_max_size=MAX_MESSAGE)
@@ -296,10 +298,11 @@ class WebFront:
         while True:
             await asyncio.sleep(min(limit, 5.0))
             now = time.monotonic()
-            for s in list(self.sessions):
-                if now - s.last_input >= limit:
-                    log.info("web session %s: idle for %gs", s.who, limit)
-                    await s.end(f"idle for {limit:g} s")
+            idle = [s for s in self.sessions if now - s.last_input >= limit and s.reason is None]
+            for s in idle:
+                log.info("web session %s: idle for %gs", s.who, limit)
+            # At once: a browser slow to answer the close must not hold up the others.
+            await asyncio.gather(*(s.end(f"idle for {limit:g} s") for s in idle), return_exceptions=True)
 
     # -- requests
 
