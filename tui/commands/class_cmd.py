@@ -43,7 +43,7 @@ def run(args) -> int:
     from tui.classroom.report import report, to_csv, to_table
 
     if getattr(args, "class_command", None) != "report":
-        raise UserError("netstep class: give a subcommand: report (see netstep class --help)")
+        raise UserError("netstep class: give a subcommand: report or links (see netstep class --help)")
     try:
         rows = report(args.data, _steps_of_lessons())
     except (FileNotFoundError, NotADirectoryError, PermissionError) as e:
