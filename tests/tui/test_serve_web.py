@@ -368,3 +368,35 @@ async def test_no_secret_or_ticket_in_the_log(tmp_path, caplog):
     assert "web session alice" in text or "as alice" in text
     for secret in (*front.secrets.values(), ticket, digest(front.secrets["alice"])):
         assert secret not in text
+
+
+@needs_pidfd
+async def test_a_crash_goes_to_the_log_not_the_browser(tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    command = [sys.executable, "-P", "-s", "-B", "-m", "tui.serve.app_main", "--script", STANDIN]
+    async with web_server(tmp_path, command=command) as (server, front):
+        tab = await Tab.open(front, "alice")
+        await tab.pid()
+        await tab.send("!")
+        await tab.until_closed()
+        await until(lambda: not front.sessions)
+    assert "Traceback" not in tab.text and "on purpose" not in tab.text
+    (end,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("web session end")]
+    assert "app crashed (status 70)" in end and "RuntimeError: standin crashed on purpose" in end
+
+
+@needs_pidfd
+async def test_a_paste_flood_is_cut_by_the_ssh_input_gate(tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    async with web_server(tmp_path) as (server, front):
+        tab = await Tab.open(front, "alice")
+        await tab.pid()
+        await tab.send("z" + "x" * 200_000)
+        await asyncio.sleep(0.3)             # the gate refills: the next key passes
+        await tab.send("=")
+        total = int((await tab.wait_for(r"total=(\d+)")).group(1))
+        assert 60_000 < total < 100_000      # the first 64 KB (and what refilled meanwhile), not 200 KB
+        await tab.send("q")
+        await tab.until_closed()
+    (end,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("web session end")]
+    assert "bytes of input dropped (flood)" in end

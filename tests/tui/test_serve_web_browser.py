@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
-import sys
 
 import pytest
 from browser_helpers import Browser, chromium_path
@@ -31,7 +30,7 @@ pytestmark = [
 async def web_server(tmp_path, **overrides):
     make_keys(tmp_path / "keys")
     settings = dict(port=0, web=0, authorized_keys=str(tmp_path / "keys" / "authorized_keys"),
-                    data_dir=str(tmp_path / "data"), command=[sys.executable, "-m", "tui"], kill_grace=2.0)
+                    data_dir=str(tmp_path / "data"), kill_grace=2.0)   # the real session command
     settings.update(overrides)
     server = Server(ServeConfig(**settings))
     front = WebFront(server)

@@ -3,7 +3,8 @@ protocol on stdin/stdout (the prelude, then packets: type byte, 4-byte length, p
 
 It reports who and where it runs and its limits; keys: q quits (an exit packet, status 0),
 f probes the filesystem (a classmate's folder, the server's data folder, its own folder),
-h ignores SIGTERM and the quit request (the server must kill it); anything else is counted.
+h ignores SIGTERM and the quit request (the server must kill it), ! raises an exception,
+z stops showing the count per key and = shows it; anything else is counted.
 A quit request from the server ends it with status 0.
 """
 
@@ -64,6 +65,7 @@ def main() -> None:
     say(f"limits as={resource.getrlimit(resource.RLIMIT_AS)[0]} cpu={resource.getrlimit(resource.RLIMIT_CPU)[0]} "
         f"nice={os.nice(0)} sid={os.getsid(0) == os.getpid()} tty={os.isatty(0)}")
     keys = 0
+    quiet = False
     stdin = sys.stdin.buffer
     while True:
         head = stdin.read(5)
@@ -83,15 +85,22 @@ def main() -> None:
             if ch == "q":
                 packet(b"M", b'{"type": "exit"}')
                 return
+            if ch == "!":
+                raise RuntimeError("standin crashed on purpose")
             if ch == "f":
                 say(probe())
+            elif ch == "z":
+                quiet = True
+            elif ch == "=":
+                say(f"total={keys}")
             elif ch == "h":
                 stubborn = True
                 signal.signal(signal.SIGTERM, signal.SIG_IGN)
                 say("STUBBORN")
             else:
                 keys += 1
-                say(f"keys={keys}")
+                if not quiet:
+                    say(f"keys={keys}")
 
 
 if __name__ == "__main__":
