@@ -55,6 +55,7 @@ async def test_a_students_link_opens_the_dashboard_and_a_key_steps_it(tmp_path):
 
         assert await browser.open(link(url, secrets["alice"])) == 200
         await browser.wait_for(r"\bstep 0\b")
+        await browser.wait_for(r"(?s)Network · 2-\d+-1.*Loss \(all data\).*space step")   # the dashboard
         (session,) = front.sessions
         assert session.name == "alice" and session.identity.folder == tmp_path / "data" / "users" / "alice"
         pid = session.app.pid
