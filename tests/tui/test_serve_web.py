@@ -99,7 +99,8 @@ def test_class_links_command(tmp_path, capsys):
     assert "revoked bob" in again.err
 
     for bad, words in ((["--url", "ftp://x"], "--url"), (["--url", "http://x/path"], "--url"),
-                       (["--revoke", "mallory"], "mallory"), (["--authorized-keys", str(tmp_path / "none")], "cannot read")):
+                       (["--revoke", "mallory"], "mallory"),
+                       (["--authorized-keys", str(tmp_path / "none")], "cannot read")):
         args = argv + bad
         assert main(args) == 2
         err = capsys.readouterr().err
@@ -291,9 +292,12 @@ async def test_a_browser_session_is_the_ssh_sessions_child(tmp_path, spawned):
 @needs_pidfd
 async def test_sessions_count_with_ssh_against_the_limits(tmp_path):
     async with web_server(tmp_path, max_sessions=1) as (server, front):
+        ws_url = await page_ws_url(front, front.secrets["bob"])   # a page opened while there was room
         tab = await Tab.open(front, "alice")
         await tab.pid()
-        second = await Tab.open(front, "bob")
+        async with front.http.get(link(front.url, front.secrets["bob"])) as r:   # now said on the page
+            assert r.status == 503 and "the only session is in use" in await r.text()
+        second = Tab(await front.http.ws_connect(ws_url, origin=front.url))     # and on its websocket
         await second.wait_for(r"the only session is in use")
         await second.until_closed()
         assert "in use" in await refusal_after_login(server, "bob")   # SSH sees the browser's session
@@ -303,8 +307,8 @@ async def test_sessions_count_with_ssh_against_the_limits(tmp_path):
     async with web_server(tmp_path / "2", max_per_key=1) as (server, front):
         tab = await Tab.open(front, "alice")
         await tab.pid()
-        again = await Tab.open(front, "alice")
-        await again.wait_for(r"alice is already logged in 1 times")
+        async with front.http.get(link(front.url, front.secrets["alice"])) as r:
+            assert r.status == 503 and "alice is already logged in 1 times" in await r.text()
         other = await Tab.open(front, "bob")
         await other.pid()
         for t in (tab, other):

@@ -19,8 +19,8 @@ from tui.serve.web import WebFront
 from tui.serve.web_links import issue, link
 
 pytestmark = [
-    pytest.mark.skipif(chromium_path() is None,
-                       reason="no chromium on PATH: the browser test needs it (apt-get install chromium; .ci/run does)"),
+    pytest.mark.skipif(chromium_path() is None, reason="no chromium on PATH: the browser test needs it "
+                                                       "(apt-get install chromium; .ci/run does)"),
     pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="netstep serve needs Linux pidfds"),
     pytest.mark.skipif(importlib.util.find_spec("tui.app") is None, reason="the Textual app is not built"),
 ]

@@ -51,7 +51,11 @@ def probe() -> str:
         with open(os.path.join(os.path.dirname(users), "planted.txt"), "w") as f:
             f.write("x")
 
-    return (f"PROBE mate={attempt(lambda: os.listdir(mate))} links={attempt(lambda: open(os.path.join(os.path.dirname(users), 'web_links.json')).read())} "
+    def read_links():
+        with open(os.path.join(os.path.dirname(users), "web_links.json")) as f:
+            f.read()
+
+    return (f"PROBE mate={attempt(lambda: os.listdir(mate))} links={attempt(read_links)} "
             f"own={attempt(write_own)} root={attempt(write_root)}")
 
 

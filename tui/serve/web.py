@@ -333,7 +333,10 @@ class WebFront:
         student = self._student(request.match_info["secret"])
         if student is None:
             return self._refuse(request, "invalid link")
-        name = student[0]
+        name, key = student
+        busy = self._busy(name, key)
+        if busy:    # said here, on a page; a refusal on the websocket hides behind "Session ended"
+            return web.Response(status=503, text=f"netstep: {busy}\n", headers={"Cache-Control": "no-store"})
         now = time.monotonic()
         for t in [t for t, v in self.tickets.items() if v.expires < now]:
             del self.tickets[t]
@@ -354,6 +357,17 @@ class WebFront:
         response.headers.update({"Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
                                  "X-Frame-Options": "DENY"})
         return response
+
+    def _busy(self, name: str, key: bytes) -> str | None:
+        """What admit_login would refuse now (it still decides when the websocket opens)."""
+        n, cap = self.config.max_sessions, self.config.max_per_key
+        if len(self.server.logged_in) >= n:
+            taken = f"all {n} sessions are" if n > 1 else "the only session is"
+            return f"{taken} in use; please try again in a few minutes."
+        if cap and self.server.per_key[key] >= cap:
+            return (f"{name} is already logged in {self.server.per_key[key]} times (at most {cap} at once); "
+                    f"close one first.")
+        return None
 
     def _same_origin(self, request: web.Request) -> bool:
         origin = request.headers.get("Origin")
