@@ -27,7 +27,8 @@ from tui.cli import main
 from tui.serve import Server, ServeConfig
 from tui.serve.landlock import abi as landlock_abi
 from tui.serve.web import WebFront
-from tui.serve.web_links import KEY_FILE, LINKS_FILE, LinkError, LinkTable, digest, issue, link, read_table, revoke
+from tui.serve.web_links import (KEY_FILE, LINKS_FILE, LOCK_FILE, LinkError, LinkTable, digest, issue, link,
+                                 read_table, revoke)
 
 STANDIN = str(Path(__file__).with_name("web_standin.py"))
 
@@ -77,7 +78,7 @@ def test_a_failed_write_leaves_the_old_links_file_whole(tmp_path, monkeypatch):
     with pytest.raises(LinkError, match="No space left"):
         revoke(tmp_path, "alice")
     assert (tmp_path / LINKS_FILE).read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([KEY_FILE, LINKS_FILE])   # no temp file left
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([KEY_FILE, LINKS_FILE, LOCK_FILE])   # no temp file
 
 
 def test_class_links_command(tmp_path, capsys):

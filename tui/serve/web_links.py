@@ -16,6 +16,8 @@ brute-force, so scrypt would only slow every page load. Standard library only.
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import hashlib
 import hmac
 import json
@@ -26,6 +28,7 @@ from pathlib import Path
 
 LINKS_FILE = "web_links.json"
 KEY_FILE = "web_links.key"
+LOCK_FILE = "web_links.lock"   # two `class links` at once must not lose a revocation
 LINK_PATH = "/s/"          # a link is URL + LINK_PATH + secret
 SECRET_CHARS = 43          # base64url of 32 bytes, unpadded
 _SECRET_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -118,30 +121,46 @@ def _write_table(root: Path, table: dict[str, dict]) -> None:
         raise LinkError(f"cannot write {root / LINKS_FILE}: {e.strerror or e}") from None
 
 
+@contextlib.contextmanager
+def _locked(root: Path):
+    try:
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as e:
+        raise LinkError(f"cannot use {root}: {e.strerror or e}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def revoke(root, name: str) -> None:
     """Invalidate `name`'s link now; the next `issue` makes a new one."""
     root = Path(root)
-    table = read_table(root)
-    entry = table.get(name, {"generation": 0})
-    table[name] = {"sha256": None, "generation": entry["generation"] + 1}
-    _write_table(root, table)
+    with _locked(root):
+        table = read_table(root)
+        entry = table.get(name, {"generation": 0})
+        table[name] = {"sha256": None, "generation": entry["generation"] + 1}
+        _write_table(root, table)
 
 
 def issue(root, names) -> dict[str, str]:
     """{name: secret} for every name, the same each call until revoked; hashes kept in step."""
     root = Path(root)
-    key = _load_key(root, create=True)
-    table = read_table(root)
-    out, changed = {}, False
-    for name in names:
-        entry = table.get(name, {"sha256": None, "generation": 0})
-        secret = derive(key, name, entry["generation"])
-        if entry["sha256"] != digest(secret):
-            table[name] = {"sha256": digest(secret), "generation": entry["generation"]}
-            changed = True
-        out[name] = secret
-    if changed:
-        _write_table(root, table)
+    with _locked(root):
+        key = _load_key(root, create=True)
+        table = read_table(root)
+        out, changed = {}, False
+        for name in names:
+            entry = table.get(name, {"sha256": None, "generation": 0})
+            secret = derive(key, name, entry["generation"])
+            if entry["sha256"] != digest(secret):
+                table[name] = {"sha256": digest(secret), "generation": entry["generation"]}
+                changed = True
+            out[name] = secret
+        if changed:
+            _write_table(root, table)
     return out
 
 
