@@ -17,6 +17,8 @@ Modules, outside in:
     landlock.py      the kernel interface, shared with session_child.py
     session_child.py the first program of a child: limits, sandbox, then exec the app
     app_main.py      the app in the child, its tracebacks kept for the server's log
+    web.py           --web: the same children for browsers, through textual-serve
+    web_links.py     students' secret links for the browser, kept hashed
 
 Names are loaded on first use, so `tui.serve.config` (imported by the command line to build
 its flags) does not import asyncssh.

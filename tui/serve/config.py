@@ -74,6 +74,10 @@ class ServeConfig:
     sandbox: bool = field(default=True, metadata=_flag(
         "do not confine sessions with Landlock (reading code only, writing their own folder)",
         flag="--no-sandbox"))
+    # -- browser access (tui/serve/web.py): alongside SSH, same folders, sandbox and limits
+    web: int | None = field(default=None, metadata=_flag(
+        "also serve the app to browsers on this port, beside SSH on --port (0 picks a free one); "
+        "students open the links `netstep class links` prints", "PORT"))
     # Not flags: fixed policy, or set by tests and benchmarks.
     nice: int = 10                     # children run below the server
     kill_grace: float = 3.0            # SIGHUP, then SIGKILL after this many seconds
@@ -124,6 +128,14 @@ class ServeConfig:
             if not ok:
                 raise ServeError(message)
         self.startups()
+        if self.web is not None:
+            if not 0 <= self.web <= 65535:
+                raise ServeError(f"--web must be a port 0..65535, got {self.web}")
+            if self.web and self.web == self.port:
+                raise ServeError(f"--web {self.web} is also the SSH --port; give each its own port")
+            if not self.authorized_keys:
+                raise ServeError("--web needs --authorized-keys FILE: each student's browser link is made "
+                                 "for a key's name (netstep class links)")
         if not self.authorized_keys and not self.allow_anonymous:
             raise ServeError("serve needs --authorized-keys FILE (your students' public keys), "
                              "or --allow-anonymous on a trusted network")

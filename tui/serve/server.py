@@ -452,7 +452,18 @@ def package_roots() -> list[str]:
 async def serve(config: ServeConfig, ready=None) -> int:
     """Run until SIGINT/SIGTERM/SIGHUP; then end every session and return 0."""
     server = Server(config)
-    await server.start()
+    web = None
+    if config.web is not None:   # browsers too (tui/serve/web.py); listening first, so a busy port leaves no host key
+        from tui.serve.web import WebFront
+
+        web = WebFront(server)
+        await web.listen()
+    try:
+        await server.start()
+    except BaseException:
+        if web is not None:
+            await web.close()
+        raise
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -462,7 +473,9 @@ async def serve(config: ServeConfig, ready=None) -> int:
     try:
         await stop.wait()
     finally:
-        log.info("stopping: ending %d sessions", len(server.sessions))
+        log.info("stopping: ending %d sessions", len(server.sessions) + len(web.sessions if web else ()))
+        if web is not None:
+            await web.close()
         await server.close()
         log.info("stopped")
     return 0

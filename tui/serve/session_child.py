@@ -36,8 +36,10 @@ def main():
     argv = sys.argv[2:]
 
     # The pty becomes our controlling terminal: SIGWINCH on resize and SIGHUP on hang-up
-    # now reach this process group, which is the terminal's foreground group.
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    # now reach this process group, which is the terminal's foreground group. A browser
+    # session (tui/serve/web.py) has pipes instead of a pty: "tty": false.
+    if spec.get("tty", True):
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
     # If the server dies without cleaning up (kill -9), the kernel kills us too.
     try:
