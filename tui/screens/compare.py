@@ -23,7 +23,7 @@ import numpy as np
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Input, Static
 from textual.worker import get_current_worker
@@ -52,13 +52,16 @@ class CompareView:
     playing: bool
 
 
-def take_view(lockstep, field, grid, extent, playing) -> CompareView:
-    """Copy the race's numbers (call while owning it). grid: (pixel rows, cols) of the maps."""
+def take_view(lockstep, field, grids, extent, playing) -> CompareView:
+    """Copy the race's numbers (call while owning it). grids: each variant's map size in pixels (rows, cols)."""
     rows = tuple(lockstep.rows())
     curves = tuple(t.history.curve() for t in lockstep.trainers)
-    fields = (None,) * len(rows)
-    if extent is not None and grid[0] >= 2 and grid[1] >= 2:
-        fields = tuple(layer_space.decision_field(t.net, extent, *grid) for t in lockstep.trainers)
+    fields = [None] * len(rows)
+    if extent is not None:
+        for i, (t, grid) in enumerate(zip(lockstep.trainers, grids)):
+            if grid[0] >= 2 and grid[1] >= 2:
+                fields[i] = layer_space.decision_field(t.net, extent, *grid)
+    fields = tuple(fields)
     return CompareView(field, rows, curves, fields, extent, playing)
 
 
@@ -87,9 +90,8 @@ class CompareScreen(Screen):
         self.view = None
         self._lock = threading.Lock()
         self._want = False
-        self._grid = (0, 0)
-        self._points_key = None
-        self._points = []
+        self._grids = ()
+        self._points = {}   # map size -> the training points' pixels on it
         self._worker = None
         self._set_race(field, values or race.default_values(config, field))
 
@@ -105,18 +107,19 @@ class CompareScreen(Screen):
         self.lockstep = lockstep
         self.unlimited = False
         self.extent = layer_space.extent(X) if X.shape[1] == 2 else None
-        self._points_key = None
-        self.view = take_view(lockstep, field, self._grid, self.extent, False)
+        self.view = take_view(lockstep, field, self._grids, self.extent, False)
 
     def compose(self) -> ComposeResult:
         yield Static(id="cmp-head")
         yield Input(id="cmp-values", compact=True, placeholder="values, comma-separated (2 to 4)", disabled=True)
         yield Static(id="cmp-error")
-        yield RacePlot(id="cmp-plot")
+        with Vertical(id="cmp-plot-box"):
+            yield RacePlot(id="cmp-plot")
         with Horizontal(id="cmp-maps"):
             for i in range(race.MAX_VARIANTS):
                 yield VariantMap(id=f"cmp-map-{i}")
-        yield RaceTable(id="cmp-table")
+        with Vertical(id="cmp-table-box"):
+            yield RaceTable(id="cmp-table")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -132,8 +135,8 @@ class CompareScreen(Screen):
         return [self.query_one(f"#cmp-map-{i}", VariantMap) for i in range(race.MAX_VARIANTS)]
 
     def _measure_grid(self) -> None:
-        maps = self._maps()
-        self._grid = maps[0].map.grid_shape if self.extent is not None else (0, 0)
+        """Each map's size in pixels (maps side by side may differ by a column)."""
+        self._grids = tuple(m.map.grid_shape for m in self._maps()) if self.extent is not None else ()
 
     def _refresh_view(self) -> None:
         """Paused: take a fresh view now and draw it."""
@@ -142,8 +145,16 @@ class CompareScreen(Screen):
             self._want = True
             return
         with self._lock:
-            self.view = take_view(self.lockstep, self.field, self._grid, self.extent, False)
+            self.view = take_view(self.lockstep, self.field, self._grids, self.extent, False)
         self.draw(self.view)
+        self.call_after_refresh(self._check_grids)
+
+    def _check_grids(self) -> None:
+        """After a layout change (fewer or more variants, a resize): draw again at the maps' new sizes."""
+        used = self._grids
+        self._measure_grid()
+        if self._grids != used:
+            self._refresh_view()
 
     # ----- drawing (copies only) --------------------------------------------------------
 
@@ -154,10 +165,13 @@ class CompareScreen(Screen):
         names = " · ".join(f"[rgb{VARIANT_RGB[i]}]{value_text(r['field'], r['value'])}[/]"
                            for i, r in enumerate(view.rows))
         self.query_one("#cmp-head", Static).update(
-            f"[b]Compare[/] {view.field} = {names}   [dim]same data, same seed ({self.base.dataset}, "
-            f"seed {self.base.seed})[/]   step [b]{steps}[/]  {state}")
+            f"[b]Compare[/] step [b]{steps}[/] {state} · {view.field} = {names}   [dim]same data, same seed "
+            f"({self.base.dataset}, seed {self.base.seed})[/]")
         plot = self.query_one(RacePlot)
         plot.plot_race(view.curves, self.log_scale, extra=[r["loss"] for r in view.rows])
+        box = self.query_one("#cmp-plot-box")
+        box.border_title = "Step loss of each variant" + (" · log scale" if plot.log_scale else "")
+        box.border_subtitle = "lowest to highest per column: every spike shows · l log/linear"
         target = f"{self.target:.0%} acc at" if self.target is not None else "target at"
         self.query_one(RaceTable).set_rows(view.rows, target)
         maps = self._maps()
@@ -179,8 +193,8 @@ class CompareScreen(Screen):
 
     def _points_for(self, shape):
         """The training points' pixels on a map of this shape (layout only)."""
-        if self._points_key == shape:
-            return self._points
+        if shape in self._points:
+            return self._points[shape]
         t = self.lockstep.trainers[0]
         X = t.X
         (x0, y0), (x1, y1) = self.extent
@@ -188,9 +202,8 @@ class CompareScreen(Screen):
         pc = np.rint((X[:, 0] - x0) / (x1 - x0) * (cols - 1)).astype(np.int64)
         pr = np.rint((y1 - X[:, 1]) / (y1 - y0) * (rows - 1)).astype(np.int64)
         true = engine.metrics.predicted_classes(t.Y)
-        self._points = list(zip(pr.tolist(), pc.tolist(), true.tolist()))
-        self._points_key = shape
-        return self._points
+        self._points[shape] = list(zip(pr.tolist(), pc.tolist(), true.tolist()))
+        return self._points[shape]
 
     def _tick(self) -> None:
         if self.playing or (self._worker is not None and not self._worker.is_finished):
@@ -237,7 +250,7 @@ class CompareScreen(Screen):
                     self.playing = False
                 if self._want or not self.playing:
                     self._want = False
-                    self.view = take_view(lockstep, self.field, self._grid, self.extent, self.playing)
+                    self.view = take_view(lockstep, self.field, self._grids, self.extent, self.playing)
             time.sleep(0.001)  # let the UI thread take the lock between chunks
         self.app.call_from_thread(self._stopped, reason)
 

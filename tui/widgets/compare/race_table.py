@@ -43,7 +43,7 @@ class RaceTable(Static):
     def set_rows(self, rows, target_text: str) -> None:
         t = Table(box=None, expand=False, pad_edge=False, padding=(0, 2), show_edge=False)
         field = rows[0]["field"] if rows else "value"
-        for name, justify in ((field, "left"), ("loss", "right"), ("accuracy", "right"), ("test acc", "right"),
+        for name, justify in ((field, "left"), ("loss", "right"), ("acc", "right"), ("test acc", "right"),
                               ("steps", "right"), ("epochs", "right"), (target_text, "right")):
             t.add_column(name, justify=justify, no_wrap=True, header_style="bold")
         for i, row in enumerate(rows):
