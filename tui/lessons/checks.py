@@ -409,3 +409,18 @@ def _cmp_acc(p, v):
 
 
 NAMES = tuple(CONDITIONS)
+
+
+@_condition("separable", "bool", "true: one straight line separates the classes in the space the last hidden layer "
+            "makes (as the layer-space panel draws it: two units, or two principal components)", TRAIN_KEYS,
+            lambda v: "the last hidden layer's picture is linearly separable" if v else "not linearly separable")
+def _separable(p, v):
+    from engine import layer_space
+
+    net, t = p.trainer.net, p.trainer
+    if t.X.shape[1] != 2 or net.L < 2:
+        return Verdict(False, "drawn for 2-D data and a network with a hidden layer only")
+    share = layer_space.project(net, t.X, t.Y, net.L - 1).separable
+    if share is None:
+        return Verdict(False, "measured for two classes with finite activations only")
+    return Verdict((share == 1.0) == v, f"the best straight line found puts {share:.0%} of the points on their side")
