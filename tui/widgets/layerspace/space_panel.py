@@ -1,7 +1,8 @@
-"""The space a layer makes, as a panel (lessons): the chosen layer's view of the input plane.
+"""The space a layer makes, as a panel (lessons): the last hidden layer's view of the input plane.
 
-The panel's host view picks the layer as the heatmaps do ([ and ]), held to the hidden
-layers (the output layer has no plane to show). The projection is the engine's
+The last hidden layer is where the output unit draws its straight line, so that is the
+picture in which "linearly separable" is the question (the lessons' `separable` check
+reads the same one); x on the dashboard opens every layer full screen. The projection is the engine's
 (engine.layer_space.project), computed in a thread worker from the snapshot's weights;
 the panel's MIN_INTERVAL bounds how often while playing, and only the newest result
 is drawn.
@@ -18,12 +19,11 @@ from tui.widgets.panel import Panel
 
 def space_caption(space) -> str:
     """One line: which layer, on which axes, and whether one straight line separates the classes."""
-    where = "the input plane" if space.layer == 0 else f"A{space.layer}"
     axes = f"{space.axes[0]} → {space.axes[1]} ↑"
     sep = space.separable
-    verdict = ("" if sep is None else " · [b green]one line separates the classes[/]" if sep == 1.0
-               else f" · best line found: [b]{sep:.0%}[/]")
-    return f"{where} on {axes}{verdict}"
+    verdict = ("" if sep is None else " · [b green]one line separates[/]" if sep == 1.0
+               else f" · best line: [b]{sep:.0%}[/] right")
+    return f"{axes}{verdict}"
 
 
 class LayerSpacePanel(Panel):
@@ -49,7 +49,7 @@ class LayerSpacePanel(Panel):
         if facts.X.shape[1] != 2:
             self.caption.update("[dim]drawn for 2-D data only[/]")
             return
-        layer = max(1, min(self.view.layer, facts.L - 1)) if facts.L > 1 else 0
+        layer = facts.L - 1   # the last hidden layer (0, the input plane, with no hidden layer)
         self._asked += 1
         ticket = self._asked
         net = facts.network()
