@@ -139,7 +139,7 @@ def separability(P, labels, iterations: int = 30) -> float | None:
             if not np.all(np.isfinite(w)):
                 break
         w = np.where(np.isfinite(w), w, 0.0)
-        for _ in range(200):
+        for _ in range(60):   # bounded: this runs a few times a second while the run plays
             wrong = np.flatnonzero(sign * (Xa @ w) <= 0)
             best = max(best, 1.0 - len(wrong) / len(Xa))
             if not len(wrong):

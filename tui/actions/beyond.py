@@ -40,6 +40,7 @@ class BeyondActions:
         from engine import share
         from tui.screens.share import ShareScreen
 
+        await self.pause()   # the string names a step: the one on screen, not one the worker has passed
         steps = self.state.trainer.step_count
         text = share.encode(self.state.config, steps=steps)
         self.copy_to_clipboard(text)
