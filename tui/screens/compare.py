@@ -36,7 +36,10 @@ from tui.widgets.compare.race_table import RaceTable, value_text
 from tui.widgets.compare.variant_map import VariantMap
 from tui.widgets.footer import FitFooter as Footer
 
-TICK_HZ = 10          # the screen samples the race this often while playing
+TICK_HZ = 5           # the screen samples the race this often while playing (plot, table: the GIL
+                      # they hold is training time lost, as on the dashboard)
+FIELD_INTERVAL = 1.0  # seconds between boundary fields while playing: four maps, each a forward pass
+                      # over the plane and a repaint (about the dashboard's one map at 3 a second)
 CHUNK_SECONDS = 0.02  # the worker steps this long between looks at its commands
 
 
@@ -52,10 +55,13 @@ class CompareView:
     playing: bool
 
 
-def take_view(lockstep, field, grids, extent, playing) -> CompareView:
-    """Copy the race's numbers (call while owning it). grids: each variant's map size in pixels (rows, cols)."""
+def take_view(lockstep, field, grids, extent, playing, fields=None) -> CompareView:
+    """Copy the race's numbers (call while owning it). grids: each variant's map size in pixels
+    (rows, cols); fields: the boundaries to keep from an earlier view (None: compute them now)."""
     rows = tuple(lockstep.rows())
     curves = tuple(t.history.curve() for t in lockstep.trainers)
+    if fields is not None and len(fields) == len(rows):
+        return CompareView(field, rows, curves, fields, extent, playing)
     fields = [None] * len(rows)
     if extent is not None:
         for i, (t, grid) in enumerate(zip(lockstep.trainers, grids)):
@@ -183,9 +189,15 @@ class CompareScreen(Screen):
                 continue
             r = view.rows[i]
             acc = r["accuracy"]
-            vm.set_caption(f"[b rgb{VARIANT_RGB[i]}]━ {value_text(r['field'], r['value'])}[/]  "
-                           f"[dim]acc[/] {'—' if acc is None else f'{acc * 100:.0f}%'}")
+            caption = (f"[b rgb{VARIANT_RGB[i]}]━ {value_text(r['field'], r['value'])}[/]  "
+                       f"[dim]acc[/] {'—' if acc is None else f'{acc * 100:.0f}%'}")
+            if caption != vm.caption_text:   # the same markup again would still re-render the line
+                vm.caption_text = caption
+                vm.set_caption(caption)
             field = view.fields[i]
+            if field is not None and vm.shown is field:
+                continue   # the same boundary (fields are refreshed less often than the numbers)
+            vm.shown = field
             if field is None:
                 vm.set_field(None, None, [])
             else:
@@ -242,6 +254,7 @@ class CompareScreen(Screen):
         lockstep = self.lockstep
         epochs = None if self.unlimited else self.base.epochs
         reason = "paused"
+        fields_at = time.perf_counter()
         while self.playing and not worker.is_cancelled:
             with self._lock:
                 moved = lockstep.advance(time.perf_counter() + CHUNK_SECONDS, time.perf_counter, epochs)
@@ -250,7 +263,13 @@ class CompareScreen(Screen):
                     self.playing = False
                 if self._want or not self.playing:
                     self._want = False
-                    self.view = take_view(lockstep, self.field, self._grids, self.extent, self.playing)
+                    now = time.perf_counter()
+                    keep = None
+                    if self.playing and now - fields_at < FIELD_INTERVAL and self.view is not None:
+                        keep = self.view.fields
+                    else:
+                        fields_at = now
+                    self.view = take_view(lockstep, self.field, self._grids, self.extent, self.playing, keep)
             time.sleep(0.001)  # let the UI thread take the lock between chunks
         self.app.call_from_thread(self._stopped, reason)
 

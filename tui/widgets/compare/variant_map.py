@@ -17,6 +17,11 @@ from tui.widgets.boundary.boundary_map import BoundaryMap
 class VariantMap(Vertical):
     """A caption line and the boundary map under it."""
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.shown = None   # the field on show (the screen skips redrawing the same one)
+        self.caption_text = None
+
     def compose(self):
         self.caption = Static(classes="variant-caption")
         self.map = BoundaryMap(classes="variant-boundary")
