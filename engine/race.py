@@ -130,3 +130,101 @@ def train(variant: Variant, target=1.0, target_loss=None, trainer=None) -> dict:
 def run(variants_, target=1.0, target_loss=None) -> list[dict]:
     """Every variant's row, in the order given."""
     return [train(v, target, target_loss) for v in variants_]
+
+
+# ----- the race stepped by hand: the app's compare screen -----------------------------------
+
+# What each field is compared over by default (the compare screen's starting values).
+DEFAULT_VALUES = {
+    "optimizer": lambda c: ["sgd", "momentum", "adam", "rmsprop"],
+    "lr": lambda c: [_g(c.lr / 4), _g(c.lr), _g(c.lr * 4)],
+    "init": lambda c: ["small", "xavier", "he"],
+    "hidden": lambda c: ["relu", "tanh", "sigmoid", "leaky_relu"],
+    "batch_size": lambda c: ["full", "32", "8"],
+    "l2": lambda c: ["0", "0.001", "0.01", "0.1"],
+    "seed": lambda c: [str(c.seed), str(c.seed + 1), str(c.seed + 2)],
+}
+FIELDS = tuple(DEFAULT_VALUES)
+
+
+def _g(x: float) -> str:
+    return f"{x:.3g}"
+
+
+def default_values(config: RunConfig, field: str) -> list[str]:
+    """The values the compare screen starts from for `field` (the four optimizers, lr/4, lr, 4 lr ...)."""
+    return DEFAULT_VALUES[field](config)
+
+
+def _quiet():
+    return np.errstate(over="ignore", invalid="ignore", divide="ignore")
+
+
+class Lockstep:
+    """The variants of a race side by side, one step of each at a time.
+
+    step() is one Trainer.step() of every variant the guard has not stopped; the target
+    is checked where `train` checks it (the start, then each epoch's end), so after whole
+    epochs rows() equals run() for the same number of epochs, number for number."""
+
+    def __init__(self, variants_, target=1.0, target_loss=None):
+        self.variants = list(variants_)
+        self.target, self.target_loss = target, target_loss
+        self.trainers = [build(v.config) for v in self.variants]
+        self._epoch_metrics = []   # each variant's latest evaluation at a race point (start, epoch ends)
+        self.hits = []
+        with _quiet():
+            for t in self.trainers:
+                m = t.evaluate()
+                self._epoch_metrics.append(m)
+                self.hits.append(0 if _reached(m, target, target_loss) else None)
+
+    @property
+    def steps(self) -> int:
+        return max(t.step_count for t in self.trainers)
+
+    def running(self, epochs=None) -> list[int]:
+        """Indices of the variants that still step (not stopped by the guard; under `epochs` when given)."""
+        return [i for i, t in enumerate(self.trainers)
+                if t.halted is None and (epochs is None or t.epoch_count < epochs)]
+
+    def step(self, epochs=None) -> int:
+        """One step of every running variant. Returns how many stepped."""
+        moved = 0
+        with _quiet():
+            for i in self.running(epochs):
+                t = self.trainers[i]
+                epoch = t.epoch_count
+                r = t.step()
+                moved += 1
+                if not r.ok:
+                    self._epoch_metrics[i] = t.evaluate()   # as train(): the kept weights' numbers
+                elif t.epoch_count != epoch:              # an epoch ended: a race point
+                    m = self._epoch_metrics[i] = t.evaluate()
+                    if self.hits[i] is None and _reached(m, self.target, self.target_loss):
+                        self.hits[i] = t.step_count
+        return moved
+
+    def advance(self, until: float, clock, epochs=None) -> int:
+        """Step together until clock() passes `until` (or nothing runs). Returns the rounds taken."""
+        rounds = 0
+        while clock() < until:
+            if not self.step(epochs):
+                break
+            rounds += 1
+        return rounds
+
+    def rows(self) -> list[dict]:
+        """The race table now: as train()'s rows, loss and accuracy at the current weights."""
+        out = []
+        with _quiet():
+            for v, t, hit, em in zip(self.variants, self.trainers, self.hits, self._epoch_metrics):
+                m = em if em["step"] == t.step_count else t.evaluate(record=False)
+                row = {"field": v.field, "value": v.value, "loss": m["loss"], "accuracy": m["accuracy"],
+                       "steps_to_target": hit, "steps": t.step_count, "epochs": t.epoch_count}
+                if "test_accuracy" in m:
+                    row["test_accuracy"] = m["test_accuracy"]
+                if t.halted is not None:
+                    row["stopped"] = t.halted.to_dict()
+                out.append(row)
+        return out

@@ -24,6 +24,7 @@ from textual.worker import get_current_worker
 import engine
 from engine.init import INITS
 from tui import keys
+from tui.actions.beyond import BeyondActions
 from tui.actions.files import FileActions
 from tui.actions.ops import OpActions
 from tui.notify import notify_once
@@ -44,7 +45,7 @@ CYCLES = {
 }
 
 
-class NetstepApp(OpActions, FileActions, App):
+class NetstepApp(OpActions, FileActions, BeyondActions, App):
     """netstep: watch a neural network train, one cycle per keypress or at full speed."""
 
     TITLE = "netstep"

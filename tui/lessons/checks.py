@@ -408,9 +408,6 @@ def _cmp_acc(p, v):
     return Verdict(c["accuracy"] <= v + 1e-12, f"comparison accuracy {_pct(c['accuracy'])} (expected at most {_pct(v)})")
 
 
-NAMES = tuple(CONDITIONS)
-
-
 # ----- regularisation (issue 16): how many weights L1 has switched off ------------------------
 
 @_condition("near_zero_at_least", "fraction", "at least a share x of the weights have |w| < 0.001 (a sparse network)",
@@ -429,3 +426,23 @@ def _near_zero_at_most(p, v):
 
     share = near_zero(p.trainer.net)
     return Verdict(share <= v + 1e-12, f"{_pct(share)} of the weights have |w| < 0.001 (expected at most {_pct(v)})")
+
+
+# ----- the space a layer makes (issue 17) ------------------------------------------------------
+
+@_condition("separable", "bool", "true: one straight line separates the classes in the space the last hidden layer "
+            "makes (as the layer-space panel draws it: two units, or two principal components)", TRAIN_KEYS,
+            lambda v: "the last hidden layer's picture is linearly separable" if v else "not linearly separable")
+def _separable(p, v):
+    from engine import layer_space
+
+    net, t = p.trainer.net, p.trainer
+    if t.X.shape[1] != 2 or net.L < 2:
+        return Verdict(False, "drawn for 2-D data and a network with a hidden layer only")
+    share = layer_space.project(net, t.X, t.Y, net.L - 1).separable
+    if share is None:
+        return Verdict(False, "measured for two classes with finite activations only")
+    return Verdict((share == 1.0) == v, f"the best straight line found puts {share:.0%} of the points on their side")
+
+
+NAMES = tuple(CONDITIONS)   # after every @_condition above, so the loader's error lists them all

@@ -68,6 +68,7 @@ PANELS = {
     "trace": "the current operation: its equation, shapes and numbers",
     "gradcheck": "analytic against numeric gradients",
     "compare": "this run's loss beside the comparison run's",
+    "space": "the space a hidden layer makes: the input plane and the data after that layer",
 }
 BACKWARDS = ("engine", "course")
 CHANGE_FIELDS = ("lr", "l2", "clip", "scale_weights", "weights")
@@ -274,6 +275,7 @@ PANEL_WORDS = {
     "diagnostics panel": "diagnostics", "diagnostics row": "diagnostics", "status line": "status",
     "outputs panel": "outputs", "trace panel": "trace", "gradient-check panel": "gradcheck",
     "comparison panel": "compare", "compare panel": "compare",
+    "layer-space panel": "space",
 }
 
 

@@ -40,6 +40,7 @@ from tui.notify import notify_once
 from tui.run import TICK_HZ, LessonSnapshot, View
 from tui.widgets.boundary.predictions_panel import PredictionsPanel
 from tui.widgets.diagnostics.diagnostics_panel import DiagnosticsPanel
+from tui.widgets.layerspace.space_panel import LayerSpacePanel
 from tui.widgets.loss.loss_panel import LossPanel
 from tui.widgets.network.network_panel import NetworkPanel
 from tui.widgets.status.status_bar import StatusBar
@@ -53,6 +54,7 @@ PANEL_TYPES = {
     "network": NetworkPanel, "loss": LossPanel, "heatmaps": WeightsPanel, "boundary": PredictionsPanel,
     "diagnostics": DiagnosticsPanel, "outputs": OutputsPanel, "trace": TracePanel,
     "gradcheck": GradcheckPanel, "compare": ComparePanel,
+    "space": LayerSpacePanel,
 }
 # The table's actions this screen runs, and the session key each one presses.
 SESSION_KEYS = {"step": "space", "next_op": "n", "prev_op": "b", "gradcheck": "g", "lr_up": "+", "lr_down": "-",
