@@ -39,6 +39,7 @@ class Identity:
     guest: bool        # folder is thrown away at disconnect
     how: str           # for the log
     key: bytes | None = None   # the public key blob, for the per-key limit
+    teacher: bool = False      # a key from --teachers: the session is the class view
 
 
 def derived_name(key) -> str:

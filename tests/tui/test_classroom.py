@@ -1,0 +1,144 @@
+"""The class view's data and screens, without SSH: load_class over a data folder, the
+ClassApp under Pilot with a recording channel, the hub's pieces (keys, virtual screen)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tui.classroom.app import ClassApp
+from tui.classroom.class_table import cells
+from tui.classroom.state import STUCK_AFTER, load_class
+from tui.serve.hub import key_name
+from tui.serve.vscreen import VScreen
+from tui.store import FILENAME, ProgressStore
+
+
+def _student(data, name, records=()):
+    folder = data / "users" / name
+    folder.mkdir(parents=True)
+    if records:
+        with ProgressStore(folder / FILENAME, user=name) as store:
+            for lesson, step, met, done in records:
+                store.record(lesson, step, met=met, done=done)
+
+
+def _status(data, name, now, **fields):
+    folder = data / "classroom" / "status"
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {"name": name, "connected": True, "since": now - 600, "updated": now, "step_since": now,
+              "lesson": None, "step": None, "steps": None, "check": None, "trained": 0, "last_key": None,
+              "last_key_at": None, "watched_by": [], "playing": False}
+    record.update(fields)
+    (folder / f"{name}.json").write_text(json.dumps(record))
+
+
+@pytest.fixture
+def classroom(tmp_path):
+    now = time.time()
+    data = tmp_path / "data"
+    _student(data, "ada", [("xor", 0, [0], True)])
+    _student(data, "bob", [("xor", 1, [0], False)])
+    _student(data, "cy")
+    _student(data, "dee", [("xor", 0, [0], True)])
+    # ada: stuck 7 minutes on step 3 of dead-relu; bob: 20 s on a step; cy: away; dee: a server gone
+    _status(data, "ada", now, lesson="dead-relu", step=3, steps=9, step_since=now - 420, check=False,
+            trained=1234, last_key="space", last_key_at=now - 5)
+    _status(data, "bob", now, lesson="xor", step=2, steps=4, step_since=now - 20, check=True, trained=7,
+            watched_by=["teach"])
+    _status(data, "dee", now - 60, updated=now - 60)
+    (data / "classroom" / "server.json").write_text(json.dumps(
+        {"load": 0.93, "busy": True, "cores": 2, "sessions": 2, "updated": now}))
+    return data, now
+
+
+def test_load_class_one_row_per_student_longest_stuck_connected_first(classroom):
+    data, now = classroom
+    state = load_class(data, now=now)
+    assert [r.name for r in state.rows] == ["ada", "bob", "cy", "dee"]
+    ada, bob, cy, dee = state.rows
+    assert ada.connected and ada.lesson == "dead-relu" and (ada.step, ada.steps) == (3, 9)
+    assert ada.on_step == pytest.approx(420, abs=1) and ada.check is False and ada.stuck
+    assert ada.trained == 1234 and ada.last_key == "space" and ada.last_key_ago == pytest.approx(5, abs=1)
+    assert bob.connected and not bob.stuck and bob.watched_by == ["teach"]
+    assert not cy.connected and cy.lesson is None
+    assert not dee.connected, "a status not rewritten for a minute is from a server that stopped"
+    assert (dee.lessons_done, dee.lesson) == (1, "xor"), "away students show their stored progress"
+    assert (state.connected, state.stuck, state.finished) == (2, 1, {"xor": 2})
+    assert "2 of 4 connected" in state.summary() and "1 stuck over 5 min" in state.summary()
+    assert state.busy and "93%" in state.load_text() and "2 cores" in state.load_text()
+
+
+def test_a_step_whose_check_holds_is_not_stuck_however_long(classroom):
+    data, now = classroom
+    _status(data, "bob", now, lesson="xor", step=2, steps=4, step_since=now - 2 * STUCK_AFTER, check=True)
+    rows = {r.name: r for r in load_class(data, now=now).rows}
+    assert not rows["bob"].stuck and rows["ada"].stuck
+
+
+def test_cells_say_what_the_teacher_reads(classroom):
+    data, now = classroom
+    ada = load_class(data, now=now).rows[0]
+    line = cells(ada, now)
+    assert line[:7] == ("ada", "10m00s", "dead-relu", "3/9", "7m00s", "not yet", "1,234")
+    assert line[7] == "space 5s"
+
+
+class Recorder:
+    def __init__(self):
+        self.sent = []
+
+    def send(self, message):
+        self.sent.append(message)
+        return True
+
+
+async def test_class_view_watch_and_send_with_the_keyboard(classroom):
+    data, now = classroom
+    channel = Recorder()
+    app = ClassApp(data, channel)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause(0.3)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.table.selected() == "ada"
+        assert "2 of 4 connected" in str(app.summary.render())
+        await pilot.press("enter")
+        assert channel.sent[-1] == {"kind": "watch", "name": "ada"}
+        screen = VScreen(40, 5)
+        screen.feed(b"\x1b[1;31mhello\x1b[0m from ada")
+        app.receive({"kind": "screen", "name": "ada", **screen.dump()})
+        await pilot.pause()
+        assert app.watching.view.text().splitlines()[0] == "hello from ada"
+        await pilot.press("escape")
+        assert channel.sent[-1] == {"kind": "unwatch"}
+        assert app.watching is None
+        await pilot.press("down", "down")   # cy is away: nothing to watch
+        await pilot.press("enter")
+        assert channel.sent[-1] == {"kind": "unwatch"}
+        await pilot.press("s")
+        await pilot.pause()
+        await pilot.press("enter")          # the first item: the first lesson
+        await pilot.pause()
+        assert channel.sent[-1]["kind"] == "send" and "lesson" in channel.sent[-1]
+
+
+def test_key_names_for_the_last_key_column():
+    assert key_name(b"p") == "p"
+    assert key_name(b" ") == "space"
+    assert key_name(b"\x1b[C") == "right"
+    assert key_name(b"\x13") == "ctrl+s"
+    assert key_name(b"\r") == "enter"
+
+
+def test_the_virtual_screen_keeps_text_and_colours():
+    v = VScreen(20, 3)
+    v.feed(b"\x1b[32mok\x1b[0m done\r\n\x1b[2;5Hx")
+    dump = v.dump()
+    assert (dump["cols"], dump["rows"]) == (20, 3)
+    assert dump["lines"][0][0] == ["ok", "green"]
+    assert v.text().splitlines()[:2] == ["ok done", "    x"]
+    v.resize(30, 4)
+    assert v.dump()["cols"] == 30

@@ -1,0 +1,108 @@
+"""The classroom over real SSH: teachers' keys open the class view, students' keys never do;
+the class view sees connected students, watches one, sends a lesson they open with O."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+import asyncssh
+import pytest
+from serve_helpers import WAIT, Term, connect, refusal_after_login, running, until
+
+from tui.serve import ServeConfig, Server, ServeError
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="netstep serve needs Linux pidfds")
+
+APP = [sys.executable, "-m", "tui"]
+
+
+def _teacher(tmp_path: Path, server, name="teach") -> str:
+    key = asyncssh.generate_private_key("ssh-ed25519", comment=name)
+    path = tmp_path / "keys" / name
+    key.write_private_key(str(path))
+    os.chmod(path, 0o600)
+    (tmp_path / "keys" / "teachers").write_text(key.export_public_key().decode())
+    server.test_keys[name] = str(path)
+    return str(path)
+
+
+def _teachers_file(tmp_path: Path) -> str:
+    """A teachers file written before the server starts (its keys are read at start)."""
+    (tmp_path / "keys").mkdir(parents=True, exist_ok=True)
+    key = asyncssh.generate_private_key("ssh-ed25519", comment="teach")
+    path = tmp_path / "keys" / "teach"
+    key.write_private_key(str(path))
+    os.chmod(path, 0o600)
+    (tmp_path / "keys" / "teachers").write_text(key.export_public_key().decode())
+    return str(tmp_path / "keys" / "teachers")
+
+
+async def test_a_teacher_sees_watches_and_sends_a_student_never_reaches_it(tmp_path):
+    teachers = _teachers_file(tmp_path)
+    async with running(tmp_path, command=APP, teachers=teachers) as server:
+        server.test_keys["teach"] = str(tmp_path / "keys" / "teach")
+        async with await connect(server, "alice") as a_conn, await connect(server, "teach") as t_conn:
+            alice = await Term.open(a_conn, 120, 36)
+            await alice.wait_for(r"\bstep 0\b")
+            alice.send(" ")
+            await alice.wait_for(r"\bstep 1\b")
+            assert "class" not in alice.text().splitlines()[0]
+
+            teacher = await Term.open(t_conn, 120, 36)
+            await teacher.wait_for(r"1 of 1 connected")     # alice (bob has no folder until he logs in)
+            await teacher.wait_for(r"alice\s+\S+\s+dashboard")
+            status = json.loads((tmp_path / "data" / "classroom" / "status" / "alice.json").read_text())
+            assert status["connected"] and status["last_key"] == "space" and status["trained"] == 1
+
+            teacher.send("\r")                               # watch alice (the first row)
+            await teacher.wait_for(r"watching alice · read-only")
+            await teacher.wait_for(r"PAUSED")                # her whole screen, from the first frame
+            await alice.wait_for(r"watched by teach")
+            alice.send(" ")
+            await alice.wait_for(r"\bstep 2\b")
+            await teacher.wait_for(r"\bstep 2\b")            # live
+            teacher.send("x")                                # read-only: nothing reaches her
+            await asyncio.sleep(0.5)
+            assert server.hub._find("alice").last_key == "space"
+            teacher.send("\x1b")
+            await teacher.wait_for(r"alice\s+\S+\s+dashboard")
+            await until(lambda: not server.hub._find("alice").watchers)
+
+            teacher.send("s")                                # send the first lesson to the class
+            await teacher.wait_for(r"Send to every connected student")
+            teacher.send("\r")
+            await teacher.wait_for(r"sent \S+ to 1 connected students")
+            await alice.wait_for(r"press O to open it")
+            alice.send("O")
+            await alice.wait_for(r"step 1 of|Step 1")
+            await teacher.wait_for(r"alice\s+\S+\s+(?!dashboard)[a-z-]+\s+1/\d+")
+
+        # bob's key is a student's: the app, never the class view
+        async with await connect(server, "bob") as b_conn:
+            bob = await Term.open(b_conn, 120, 36)
+            await bob.wait_for(r"\bstep 0\b")
+            assert "connected" not in bob.text()
+            assert server.hub._find("bob") is not None and not server.hub._find("bob").teacher
+
+
+async def test_a_key_in_both_files_is_refused_at_start(tmp_path):
+    from serve_helpers import make_keys
+
+    keys = make_keys(tmp_path / "keys")
+    both = tmp_path / "keys" / "teachers"
+    both.write_text(Path(keys["alice"] + ".pub").read_text())
+    with pytest.raises(ServeError, match="share keys \\(alice\\)"):
+        Server(ServeConfig(port=0, authorized_keys=str(tmp_path / "keys" / "authorized_keys"),
+                           teachers=str(both), data_dir=str(tmp_path / "data")))
+
+
+async def test_an_unknown_key_is_neither_teacher_nor_student(tmp_path):
+    teachers = _teachers_file(tmp_path)
+    async with running(tmp_path, teachers=teachers) as server:
+        assert "eve" in server.test_keys
+        with pytest.raises(asyncssh.PermissionDenied):
+            await connect(server, "eve")

@@ -1,0 +1,98 @@
+"""A virtual screen per session (pyte), fed from the session's pty output.
+
+The server keeps one for every student's session so a teacher who starts watching sees the
+whole screen at once, not only what changes from then on. `dump()` turns it into lines of
+(text, style) runs, the style in Rich's syntax, ready for the class view to draw.
+
+Feeding is deferred: output is queued and fed when a teacher looks (or the queue grows past
+FEED_AT), so a class nobody watches costs few calls into pyte, and never more bytes than
+the sessions write.
+"""
+
+from __future__ import annotations
+
+import pyte
+
+FEED_AT = 256 << 10    # bytes queued before they are fed anyway (bounds the queue)
+
+_NAMES = {"brown": "yellow", "brightbrown": "bright_yellow"}
+
+
+def _color(c: str) -> str | None:
+    if not c or c == "default":
+        return None
+    if c in _NAMES:
+        return _NAMES[c]
+    if c.startswith("bright"):
+        return "bright_" + c[6:]
+    if len(c) == 6 and all(ch in "0123456789abcdefABCDEF" for ch in c):
+        return "#" + c.lower()
+    return c
+
+
+def style_of(char) -> str:
+    parts = []
+    if char.bold:
+        parts.append("bold")
+    if char.italics:
+        parts.append("italic")
+    if char.underscore:
+        parts.append("underline")
+    if char.reverse:
+        parts.append("reverse")
+    fg, bg = _color(char.fg), _color(char.bg)
+    if fg:
+        parts.append(fg)
+    if bg:
+        parts.append("on " + bg)
+    return " ".join(parts)
+
+
+class VScreen:
+    def __init__(self, cols: int, rows: int):
+        self.screen = pyte.Screen(cols, rows)
+        self.stream = pyte.ByteStream(self.screen)
+        self._queue = bytearray()
+        self.version = 0          # bumps with every byte of output (the watcher sends on change)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.screen.columns, self.screen.lines
+
+    def feed(self, data: bytes) -> None:
+        self._queue += data
+        self.version += 1
+        if len(self._queue) >= FEED_AT:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._queue:
+            data, self._queue = bytes(self._queue), bytearray()
+            self.stream.feed(data)
+
+    def resize(self, cols: int, rows: int) -> None:
+        self.flush()
+        self.screen.resize(rows, cols)
+        self.version += 1
+
+    def text(self) -> str:
+        self.flush()
+        return "\n".join(line.rstrip() for line in self.screen.display)
+
+    def dump(self) -> dict:
+        """{"cols", "rows", "lines": [[[text, style], ...] per row], "cursor": [x, y]}."""
+        self.flush()
+        s = self.screen
+        lines = []
+        for y in range(s.lines):
+            row = s.buffer[y]
+            runs: list[list[str]] = []
+            for x in range(s.columns):
+                char = row[x]
+                style = style_of(char)
+                if runs and runs[-1][1] == style:
+                    runs[-1][0] += char.data
+                else:
+                    runs.append([char.data, style])
+            lines.append(runs)
+        return {"cols": s.columns, "rows": s.lines, "lines": lines, "cursor": [s.cursor.x, s.cursor.y]}
