@@ -144,12 +144,13 @@ class Child:
             from tui.serve.channel import open_pipes
 
             ends = open_pipes()   # (ours to read, theirs to write, theirs to read, ours to write)
-            self.env = dict(self.env, NETSTEP_STATUS_FD=str(ends[1]), NETSTEP_CONTROL_FD=str(ends[2]))
         try:
             self.tty = os.ttyname(slave)
             _set_winsize(slave, *self.size)
             _raw_input(slave)
-            self.argv = make_argv(self.tty, errors_w)
+            self.argv = make_argv(self.tty, errors_w)   # (it may add to self.env)
+            if ends:
+                self.env = dict(self.env, NETSTEP_STATUS_FD=str(ends[1]), NETSTEP_CONTROL_FD=str(ends[2]))
             self._proc = subprocess.Popen(self.argv, stdin=slave, stdout=slave, stderr=slave, cwd=self.cwd,
                                           env=self.env, start_new_session=True, close_fds=True,
                                           pass_fds=(errors_w,) + (ends[1:3] if ends else ()))
