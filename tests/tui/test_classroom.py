@@ -100,9 +100,10 @@ async def test_class_view_watch_and_send_with_the_keyboard(classroom):
     channel = Recorder()
     app = ClassApp(data, channel)
     async with app.run_test(size=(120, 30)) as pilot:
-        await pilot.pause(0.3)
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        for _ in range(100):   # the first read of the class (on a worker thread)
+            if app.state is not None:
+                break
+            await pilot.pause(0.05)
         assert app.table.selected() == "ada"
         assert "2 of 4 connected" in str(app.summary.render())
         await pilot.press("enter")
@@ -142,3 +143,81 @@ def test_the_virtual_screen_keeps_text_and_colours():
     assert v.text().splitlines()[:2] == ["ok done", "    x"]
     v.resize(30, 4)
     assert v.dump()["cols"] == 30
+
+
+def test_unwatched_output_past_the_limit_makes_the_screen_stale_not_a_cost(monkeypatch):
+    monkeypatch.setattr("tui.serve.vscreen.KEEP", 100)
+    v = VScreen(20, 3)
+    v.feed(b"a" * 60)
+    assert not v.stale
+    v.feed(b"b" * 60)
+    assert v.stale and v.text().strip() == "", "dropped, never fed"
+    v.restart()
+    v.watched = True
+    v.feed(b"c" * 200)   # watched: every byte is kept
+    assert not v.stale and v.text().replace("\n", "").startswith("c" * 20)
+
+
+# -- the CPU budget: a busy server makes playing sessions draw less often
+
+from types import SimpleNamespace
+
+from tui.classroom.link import BUSY_SLOWDOWN, Link
+from tui.serve.config import ServeConfig
+from tui.serve.hub import CpuMeter, Hub
+
+
+def _app(playing):
+    state = SimpleNamespace(playing=playing, worker_active=playing, latest=SimpleNamespace(step=5))
+    return SimpleNamespace(screen_stack=[], state=state, slowdown=1.0, notify=lambda *a, **k: None)
+
+
+def test_a_busy_server_slows_the_drawing_of_playing_sessions_only():
+    for playing in (True, False):
+        app, end = _app(playing), Recorder()
+        link = Link(app, end)
+        link.publish()
+        assert app.slowdown == 1.0
+        assert end.sent[-1] == {"kind": "status", "screen": "dashboard", "lesson": None, "title": None, "step": None,
+                                "steps": None, "check": None, "trained": 5, "playing": playing}
+        link.receive({"kind": "load", "busy": True, "load": 0.97})
+        link.publish()
+        assert app.slowdown == (BUSY_SLOWDOWN if playing else 1.0)
+        assert len(end.sent) == 1, "an unchanged status is not sent again"
+
+
+def test_cpu_meter_reads_the_busy_share(tmp_path):
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  100 0 100 800 0 0 0 0 0 0\n")
+    meter = CpuMeter(str(stat))
+    stat.write_text("cpu  190 0 190 820 0 0 0 0 0 0\n")   # 180 busy of 200 ticks
+    assert meter.busy() == pytest.approx(0.9)
+
+
+def test_the_hub_tells_students_not_teachers_when_the_machine_gets_busy(tmp_path, monkeypatch):
+    server = SimpleNamespace(config=ServeConfig(allow_anonymous=True), root=tmp_path)
+    hub = Hub(server)
+
+    class Session(SimpleNamespace):
+        __hash__ = object.__hash__
+
+    def seat(name, teacher):
+        channel = Recorder()
+        identity = SimpleNamespace(name=name, teacher=teacher, guest=False)
+        session = Session(conn=SimpleNamespace(identity=identity), size=(80, 24),
+                                  child=SimpleNamespace(channel=channel, running=True))
+        hub.joined(session)
+        return session, channel
+
+    (s_ada, ada), (s_t, teach) = seat("ada", False), seat("teach", True)
+    monkeypatch.setattr(hub.cpu, "busy", lambda: 0.95)
+    hub._measure()
+    assert ada.sent == [{"kind": "load", "busy": True, "load": 0.95}] and teach.sent == []
+    hub._measure()
+    assert len(ada.sent) == 1, "told when it changes, not every second"
+    record = json.loads((tmp_path / "classroom" / "server.json").read_text())
+    assert record["busy"] and record["sessions"] == 1 and record["teachers"] == 1
+    status = json.loads((tmp_path / "classroom" / "status" / "ada.json").read_text())
+    assert status["connected"] and not (tmp_path / "classroom" / "status" / "teach.json").exists()
+    hub.left(s_ada)
+    assert not json.loads((tmp_path / "classroom" / "status" / "ada.json").read_text())["connected"]

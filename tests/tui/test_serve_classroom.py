@@ -4,6 +4,7 @@ the class view sees connected students, watches one, sends a lesson they open wi
 from __future__ import annotations
 
 import asyncio
+import re
 import json
 import os
 import sys
@@ -41,7 +42,9 @@ def _teachers_file(tmp_path: Path) -> str:
     return str(tmp_path / "keys" / "teachers")
 
 
-async def test_a_teacher_sees_watches_and_sends_a_student_never_reaches_it(tmp_path):
+async def test_a_teacher_sees_watches_and_sends_a_student_never_reaches_it(tmp_path, monkeypatch):
+    # Unwatched output beyond 1 KB is dropped: the teacher's first frame is the app's full repaint.
+    monkeypatch.setattr("tui.serve.vscreen.KEEP", 1024)
     teachers = _teachers_file(tmp_path)
     async with running(tmp_path, command=APP, teachers=teachers) as server:
         server.test_keys["teach"] = str(tmp_path / "keys" / "teach")
@@ -58,9 +61,11 @@ async def test_a_teacher_sees_watches_and_sends_a_student_never_reaches_it(tmp_p
             status = json.loads((tmp_path / "data" / "classroom" / "status" / "alice.json").read_text())
             assert status["connected"] and status["last_key"] == "space" and status["trained"] == 1
 
+            assert server.hub._find("alice").vscreen.stale
             teacher.send("\r")                               # watch alice (the first row)
             await teacher.wait_for(r"watching alice · read-only")
             await teacher.wait_for(r"PAUSED")                # her whole screen, from the first frame
+            await teacher.wait_for(r"(?s)PAUSED.*train loss.*╭")
             await alice.wait_for(r"watched by teach")
             alice.send(" ")
             await alice.wait_for(r"\bstep 2\b")
@@ -106,3 +111,47 @@ async def test_an_unknown_key_is_neither_teacher_nor_student(tmp_path):
         assert "eve" in server.test_keys
         with pytest.raises(asyncssh.PermissionDenied):
             await connect(server, "eve")
+
+
+async def test_with_teachers_can_type_the_teacher_takes_the_keyboard_and_the_student_sees_it(tmp_path):
+    teachers = _teachers_file(tmp_path)
+    async with running(tmp_path, command=APP, teachers=teachers, teachers_can_type=True) as server:
+        server.test_keys["teach"] = str(tmp_path / "keys" / "teach")
+        async with await connect(server, "alice") as a_conn, await connect(server, "teach") as t_conn:
+            alice = await Term.open(a_conn, 120, 36)
+            await alice.wait_for(r"\bstep 0\b")
+            teacher = await Term.open(t_conn, 120, 36)
+            await teacher.wait_for(r"alice\s+\S+\s+dashboard")
+            teacher.send("\r")
+            await teacher.wait_for(r"watching alice · read-only")
+            teacher.send(" ")                                # read-only still: nothing happens
+            await asyncio.sleep(0.5)
+            teacher.send("\x14")                             # ctrl+t: take the keyboard
+            await teacher.wait_for(r"YOU ARE TYPING")
+            teacher.send(" ")
+            await alice.wait_for(r"\bstep 1\b")
+            await alice.wait_for(r"teach is typing")
+            await teacher.wait_for(r"\bstep 1\b")
+            teacher.send("\x14")                             # give it back
+            await alice.wait_for(r"watched by teach")
+
+
+async def test_without_the_flag_a_teacher_cannot_type(tmp_path):
+    teachers = _teachers_file(tmp_path)
+    async with running(tmp_path, command=APP, teachers=teachers) as server:
+        server.test_keys["teach"] = str(tmp_path / "keys" / "teach")
+        async with await connect(server, "alice") as a_conn, await connect(server, "teach") as t_conn:
+            alice = await Term.open(a_conn, 120, 36)
+            await alice.wait_for(r"\bstep 0\b")
+            teacher = await Term.open(t_conn, 120, 36)
+            await teacher.wait_for(r"alice\s+\S+\s+dashboard")
+            teacher.send("\r")
+            await teacher.wait_for(r"watching alice · read-only")
+            teacher.send("\x14")
+            await teacher.wait_for(r"--teachers-can-type")
+            teacher.send(" ")
+            # Even a forged request is refused by the server, not only by the view.
+            (t_seat,) = [s for s in server.hub.seats.values() if s.teacher]
+            server.hub.message(t_seat.session, {"kind": "keys", "data": "   "})
+            await asyncio.sleep(1.0)
+            assert re.search(r"\bstep 0\b", alice.text())

@@ -99,6 +99,8 @@ class Link:
                             title="From your teacher", timeout=30)
         elif kind == "load":
             self.busy = bool(message.get("busy"))
+        elif kind == "repaint":   # a teacher starts watching and the server's copy is stale
+            self.app.screen.refresh()
 
     def notice(self) -> str:
         if self.typing:

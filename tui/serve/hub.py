@@ -261,6 +261,10 @@ class Hub:
         teacher.watching = student
         student.watchers.add(teacher)
         student.sent_version = -1
+        student.vscreen.watched = True
+        if student.vscreen.stale:   # its output was dropped while nobody watched: a full frame
+            student.vscreen.restart()
+            student.send({"kind": "repaint"})
         self._tell_watched(student)
         log.info("teacher %s watches %s", teacher.name, student.name)
         self._send_screen(teacher, student)
@@ -269,6 +273,7 @@ class Hub:
         student, teacher.watching = teacher.watching, None
         if student is not None and teacher in student.watchers:
             student.watchers.discard(teacher)
+            student.vscreen.watched = bool(student.watchers)
             if teacher.typing:
                 teacher.typing = False
             self._tell_watched(student)

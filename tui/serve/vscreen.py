@@ -4,16 +4,18 @@ The server keeps one for every student's session so a teacher who starts watchin
 whole screen at once, not only what changes from then on. `dump()` turns it into lines of
 (text, style) runs, the style in Rich's syntax, ready for the class view to draw.
 
-Feeding is deferred: output is queued and fed when a teacher looks (or the queue grows past
-FEED_AT), so a class nobody watches costs few calls into pyte, and never more bytes than
-the sessions write.
+pyte costs about 1.5 ms of the server's CPU per KB, and a playing session writes tens of KB a
+second: fed all the time, 32 sessions would cost the server a core. So output is queued and
+fed only when a teacher looks; a queue that grows past KEEP is dropped and the screen marked
+stale, and the next teacher to watch asks the session's app for one full repaint
+(the "repaint" message on its channel) into a fresh screen. Watched, every byte is fed.
 """
 
 from __future__ import annotations
 
 import pyte
 
-FEED_AT = 256 << 10    # bytes queued before they are fed anyway (bounds the queue)
+KEEP = 64 << 10    # bytes of unwatched output kept to feed later; past this the screen goes stale
 
 _NAMES = {"brown": "yellow", "brightbrown": "bright_yellow"}
 
@@ -54,16 +56,28 @@ class VScreen:
         self.stream = pyte.ByteStream(self.screen)
         self._queue = bytearray()
         self.version = 0          # bumps with every byte of output (the watcher sends on change)
+        self.stale = False        # output was dropped: only a full repaint makes the screen true again
+        self.watched = False
 
     @property
     def size(self) -> tuple[int, int]:
         return self.screen.columns, self.screen.lines
 
     def feed(self, data: bytes) -> None:
-        self._queue += data
         self.version += 1
-        if len(self._queue) >= FEED_AT:
-            self.flush()
+        if self.stale:
+            return
+        self._queue += data
+        if len(self._queue) > KEEP and not self.watched:
+            self._queue.clear()
+            self.stale = True
+
+    def restart(self) -> None:
+        """A fresh, blank screen, for the full repaint asked of the app."""
+        self._queue.clear()
+        self.screen.reset()
+        self.stale = False
+        self.version += 1
 
     def flush(self) -> None:
         if self._queue:
