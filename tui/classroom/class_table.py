@@ -17,8 +17,9 @@ from textual.strip import Strip
 
 from tui.widgets.repaint import changed_lines
 
-COLUMNS = (("student", 14), ("connected", 10), ("lesson", 18), ("step", 6), ("on step", 8), ("check", 6),
-           ("trained", 8), ("last key", 12), ("", 0))
+# Most telling first: at 80 columns the last ones scroll off to the right.
+COLUMNS = (("student", 12), ("lesson", 15), ("step", 5), ("on step", 7), ("check", 7), ("last key", 11),
+           ("trained", 8), ("connected", 9), ("", 0))
 
 STYLES = {
     "head": Style(bold=True, underline=True),
@@ -53,7 +54,7 @@ def cells(row, now: float) -> tuple[str, ...]:
     if not row.connected:
         connected = "away"
     step = f"{row.step}/{row.steps}" if row.step and row.steps else (str(row.step) if row.step else "—")
-    check = "—" if row.check is None else ("met" if row.check else "not yet")
+    check = "—" if row.check is None else ("met" if row.check else "not met")
     key = "—"
     if row.last_key:
         key = f"{row.last_key} {_ago(row.last_key_ago)}" if row.last_key_ago is not None else row.last_key
@@ -67,8 +68,8 @@ def cells(row, now: float) -> tuple[str, ...]:
     if row.error:
         extra.append("! " + row.error)
     lesson = row.lesson or ("dashboard" if row.connected else "—")
-    return (row.name, connected, lesson, step, _ago(row.on_step) if row.connected else "—", check,
-            "—" if row.trained is None else f"{row.trained:,}", key, " · ".join(extra))
+    return (row.name, lesson, step, _ago(row.on_step) if row.connected else "—", check, key,
+            "—" if row.trained is None else f"{row.trained:,}", connected, " · ".join(extra))
 
 
 class ClassTable(ScrollView, can_focus=True):
