@@ -155,3 +155,24 @@ async def test_without_the_flag_a_teacher_cannot_type(tmp_path):
             server.hub.message(t_seat.session, {"kind": "keys", "data": "   "})
             await asyncio.sleep(1.0)
             assert re.search(r"\bstep 0\b", alice.text())
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "cannot read --teachers keys"),
+    ("not a key\n", "is not an OpenSSH public key"),
+])
+def test_a_bad_teachers_file_is_one_line_and_exit_2(tmp_path, content, message):
+    import subprocess
+
+    from serve_helpers import make_keys
+
+    make_keys(tmp_path / "keys")
+    teachers = tmp_path / "keys" / "teachers"
+    if content is not None:
+        teachers.write_text(content)
+    env = dict(os.environ, NETSTEP_DATA_DIR=str(tmp_path / "data"))
+    out = subprocess.run([sys.executable, "-m", "tui", "serve", "--port", "0", "--authorized-keys",
+                          str(tmp_path / "keys" / "authorized_keys"), "--teachers", str(teachers)],
+                         capture_output=True, text=True, env=env, timeout=WAIT)
+    assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
+    assert [line for line in out.stderr.splitlines() if line.startswith("netstep:")] and not out.stdout

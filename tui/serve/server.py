@@ -103,7 +103,7 @@ class Server:
         self.config = config
         self.root = Path(config.data_dir) if config.data_dir else data_root()
         self.keys: AuthorizedKeys | None = AuthorizedKeys(config.authorized_keys) if config.authorized_keys else None
-        self.teachers: AuthorizedKeys | None = AuthorizedKeys(config.teachers) if config.teachers else None
+        self.teachers: AuthorizedKeys | None = AuthorizedKeys(config.teachers, "--teachers keys") if config.teachers else None
         self._check_teachers()
         self.hub: Hub | None = None
         self.host_key = None
