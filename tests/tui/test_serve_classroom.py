@@ -176,3 +176,27 @@ def test_a_bad_teachers_file_is_one_line_and_exit_2(tmp_path, content, message):
                          capture_output=True, text=True, env=env, timeout=WAIT)
     assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
     assert [line for line in out.stderr.splitlines() if line.startswith("netstep:")] and not out.stdout
+
+
+async def test_a_students_session_cannot_read_what_the_server_publishes(tmp_path):
+    from tui.serve import landlock_abi
+
+    if not landlock_abi():
+        pytest.skip("no Landlock on this kernel: sessions are not sandboxed")
+    async with running(tmp_path) as server:
+        async with await connect(server, "bob") as b_conn:   # bob is connected: his status is written
+            bob = await Term.open(b_conn)
+            await bob.pid()
+            status = server.root / "classroom" / "status" / "bob.json"
+            await until(status.exists)
+            await until((server.root / "classroom" / "server.json").exists)
+            paths = [str(status), str(server.root / "classroom" / "server.json"), str(server.root / "classroom")]
+            (server.root / "users" / "alice").mkdir(parents=True, exist_ok=True)
+            (server.root / "users" / "alice" / "probe-paths.txt").write_text("\n".join(paths))
+            async with await connect(server, "alice") as a_conn:
+                alice = await Term.open(a_conn, 250, 40)
+                await alice.pid()
+                alice.send("r")
+                await alice.wait_for(rf"read {paths[-1]} \w+")
+                found = dict(line.split()[1:3] for line in alice.text().splitlines() if line.startswith("read "))
+    assert found == {p: "DENIED" for p in paths}
