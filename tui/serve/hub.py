@@ -24,11 +24,15 @@ import json
 import logging
 import os
 import re
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tui.datadir import inside
+from tui.serve.config import ServeError
+from tui.serve.identity import Identity
 from tui.serve.vscreen import VScreen
 
 if TYPE_CHECKING:
@@ -67,6 +71,37 @@ def key_name(data: bytes) -> str | None:
         return data.decode("utf-8")[-1]
     except UnicodeDecodeError:
         return "?"
+
+
+def check_teachers(teachers, keys) -> None:
+    """A key in both files would make a student's key open the class view: refused."""
+    if teachers is None or keys is None:
+        return
+    both = set(teachers.entries) & set(keys.entries)
+    if both:
+        names = ", ".join(sorted(keys.entries[k].name for k in both))
+        raise ServeError(f"--teachers and --authorized-keys share keys ({names}); a key is a student's "
+                         f"or a teacher's, not both")
+
+
+def teacher_identity(root: Path, entry, key) -> Identity:
+    """Teachers' folders are apart from the students': a teacher named like a student never
+    shares that student's folder or status."""
+    (root / "teachers").mkdir(mode=0o700, exist_ok=True)
+    folder = inside(root / "teachers", entry.name)
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return Identity(entry.name, folder, False, f"teacher key {entry.fingerprint}", key, teacher=True)
+
+
+def teacher_session(root: Path, config, env: dict) -> tuple[list, list, list]:
+    """(command, its arguments, extra sandbox rules) of a teacher's session: whatever the
+    students run, it is the class view, which reads every student's progress and status and
+    writes none of it."""
+    if config.teachers_can_type:
+        env["NETSTEP_TEACHERS_CAN_TYPE"] = "1"
+    command = [sys.executable, "-P", "-s", "-B", "-m", "tui.serve.app_main"]
+    reads = [(str((root / sub).resolve()), "read") for sub in ("users", "classroom")]
+    return command, ["--class-view", str(root)], reads
 
 
 def write_json(path: Path, data) -> None:

@@ -34,7 +34,7 @@ import asyncssh
 from tui.datadir import data_root, inside, safe_name
 from tui.serve.config import ServeConfig, ServeError
 from tui.serve.identity import AuthorizedKeys, Identity, KeyEntry, load_host_key, save_host_key
-from tui.serve.hub import Hub
+from tui.serve.hub import Hub, check_teachers, teacher_identity, teacher_session
 from tui.serve.protocol import _Connection, _Session
 from tui.serve.pty_child import Child
 from tui.serve.landlock import abi as landlock_abi
@@ -104,7 +104,7 @@ class Server:
         self.root = Path(config.data_dir) if config.data_dir else data_root()
         self.keys: AuthorizedKeys | None = AuthorizedKeys(config.authorized_keys) if config.authorized_keys else None
         self.teachers: AuthorizedKeys | None = AuthorizedKeys(config.teachers, "--teachers keys") if config.teachers else None
-        self._check_teachers()
+        check_teachers(self.teachers, self.keys)
         self.hub: Hub | None = None
         self.host_key = None
         self.port = None
@@ -127,16 +127,6 @@ class Server:
         self._acceptor = None
         self._children_gone = asyncio.Event()
         self._children_gone.set()
-
-    def _check_teachers(self) -> None:
-        """A key in both files would make a student's key open the class view: refused."""
-        if self.teachers is None or self.keys is None:
-            return
-        both = set(self.teachers.entries) & set(self.keys.entries)
-        if both:
-            names = ", ".join(sorted(self.keys.entries[k].name for k in both))
-            raise ServeError(f"--teachers and --authorized-keys share keys ({names}); a key is a student's "
-                             f"or a teacher's, not both")
 
     # -- life cycle
 
@@ -381,12 +371,7 @@ class Server:
     def identify(self, username: str, entry: KeyEntry | None, key: bytes | None = None,
                  teacher: bool = False) -> Identity:
         if entry is not None and teacher:
-            # Teachers' folders apart from the students': a teacher named like a student
-            # never shares that student's folder or status.
-            (self.root / "teachers").mkdir(mode=0o700, exist_ok=True)
-            folder = inside(self.root / "teachers", entry.name)
-            folder.mkdir(mode=0o700, exist_ok=True)
-            return Identity(entry.name, folder, False, f"teacher key {entry.fingerprint}", key, teacher=True)
+            return teacher_identity(self.root, entry, key)
         if entry is not None:
             folder = inside(self.root / "users", entry.name)
             folder.mkdir(mode=0o700, exist_ok=True)
@@ -440,20 +425,14 @@ class Server:
         (folder / ".tmp").mkdir(mode=0o700, exist_ok=True)
         env = self.child_env(session)
 
-        teacher = session.conn.identity.teacher
-        command = self.config.command
-        if teacher:   # whatever the students run, a teacher's session is the class view
-            command = [sys.executable, "-P", "-s", "-B", "-m", "tui.serve.app_main"]
-            extra = ["--class-view", str(self.root)]
-            if self.config.teachers_can_type:
-                env["NETSTEP_TEACHERS_CAN_TYPE"] = "1"
+        command, reads = self.config.command, []
+        if session.conn.identity.teacher:
+            command, extra, reads = teacher_session(self.root, self.config, env)
 
         def make_argv(tty: str, errors_fd: int) -> list[str]:
             spec = {"parent": os.getpid(), "limits": self.config.rlimits(), "nice": self.config.nice}
             if self._sandbox_rules is not None:
-                spec["sandbox"] = session_rules(self._sandbox_rules, str(folder), tty)
-                if teacher:   # the class view reads every student's progress and status, writes none
-                    spec["sandbox"] += [(str((self.root / sub).resolve()), "read") for sub in ("users", "classroom")]
+                spec["sandbox"] = session_rules(self._sandbox_rules, str(folder), tty) + reads
             env["NETSTEP_ERROR_FD"] = str(errors_fd)
             return [sys.executable, "-I", "-S", str(LAUNCHER), json.dumps(spec), *command, *extra]
 
