@@ -191,7 +191,9 @@ async def start_server(tmp, n_keys, max_sessions):
     env = dict(os.environ, NETSTEP_DATA_DIR=str(tmp / "data"))
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tui", "serve", "--port", "0", "--authorized-keys", str(tmp / "authorized_keys"),
-        "--max-sessions", str(max_sessions), "--max-per-address", "0", stderr=subprocess.PIPE, env=env)
+        "--max-sessions", str(max_sessions), "--max-per-address", "0",
+        # a whole class logs in at once here: no random early drop of the 21st login
+        "--max-startups", f"{max(20, n_keys)}:30:{max(100, 2 * n_keys)}", stderr=subprocess.PIPE, env=env)
     while True:
         line = (await asyncio.wait_for(proc.stderr.readline(), WAIT)).decode()
         if not line:
