@@ -112,6 +112,10 @@ async def test_class_view_watch_and_send_with_the_keyboard(classroom):
         app.receive({"kind": "screen", "name": "ada", **screen.dump()})
         await pilot.pause()
         assert app.watching.view.text().splitlines()[0] == "hello from ada"
+        screen.feed(b"\x1b[2;1Hsecond line")
+        app.receive({"kind": "screen", "name": "ada", **screen.dump(full=False)})   # the changed line only
+        await pilot.pause()
+        assert app.watching.view.text().splitlines()[:2] == ["hello from ada", "second line"]
         await pilot.press("escape")
         assert channel.sent[-1] == {"kind": "unwatch"}
         assert app.watching is None
@@ -138,7 +142,10 @@ def test_the_virtual_screen_keeps_text_and_colours():
     v.feed(b"\x1b[32mok\x1b[0m done\r\n\x1b[2;5Hx")
     dump = v.dump()
     assert (dump["cols"], dump["rows"]) == (20, 3)
-    assert dump["lines"][0][0] == ["ok", "green"]
+    assert dump["lines"]["0"][0] == ["ok", "green"] and set(dump["lines"]) == {"0", "1", "2"}
+    assert v.dump(full=False)["lines"] == {}, "nothing changed since"
+    v.feed(b"\x1b[3;1Hz")
+    assert list(v.dump(full=False)["lines"]) == ["2"], "only the changed line"
     assert v.text().splitlines()[:2] == ["ok done", "    x"]
     v.resize(30, 4)
     assert v.dump()["cols"] == 30

@@ -37,8 +37,12 @@ class ScreenView(ScrollView, can_focus=True):
         self._strips: dict = {}
 
     def show(self, dump: dict) -> None:
-        lines = [tuple((str(t), str(s)) for t, s in line) for line in dump.get("lines", [])]
-        cols = int(dump.get("cols") or 0)
+        """A frame: every line (full) or only the changed ones, by row number."""
+        cols, rows = int(dump.get("cols") or 0), int(dump.get("rows") or 0)
+        lines = [()] * rows if dump.get("full") else (self.lines + [()] * rows)[:rows]
+        for y, line in (dump.get("lines") or {}).items():
+            if 0 <= int(y) < rows:
+                lines[int(y)] = tuple((str(t), str(s)) for t, s in line)
         old, self.lines = self._keys, lines
         self._keys = lines
         self._strips = {k: v for k, v in self._strips.items() if k in set(lines)}

@@ -161,7 +161,8 @@ class Seat:
         self.watchers: set[Seat] = set()   # teachers watching this student
         self.watching: Seat | None = None  # for a teacher: the student watched
         self.typing = False
-        self.sent_version = -1
+        self.sent_version = -1     # the virtual screen's version its watchers last got
+        self.need_full = True      # the next frame to watchers holds every line, not only changed ones
         self.written_at = 0.0
         self.dirty = True
         cols, rows = session.size
@@ -261,6 +262,7 @@ class Hub:
         seat = self.seats.get(session)
         if seat is not None and seat.vscreen is not None:
             seat.vscreen.resize(cols, rows)
+            seat.need_full = True
 
     # -- messages from a session's app
 
@@ -295,14 +297,14 @@ class Hub:
         self._unwatch(teacher)
         teacher.watching = student
         student.watchers.add(teacher)
-        student.sent_version = -1
+        student.sent_version, student.need_full = -1, True
         student.vscreen.watched = True
         if student.vscreen.stale:   # its output was dropped while nobody watched: a full frame
             student.vscreen.restart()
             student.send({"kind": "repaint"})
         self._tell_watched(student)
         log.info("teacher %s watches %s", teacher.name, student.name)
-        self._send_screen(teacher, student)
+        self._send_screen(student)
 
     def _unwatch(self, teacher: Seat) -> None:
         student, teacher.watching = teacher.watching, None
@@ -345,14 +347,25 @@ class Hub:
 
     # -- the clock: screens to watchers, status files, the load
 
-    def _send_screen(self, teacher: Seat, student: Seat) -> None:
-        child = teacher.session.child
-        if child is None or child.channel is None or child.channel.pending() > 256 << 10:
-            return    # the teacher's view has not read the last one yet: skip a frame
-        if student.vscreen.version == student.sent_version:
+    def _send_screen(self, student: Seat) -> None:
+        """The lines that changed since the last frame (all of them after a new watcher, a resize
+        or a skipped frame), one dump shared by every teacher watching."""
+        if student.vscreen.version == student.sent_version and not student.need_full:
             return
-        student.sent_version = student.vscreen.version
-        teacher.send({"kind": "screen", "name": student.name, **student.vscreen.dump()})
+        ready = []
+        for teacher in student.watchers:
+            child = teacher.session.child
+            if child is None or child.channel is None or child.channel.pending() > 256 << 10:
+                student.need_full = True   # this view has not read the last frame: it gets a whole one later
+            else:
+                ready.append(teacher)
+        if not ready:
+            return
+        full = student.need_full
+        student.sent_version, student.need_full = student.vscreen.version, False
+        message = {"kind": "screen", "name": student.name, **student.vscreen.dump(full=full)}
+        for teacher in ready:
+            teacher.send(message)
 
     async def _run(self) -> None:
         next_load = 0.0
@@ -367,8 +380,8 @@ class Hub:
                 next_load = now + LOAD_EVERY
 
     def _tick(self, next_load: float) -> None:
-        for teacher in [s for s in self.seats.values() if s.teacher and s.watching is not None]:
-            self._send_screen(teacher, teacher.watching)
+        for student in {s.watching for s in self.seats.values() if s.teacher and s.watching is not None}:
+            self._send_screen(student)
         now = time.monotonic()
         for seat in self.student_seats():
             if seat.dirty or now - seat.written_at >= REFRESH_EVERY:

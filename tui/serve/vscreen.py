@@ -93,12 +93,15 @@ class VScreen:
         self.flush()
         return "\n".join(line.rstrip() for line in self.screen.display)
 
-    def dump(self) -> dict:
-        """{"cols", "rows", "lines": [[[text, style], ...] per row], "cursor": [x, y]}."""
+    def dump(self, full: bool = True) -> dict:
+        """{"cols", "rows", "full", "lines": {row: [[text, style], ...]}, "cursor": [x, y]}: every
+        row, or (full=False) only those pyte marked changed since the last dump."""
         self.flush()
         s = self.screen
-        lines = []
-        for y in range(s.lines):
+        rows = range(s.lines) if full else sorted(y for y in s.dirty if 0 <= y < s.lines)
+        s.dirty.clear()
+        lines = {}
+        for y in rows:
             row = s.buffer[y]
             runs: list[list[str]] = []
             for x in range(s.columns):
@@ -108,5 +111,5 @@ class VScreen:
                     runs[-1][0] += char.data
                 else:
                     runs.append([char.data, style])
-            lines.append(runs)
-        return {"cols": s.columns, "rows": s.lines, "lines": lines, "cursor": [s.cursor.x, s.cursor.y]}
+            lines[str(y)] = runs
+        return {"cols": s.columns, "rows": s.lines, "full": full, "lines": lines, "cursor": [s.cursor.x, s.cursor.y]}
