@@ -227,3 +227,57 @@ def test_the_hub_tells_students_not_teachers_when_the_machine_gets_busy(tmp_path
     assert status["connected"] and not (tmp_path / "classroom" / "status" / "teach.json").exists()
     hub.left(s_ada)
     assert not json.loads((tmp_path / "classroom" / "status" / "ada.json").read_text())["connected"]
+
+
+async def test_the_lessons_app_publishes_its_step_and_opens_what_was_sent(monkeypatch, tmp_path):
+    """`netstep lesson ID` served: its status goes out on the channel; O opens the sent lesson."""
+    import os
+
+    from tui.lessons.app import LessonApp
+    from tui.screens.lesson import LessonScreen
+    from tui.serve.channel import encode, split_lines
+    from tui.store import ProgressStore
+
+    status_r, status_w = os.pipe()
+    control_r, control_w = os.pipe()
+    monkeypatch.setenv("NETSTEP_STATUS_FD", str(status_w))
+    monkeypatch.setenv("NETSTEP_CONTROL_FD", str(control_r))
+    os.set_blocking(status_r, False)
+    store = ProgressStore(tmp_path / FILENAME, user="ada")
+    app = LessonApp("xor", store=store)
+    buffer = bytearray()
+
+    def published():
+        try:
+            return split_lines(buffer, os.read(status_r, 65536))
+        except BlockingIOError:
+            return []
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        seen = []
+        for _ in range(100):
+            seen += published()
+            if any(m.get("lesson") == "xor" for m in seen):
+                break
+            await pilot.pause(0.05)
+        status = [m for m in seen if m.get("lesson") == "xor"][-1]
+        assert (status["kind"], status["step"], status["screen"]) == ("status", 1, "lesson")
+        assert status["steps"] >= 2 and status["check"] in (True, False)
+        os.write(control_w, encode({"kind": "watched", "by": ["teach"], "typing": []}))
+        os.write(control_w, encode({"kind": "sent", "lesson": "shapes", "by": "teach"}))
+        for _ in range(100):
+            if app.classroom.sent:
+                break
+            await pilot.pause(0.05)
+        assert app.classroom_notice == "watched by teach"
+        await pilot.pause(0.2)
+        bar = app.screen.query_one("StatusBar")
+        assert "watched by teach" in str(bar.line.render()), "the student's status line says so"
+        await pilot.press("O")
+        for _ in range(100):
+            if isinstance(app.screen, LessonScreen) and app.screen.lesson.id == "shapes":
+                break
+            await pilot.pause(0.05)
+        assert app.screen.lesson.id == "shapes"
+    for fd in (status_r, control_w):
+        os.close(fd)
