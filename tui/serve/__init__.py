@@ -17,6 +17,9 @@ Modules, outside in:
     landlock.py      the kernel interface, shared with session_child.py
     session_child.py the first program of a child: limits, sandbox, then exec the app
     app_main.py      the app in the child, its tracebacks kept for the server's log
+    channel.py       the classroom channel: two pipes per session beside its pty, JSON lines
+    hub.py           the classroom: status files, teachers' requests (watch, send, type), the load
+    vscreen.py       a pyte virtual screen per session, for a teacher watching
 
 Names are loaded on first use, so `tui.serve.config` (imported by the command line to build
 its flags) does not import asyncssh.
