@@ -12,12 +12,16 @@ import asyncio
 import os
 import platform
 import random
+import re
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 from serve_bench import WAIT, Client, children_of, cpu_seconds, memory_mb, percentile, start_server
+
+
+BADGE = re.compile(rb"PLAYING|PAUSED|STOPPED")
 
 
 class OpenClient:
@@ -29,6 +33,8 @@ class OpenClient:
         self.latencies: list[float] = []
         self.lost = 0
         self.ended = False
+        self.badge = None                            # the status line's latest PLAYING / PAUSED
+        self.replays = 0
         self._reader = asyncio.get_running_loop().create_task(self._read())
 
     async def _read(self):
@@ -41,6 +47,9 @@ class OpenClient:
                 self.ended = True
                 return
             self.c._take(data)
+            badges = BADGE.findall(data)
+            if badges:
+                self.badge = badges[-1]
             now = time.perf_counter()
             step = self.c.step or 0
             while self.pending and self.pending[0][0] <= step:
@@ -59,6 +68,17 @@ class OpenClient:
             self.c.process.stdin.write(b" ")
             k += 1
             await asyncio.sleep(max(0.0, start + k * interval - loop.time()))
+
+    async def keep_playing(self, seconds: float):
+        """A student who plays: p, and p again whenever the run has stopped (after its epochs,
+        playing stops by itself; p plays on), so the session trains at full speed throughout."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + seconds
+        while loop.time() < end and not self.ended:
+            if self.badge != b"PLAYING":
+                self.c.process.stdin.write(b"p")
+                self.replays += 1
+            await asyncio.sleep(1.0)
 
     async def settle(self, timeout=10.0):
         loop = asyncio.get_running_loop()
@@ -157,7 +177,7 @@ async def classroom(args):
             await asyncio.sleep(2.0)   # playing has begun
             cpu0, t0 = _children_cpu(proc.pid), time.perf_counter()
             await asyncio.gather(*(c.press_every(2.0, seconds) for c in pressers),
-                                 asyncio.sleep(seconds))
+                                 *(c.keep_playing(seconds) for c in players))
             await asyncio.gather(*(c.settle() for c in pressers))
             wall = time.perf_counter() - t0
             cpu1 = _children_cpu(proc.pid)
@@ -169,8 +189,11 @@ async def classroom(args):
             per = sorted((cpu1.get(p, 0) - cpu0.get(p, 0)) / wall * 100 for p in cpu1)
             server_cpu = cpu_seconds(proc.pid)
             print(f"key-to-screen latency of the {n_press} pressing: {len(lat)} presses, {lost} unanswered; {_stats(lat)}")
-            print(f"CPU per session: mean {statistics.mean(per):.1f}% of a core (min {per[0]:.1f}%, max {per[-1]:.1f}%); "
-                  f"all sessions {sum(per) / 100:.2f} cores; server process {server_cpu:.1f} s CPU since start")
+            print(f"CPU per session: the {n_play} busiest (the playing ones) mean {statistics.mean(per[-n_play:]):.1f}% "
+                  f"of a core, the other {len(per) - n_play} mean {statistics.mean(per[:-n_play]):.1f}% (max "
+                  f"{per[-n_play - 1]:.1f}%); all sessions {sum(per) / 100:.2f} cores; server process "
+                  f"{server_cpu:.1f} s CPU since start; p pressed {sum(c.replays for c in players)} times to keep "
+                  f"{n_play} playing")
             print(f"RSS per session: mean {statistics.mean(mem):.0f} MB, max {max(mem):.0f} MB")
             print(f"sessions alive at the end: {alive} of {len(clients)} ({len(kids)} app processes)")
             p95 = percentile(lat, 0.95) if lat else float("inf")
