@@ -178,7 +178,8 @@ def _app(playing):
     return SimpleNamespace(screen_stack=[], state=state, slowdown=1.0, notify=lambda *a, **k: None)
 
 
-def test_a_busy_server_slows_the_drawing_of_playing_sessions_only():
+def test_a_busy_server_slows_the_drawing_of_playing_sessions_only(monkeypatch):
+    monkeypatch.setattr("tui.classroom.link.background_priority", lambda done: 0)   # not this test process's threads
     for playing in (True, False):
         app, end = _app(playing), Recorder()
         link = Link(app, end)
@@ -281,3 +282,19 @@ async def test_the_lessons_app_publishes_its_step_and_opens_what_was_sent(monkey
         assert app.screen.lesson.id == "shapes"
     for fd in (status_r, control_w):
         os.close(fd)
+
+
+def test_worker_threads_of_a_served_app_run_at_background_priority():
+    import os
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tui.classroom.link import BACKGROUND_NICE, background_priority
+
+    with ThreadPoolExecutor(1, thread_name_prefix="asyncio") as pool:
+        tid = pool.submit(threading.get_native_id).result()
+        done = set()
+        assert background_priority(done) >= 1 and tid in done
+        assert os.getpriority(os.PRIO_PROCESS, tid) == BACKGROUND_NICE
+        assert pool.submit(lambda: os.getpriority(os.PRIO_PROCESS, 0)).result() == BACKGROUND_NICE
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) != BACKGROUND_NICE, "the main thread keeps its own"

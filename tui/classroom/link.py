@@ -11,10 +11,14 @@ less often (each keypress is still answered at once).
 
 from __future__ import annotations
 
+import os
+import threading
+
 from tui.serve.channel import ChildEnd
 
 PUBLISH_EVERY = 1.0
 BUSY_SLOWDOWN = 3.0     # a playing session's panels draw 3x less often while the server is busy
+BACKGROUND_NICE = 19    # the training threads of a served app: any keypress anywhere comes first
 
 
 def _lesson_screen(app):
@@ -46,6 +50,25 @@ def status_of(app) -> dict:
             "playing": bool(state is not None and (state.playing or state.worker_active))}
 
 
+def background_priority(done: set) -> int:
+    """Lower the priority of this app's worker threads (the training loop runs in one) to
+    BACKGROUND_NICE: an idle machine still gives them every free cycle, a busy one serves
+    the threads answering keys first (the event loop, Textual's input and output threads),
+    in this session and in every other. Linux nice is per thread. Returns threads changed."""
+    changed = 0
+    for thread in threading.enumerate():
+        tid = thread.native_id
+        if not thread.name.startswith("asyncio_") or tid is None or tid in done:
+            continue
+        try:
+            os.setpriority(os.PRIO_PROCESS, tid, max(os.getpriority(os.PRIO_PROCESS, tid), BACKGROUND_NICE))
+        except OSError:
+            pass
+        done.add(tid)
+        changed += 1
+    return changed
+
+
 class Link:
     def __init__(self, app, end: ChildEnd):
         self.app = app
@@ -55,6 +78,7 @@ class Link:
         self.watched_by: list = []
         self.typing: list = []
         self._published = None
+        self._reniced: set = set()
 
     def start(self) -> None:
         self.app.set_interval(PUBLISH_EVERY, self.publish)
@@ -68,6 +92,8 @@ class Link:
             return
         if status != self._published and self.end.send(status):
             self._published = status
+        if status.get("playing"):
+            background_priority(self._reniced)
         if self.busy and status.get("playing"):
             for host in (self.app, _lesson_screen(self.app)):
                 if host is not None and hasattr(host, "slowdown"):
