@@ -11,6 +11,7 @@ server over the session's channel (tui/serve/channel.py); outside a served sessi
 from __future__ import annotations
 
 import os
+import time
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -42,9 +43,10 @@ class ClassApp(App):
         Binding("q", "quit", "quit"),
     ]
 
-    def __init__(self, data, channel=None, can_type: bool = False, **kwargs):
+    def __init__(self, data, channel=None, can_type: bool = False, clock=time.time, **kwargs):
         super().__init__(**kwargs)
         self.data = data
+        self.clock = clock     # the time the rows are measured from (fixed in snapshot tests)
         self.channel = channel
         self.can_type = can_type
         self.state = None
@@ -76,7 +78,7 @@ class ClassApp(App):
     def refresh_class(self) -> None:
         if not self.steps_of:
             self.steps_of = _steps_of()
-        state = load_class(self.data, self.steps_of)
+        state = load_class(self.data, self.steps_of, now=self.clock())
         self.call_from_thread(self.show_class, state)
 
     def show_class(self, state) -> None:
