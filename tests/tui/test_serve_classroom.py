@@ -200,3 +200,20 @@ async def test_a_students_session_cannot_read_what_the_server_publishes(tmp_path
                 await alice.wait_for(rf"read {paths[-1]} \w+")
                 found = dict(line.split()[1:3] for line in alice.text().splitlines() if line.startswith("read "))
     assert found == {p: "DENIED" for p in paths}
+
+
+async def test_teachers_with_anonymous_guests_a_guest_gets_the_app_a_teacher_the_class_view(tmp_path):
+    teachers = _teachers_file(tmp_path)
+    async with running(tmp_path, authorized_keys=None, allow_anonymous=True, teachers=teachers) as server:
+        server.test_keys["teach"] = str(tmp_path / "keys" / "teach")
+        # no key: an empty keyboard-interactive round makes a guest (as with --authorized-keys)
+        async with await connect(server, None, username="visitor", password="", kbdint_auth=True) as g_conn:
+            guest = await Term.open(g_conn)
+            await guest.pid()                                  # the stand-in app, not the class view
+            assert "connected" not in guest.text()
+            async with await connect(server, "teach") as t_conn:
+                teacher = await Term.open(t_conn, 120, 36)
+                await teacher.wait_for(r"of \d+ connected")
+        # alice's key is in neither file here: no way in with it, and not as a teacher
+        with pytest.raises(asyncssh.PermissionDenied):
+            await connect(server, "alice", preferred_auth="publickey")
