@@ -298,3 +298,12 @@ def test_worker_threads_of_a_served_app_run_at_background_priority():
         assert os.getpriority(os.PRIO_PROCESS, tid) == BACKGROUND_NICE
         assert pool.submit(lambda: os.getpriority(os.PRIO_PROCESS, 0)).result() == BACKGROUND_NICE
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) != BACKGROUND_NICE, "the main thread keeps its own"
+
+
+def test_a_long_time_on_the_dashboard_is_not_being_stuck(classroom):
+    data, now = classroom
+    _status(data, "cy", now, step_since=now - 3 * STUCK_AFTER)   # connected, no lesson open
+    state = load_class(data, now=now)
+    rows = {r.name: r for r in state.rows}
+    assert rows["cy"].connected and not rows["cy"].stuck and state.stuck == 1
+    assert [r.name for r in state.rows][:3] == ["ada", "bob", "cy"]

@@ -46,8 +46,15 @@ class Row:
     error: str | None = None
 
     @property
+    def waiting(self) -> float:
+        """Seconds on a lesson step whose check is not met (0 on the dashboard, or once it is met)."""
+        if not self.connected or self.lesson is None or self.check is True:
+            return 0.0
+        return self.on_step or 0.0
+
+    @property
     def stuck(self) -> bool:
-        return self.connected and self.on_step is not None and self.on_step >= STUCK_AFTER and self.check is not True
+        return self.waiting >= STUCK_AFTER
 
 
 @dataclass
@@ -150,8 +157,8 @@ def load_class(data, steps_of: dict | None = None, now: float | None = None, cac
             if s.get("last_key_at"):
                 row.last_key_ago = max(0.0, now - float(s["last_key_at"]))
         rows.append(row)
-    # Connected first, the longest on one step (its check not met) at the top; then the rest by name.
-    rows.sort(key=lambda r: (not r.connected, -(r.on_step or 0) if r.check is not True else 0.0, r.name))
+    # Connected first, the longest on one lesson step (its check not met) at the top; then by name.
+    rows.sort(key=lambda r: (not r.connected, -r.waiting, r.name))
     finished: dict = {}
     for r in rows:
         for lesson in r.done:
