@@ -307,3 +307,47 @@ def test_a_long_time_on_the_dashboard_is_not_being_stuck(classroom):
     rows = {r.name: r for r in state.rows}
     assert rows["cy"].connected and not rows["cy"].stuck and state.stuck == 1
     assert [r.name for r in state.rows][:3] == ["ada", "bob", "cy"]
+
+
+def test_the_hub_routes_watching_sending_and_leaving(tmp_path):
+    server = SimpleNamespace(config=ServeConfig(allow_anonymous=True), root=tmp_path)
+    hub = Hub(server)
+
+    class Session(SimpleNamespace):
+        __hash__ = object.__hash__
+
+    class Channel(Recorder):
+        def pending(self):
+            return 0
+
+    def join(name, teacher=False):
+        channel = Channel()
+        identity = SimpleNamespace(name=name, teacher=teacher, guest=False)
+        session = Session(conn=SimpleNamespace(identity=identity), size=(20, 3),
+                          child=SimpleNamespace(channel=channel, running=True, write=lambda data: None))
+        hub.joined(session)
+        return session, channel
+
+    (s_ada, ada), (s_bob, bob) = join("ada"), join("bob")
+    (s_t1, t1), (s_t2, t2) = join("t1", True), join("t2", True)
+    hub.output(s_ada, b"line one\r\nline two")
+    hub.message(s_t1, {"kind": "watch", "name": "ada"})
+    hub.message(s_t2, {"kind": "watch", "name": "ada"})
+    assert ada.sent[-1] == {"kind": "watched", "by": ["t1", "t2"], "typing": []}
+    first = [m for m in t2.sent if m["kind"] == "screen"][-1]
+    assert first["full"] and first["lines"]["1"][0][0].startswith("line two")
+    hub.output(s_ada, b"\x1b[3;1Hthree")
+    hub._tick(float("inf"))
+    frames = [[m for m in t.sent if m["kind"] == "screen"][-1] for t in (t1, t2)]
+    assert frames[0] == frames[1] and not frames[0]["full"] and list(frames[0]["lines"]) == ["2"]
+    hub.message(s_t1, {"kind": "send", "lesson": "dead-relu"})
+    assert ada.sent[-1] == bob.sent[-1] == {"kind": "sent", "by": "t1", "lesson": "dead-relu"}
+    assert t1.sent[-1] == {"kind": "sent_ok", "count": 2, "lesson": "dead-relu"}
+    hub.message(s_t1, {"kind": "send", "lesson": "../../etc"})
+    assert t1.sent[-1]["kind"] == "sent_ok" and len([m for m in bob.sent if m["kind"] == "sent"]) == 1
+    hub.message(s_bob, {"kind": "watch", "name": "ada"})          # a student's request is not a teacher's
+    assert hub.seats[s_bob].watching is None and ada.sent[-1]["kind"] == "sent"
+    hub.left(s_t1)
+    assert ada.sent[-1] == {"kind": "watched", "by": ["t2"], "typing": []}
+    hub.left(s_ada)
+    assert t2.sent[-1] == {"kind": "watch_ended", "name": "ada", "why": "ada disconnected"}
