@@ -78,7 +78,11 @@ class ClassApp(App):
     def refresh_class(self) -> None:
         if not self.steps_of:
             self.steps_of = _steps_of()
-        state = load_class(self.data, self.steps_of, now=self.clock())
+        try:
+            state = load_class(self.data, self.steps_of, now=self.clock())
+        except OSError as e:   # the data folder went away or is not readable: say so, keep trying
+            self.call_from_thread(self.summary.update, f" cannot read the class from {self.data}: {e.strerror or e}")
+            return
         self.call_from_thread(self.show_class, state)
 
     def show_class(self, state) -> None:
