@@ -85,6 +85,10 @@ async def test_a_teacher_sees_watches_and_sends_a_student_never_reaches_it(tmp_p
             alice.send("O")
             await alice.wait_for(r"step 1 of|Step 1")
             await teacher.wait_for(r"alice\s+(?!dashboard)[a-z-]+\s+1/\d+")
+            # her progress file (SQLite, WAL) is read by the sandboxed class view without error
+            await until((tmp_path / "data" / "users" / "alice" / "progress.sqlite3").exists)
+            await asyncio.sleep(2.0)
+            assert "progress.sqlite3" not in teacher.text() and "! " not in teacher.text()
 
         # bob's key is a student's: the app, never the class view
         async with await connect(server, "bob") as b_conn:
