@@ -12,7 +12,15 @@ Two loads: a quick student (a random 0.2-0.6 s pause between presses) and a stre
 with no pause at all. Memory is each session child's RSS and PSS from /proc.
 
 Targets (issue 7): p95 under 250 ms at 16 sessions on 2 cores, under 120 MB per session.
-Not part of the test suite. Run: python benchmarks/serve_bench.py [--sessions 1,8,16]
+
+`--mode fixed-rate` (issue 14): every session presses space every --interval seconds whatever
+its screen shows (an open loop: a slow server cannot slow the clients down), each press
+timed to the first frame showing its step. Default: 16 sessions at 5 keys/s, then 32 at one
+key every 2 s (targets p95 < 250 ms and < 150 ms).
+`--mode classroom` (issue 15): 32 sessions for 60 s, 24 pressing space every 2 s and 8
+playing (p once, then only reading); prints latency p50/p95/p99 of the 24, CPU and RSS per
+session and the sessions alive at the end (targets p95 < 250 ms, all 32 alive, < 150 MB RSS).
+Not part of the test suite. Run: python benchmarks/serve_bench.py [--mode think|fixed-rate|classroom]
 """
 
 from __future__ import annotations
@@ -183,7 +191,9 @@ async def start_server(tmp, n_keys, max_sessions):
     env = dict(os.environ, NETSTEP_DATA_DIR=str(tmp / "data"))
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tui", "serve", "--port", "0", "--authorized-keys", str(tmp / "authorized_keys"),
-        "--max-sessions", str(max_sessions), "--max-per-address", "0", stderr=subprocess.PIPE, env=env)
+        "--max-sessions", str(max_sessions), "--max-per-address", "0",
+        # a whole class logs in at once here: no random early drop of the 21st login
+        "--max-startups", f"{max(20, n_keys)}:30:{max(100, 2 * n_keys)}", stderr=subprocess.PIPE, env=env)
     while True:
         line = (await asyncio.wait_for(proc.stderr.readline(), WAIT)).decode()
         if not line:
@@ -234,10 +244,21 @@ async def measure(port, keys, server_pid, n, presses, think_modes):
 
 async def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--sessions", default="1,8,16", help="comma list of concurrent session counts")
-    p.add_argument("--presses", type=int, default=20, help="measured presses per session per load")
+    p.add_argument("--mode", choices=("think", "fixed-rate", "classroom"), default="think",
+                   help="think: press, wait for the frame, pause (default); fixed-rate: a key every "
+                        "--interval s whatever the screen does; classroom: 24 pressing + 8 playing, 60 s")
+    p.add_argument("--sessions", default=None, help="comma list of concurrent session counts "
+                   "(think: 1,8,16; fixed-rate: 16,32 with --interval 0.2,2)")
+    p.add_argument("--presses", type=int, default=20, help="measured presses per session per load (think)")
+    p.add_argument("--interval", default=None, help="fixed-rate: seconds between one session's keys, one per "
+                   "session count (default 0.2,2)")
+    p.add_argument("--seconds", type=float, default=None, help="fixed-rate: 20 per load; classroom: 60")
     args = p.parse_args(argv)
-    counts = [int(x) for x in args.sessions.split(",")]
+    if args.mode != "think":
+        from serve_bench_open import classroom, fixed_rate
+
+        return await (fixed_rate(args) if args.mode == "fixed-rate" else classroom(args))
+    counts = [int(x) for x in (args.sessions or "1,8,16").split(",")]
     random.seed(0)
     think_modes = [("think 0.2-0.6 s", (0.2, 0.6)), ("no think (stress)", None)]
 

@@ -27,6 +27,7 @@ from tui import keys
 from tui.actions.beyond import BeyondActions
 from tui.actions.files import FileActions
 from tui.actions.ops import OpActions
+from tui.classroom.link import attach as attach_classroom, open_sent
 from tui.notify import notify_once
 from tui.palette import TrainerCommands
 from tui.run import TICK_HZ, RunController, View
@@ -79,6 +80,7 @@ class NetstepApp(OpActions, FileActions, BeyondActions, App):
 
     def on_mount(self) -> None:
         self.set_interval(1 / self.tick_hz, self._tick)
+        attach_classroom(self)   # served: publish where we are, show what the teacher sends
 
     # ----- the panels' host (tui.widgets.panel.PanelHost) ----------------------------
 
@@ -345,6 +347,9 @@ class NetstepApp(OpActions, FileActions, BeyondActions, App):
         t = self.state.trainer
         self.push_screen(GradcheckScreen(t.net.copy(), t.X, t.Y, t.loss, t.l2, full=self.view.full_precision,
                                          l1=t.l1, dropout=t.dropout, seed=t.seed))
+
+    async def action_open_sent(self) -> None:
+        await open_sent(self)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

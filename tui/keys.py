@@ -84,10 +84,13 @@ KEYS = (
         "App", show=False, display="L"),
     Key("question_mark", "help", "help", "Show every key", "App", display="?"),
     Key("q", "quit", "quit", "Quit", "App"),
+    # -- the classroom (netstep serve --teachers)
+    Key("O", "open_sent", "open sent", "Open what the teacher sent to the class (a lesson or a run)", "App",
+        show=False, display="O"),
 )
 
 # Keys that work only while the panels are in front (not under a dialog).
-DASHBOARD_ACTIONS = frozenset(k.action.split("(")[0] for k in KEYS) - {"help", "quit"}
+DASHBOARD_ACTIONS = frozenset(k.action.split("(")[0] for k in KEYS) - {"help", "quit", "open_sent"}
 
 # The keys a lesson offers (the lesson screen implements these actions on its own run).
 # A lesson file's `keys` may name those that drive the run (LESSON_STEP_KEYS).

@@ -93,3 +93,23 @@ def test_cli_missing_folder_is_one_line_exit_2(tmp_path):
     out = _netstep("class", "report", "--data", str(tmp_path / "nope"))
     assert out.returncode == 2
     assert len(out.stderr.strip().splitlines()) == 1 and "not a folder" in out.stderr
+
+
+def test_the_report_sees_what_a_running_servers_sessions_publish(classroom):
+    import time
+
+    status = classroom / "classroom" / "status"
+    status.mkdir(parents=True)
+    now = time.time()
+    (status / "bob.json").write_text(json.dumps({
+        "name": "bob", "connected": True, "updated": now, "lesson": "dead-relu", "step": 4, "steps": 9,
+        "last_key_at": now - 3}))
+    (status / "cy.json").write_text(json.dumps({"name": "cy", "connected": True, "updated": now - 3600,
+                                                "last_key_at": now - 3600}))
+    rows = {r.name: r for r in report(classroom)}
+    bob, cy = rows["bob"], rows["cy"]
+    assert bob.connected and (bob.lesson, bob.step, bob.steps) == ("dead-relu", 4, 9)
+    assert bob.last_seen >= report.__globals__["_iso"](now - 4)
+    assert not cy.connected, "a status an hour old is from a server that stopped"
+    assert cy.last_seen is not None, "the last keypress counts as seen"
+    assert not rows["ada"].connected

@@ -4,7 +4,10 @@
 `progress.sqlite3` (tui/store.py). This module opens each one read-only (SQLite's
 `mode=ro`, so a report taken while the class is working never writes, locks or
 migrates a student's database) and reduces it to one row per student: the lessons
-finished, where they are now and when they were last seen.
+finished, where they are now and when they were last seen. What a running server
+publishes per session (DATA/classroom/status/<name>.json, tui/serve/hub.py) is read too:
+whether the student is connected now, the lesson step on their screen (which the store
+only records when a step is entered) and their last keypress, which counts as seen.
 
 Standard library only: `netstep class report` runs on a machine without Textual.
 """
@@ -21,7 +24,8 @@ from pathlib import Path
 
 from tui.store import FILENAME
 
-COLUMNS = ("name", "lessons_done", "lesson", "step", "steps", "checks_met", "last_seen", "error")
+COLUMNS = ("name", "lessons_done", "lesson", "step", "steps", "checks_met", "last_seen", "error", "connected")
+STALE_AFTER = 15.0    # a "connected" status the server has not rewritten for this long is from a server gone
 
 
 @dataclass
@@ -34,6 +38,7 @@ class StudentRow:
     checks_met: int = 0              # steps whose checks held, over every lesson
     last_seen: str | None = None     # ISO 8601 UTC of the latest progress write
     error: str | None = None         # why this student's store could not be read
+    connected: bool = False          # in a session now (from the server's status file)
     done: list = field(default_factory=list)   # ids of finished lessons
 
     def to_dict(self) -> dict:
@@ -94,8 +99,31 @@ def report(data, steps_of: dict | None = None) -> list[StudentRow]:
         raise FileNotFoundError(f"{data} is not a folder (give the folder `netstep serve` keeps, its --data)")
     rows = []
     for name, path in students(data):
-        rows.append(_read(path, name, steps_of or {}) if path.is_file() else StudentRow(name))
+        row = _read(path, name, steps_of or {}) if path.is_file() else StudentRow(name)
+        _published(row, data / "classroom" / "status" / f"{name}.json")
+        rows.append(row)
     return rows
+
+
+def _published(row: StudentRow, path: Path) -> None:
+    """Merge what the server publishes for this student's session, when there is one."""
+    import json
+    import time
+
+    try:
+        status = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    if not isinstance(status, dict):
+        return
+    updated = float(status.get("updated") or 0)
+    row.connected = bool(status.get("connected")) and time.time() - updated < STALE_AFTER
+    seen = max(float(status.get("last_key_at") or 0), updated if row.connected else 0)
+    if seen and (row.last_seen is None or _iso(seen) > row.last_seen):
+        row.last_seen = _iso(seen)
+    if row.connected and status.get("lesson") and status.get("step"):
+        row.lesson, row.step = status["lesson"], int(status["step"])
+        row.steps = status.get("steps") or row.steps
 
 
 def to_csv(rows) -> str:

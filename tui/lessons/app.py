@@ -33,8 +33,11 @@ class LessonApp(App):
         self.lesson_id = lesson_id
 
     def on_mount(self) -> None:
+        from tui.classroom.link import attach
         from tui.screens.lesson import LessonScreen
         from tui.screens.lesson_list import LessonListScreen
+
+        attach(self)   # served: publish where we are, show what the teacher sends
 
         for message in self.load_errors:
             self.notify(message, title="Lesson skipped", severity="warning", timeout=10)

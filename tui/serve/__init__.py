@@ -19,6 +19,9 @@ Modules, outside in:
     app_main.py      the app in the child, its tracebacks kept for the server's log
     web.py           --web: the same children for browsers, through textual-serve
     web_links.py     students' secret links for the browser, kept hashed
+    channel.py       the classroom channel: two pipes per session beside its pty, JSON lines
+    hub.py           the classroom: status files, teachers' requests (watch, send, type), the load
+    vscreen.py       a pyte virtual screen per session, for a teacher watching
 
 Names are loaded on first use, so `tui.serve.config` (imported by the command line to build
 its flags) does not import asyncssh.

@@ -8,7 +8,8 @@ status CRASH_STATUS and the server shows one line. Short messages of a failed co
 lesson id that does not exist) still reach the student. The app draws on the terminal
 through sys.__stderr__, which stays the terminal.
 
-`--script PATH ARGS` runs a script instead of the app (the tests' stand-in).
+`--script PATH ARGS` runs a script instead of the app (the tests' stand-in);
+`--class-view DATA` runs a teacher's class view (tui/classroom/app.py) on the server's data folder.
 """
 
 from __future__ import annotations
@@ -64,6 +65,10 @@ def _run(argv: list[str]) -> int:
         sys.argv = argv[1:]
         runpy.run_path(argv[1], run_name="__main__")
         return 0
+    if argv[:1] == ["--class-view"] and len(argv) == 2:
+        from tui.classroom.app import main as class_view
+
+        return class_view(argv[1])
     from tui.cli import main
 
     return main(argv)

@@ -78,6 +78,13 @@ class ServeConfig:
     web: int | None = field(default=None, metadata=_flag(
         "also serve the app to browsers on this port, beside SSH on --port (0 picks a free one); "
         "students open the links `netstep class links` prints", "PORT"))
+    # -- the classroom (issue 15): teachers' keys open the class view
+    teachers: str | None = field(default=None, metadata=_flag(
+        "teachers' public keys (as --authorized-keys): their connections open the class view "
+        "(every student's progress, watch a screen, send a lesson) instead of the app", "FILE"))
+    teachers_can_type: bool = field(default=False, metadata=_flag(
+        "a teacher watching a student may take the keyboard (off by default; the student sees it)"))
+    busy_load: float = 0.85            # machine CPU share above which playing sessions draw less often
     # Not flags: fixed policy, or set by tests and benchmarks.
     nice: int = 10                     # children run below the server
     kill_grace: float = 3.0            # SIGHUP, then SIGKILL after this many seconds

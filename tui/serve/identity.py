@@ -39,6 +39,7 @@ class Identity:
     guest: bool        # folder is thrown away at disconnect
     how: str           # for the log
     key: bytes | None = None   # the public key blob, for the per-key limit
+    teacher: bool = False      # a key from --teachers: the session is the class view
 
 
 def derived_name(key) -> str:
@@ -111,8 +112,9 @@ class AuthorizedKeys:
     gets in until it is back (each change is logged once).
     """
 
-    def __init__(self, path):
+    def __init__(self, path, what: str = "authorized keys"):
         self.path = Path(path)
+        self.what = what           # how messages name the file ("teachers' keys" for --teachers)
         self._stamp = None
         self.entries: dict[bytes, KeyEntry] = {}
         self.problems: list[str] = []
@@ -126,7 +128,7 @@ class AuthorizedKeys:
                 return
             text = self.path.read_text(encoding="utf-8", errors="replace")
         except OSError as e:
-            message = f"cannot read authorized keys {self.path}: {e.strerror or e}"
+            message = f"cannot read {self.what} {self.path}: {e.strerror or e}"
             if strict:
                 raise ServeError(message) from None
             if self._stamp != "gone":

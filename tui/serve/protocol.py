@@ -126,6 +126,7 @@ class _Session(asyncssh.SSHServerSession):
     def data_received(self, data, datatype) -> None:
         self.conn.touch()
         if self.child is not None and self.child.running:
+            self.server.hub.keys(self, data)
             waiting = self.child.write(data)
             if waiting > 65536 and not self._input_paused:
                 self.chan.pause_reading()   # let the SSH window push back on a paste flood
@@ -141,6 +142,7 @@ class _Session(asyncssh.SSHServerSession):
         self.size = _clamp_size(width, height)
         if self.child is not None:
             self.child.resize(*self.size)
+            self.server.hub.resized(self, *self.size)
 
     def eof_received(self) -> bool:
         return True  # keep the channel: the app decides when the session is over
@@ -154,6 +156,7 @@ class _Session(asyncssh.SSHServerSession):
             self.child.resume_output()
 
     def _output(self, data: bytes) -> None:
+        self.server.hub.output(self, data)
         if self.open:
             try:
                 self.chan.write(data)
@@ -220,6 +223,7 @@ class _Connection(asyncssh.SSHServer):
         self.refused_keys = 0
         self._offered: KeyEntry | None = None
         self._offered_key: bytes | None = None
+        self._offered_teacher = False
         self._guest = False
         self._since = time.monotonic()
         self._last_input = self._since
@@ -254,13 +258,19 @@ class _Connection(asyncssh.SSHServer):
     def begin_auth(self, username: str) -> bool:
         self.username = username
         log.info("connect %s user=%r client=%r", self.peer, username, self.conn.get_extra_info("client_version"))
-        return self.server.keys is not None or not self.server.config.allow_anonymous
+        keyed = self.server.keys is not None or self.server.teachers is not None
+        return keyed or not self.server.config.allow_anonymous
 
     def public_key_auth_supported(self) -> bool:
-        return self.server.keys is not None
+        return self.server.keys is not None or self.server.teachers is not None
 
     def validate_public_key(self, username: str, key) -> bool:
-        entry = self.server.keys.lookup(key) if self.server.keys is not None else None
+        # A teacher only by a key in --teachers (which shares none with --authorized-keys).
+        teachers = self.server.teachers
+        entry = teachers.lookup(key) if teachers is not None else None
+        teacher = entry is not None
+        if entry is None and self.server.keys is not None:
+            entry = self.server.keys.lookup(key)
         if entry is None:
             self.refused_keys += 1
             log.info("auth refused %s user=%r: key %s is not in the authorized keys", self.peer,
@@ -268,12 +278,14 @@ class _Connection(asyncssh.SSHServer):
             return False
         self._offered = entry  # the key whose signature completes auth is the last one offered
         self._offered_key = key.public_data
+        self._offered_teacher = teacher
         return True
 
     def kbdint_auth_supported(self) -> bool:
         # With both keys and --allow-anonymous: a known key names the student; anyone else
         # gets in through an empty keyboard-interactive round, as a guest.
-        return self.server.keys is not None and self.server.config.allow_anonymous
+        keyed = self.server.keys is not None or self.server.teachers is not None
+        return keyed and self.server.config.allow_anonymous
 
     def get_kbdint_challenge(self, username, lang, submethods):
         self._offered = None
@@ -286,7 +298,8 @@ class _Connection(asyncssh.SSHServer):
     def auth_completed(self) -> None:
         try:
             self.identity = self.server.identify(self.username, None if self._guest else self._offered,
-                                                 None if self._guest else self._offered_key)
+                                                 None if self._guest else self._offered_key,
+                                                 teacher=self._offered_teacher and not self._guest)
         except Exception as e:  # a bad data dir must not take the server down
             log.error("auth ok %s user=%r but no data folder: %s", self.peer, self.username, e)
             self.reason = "could not create the data folder"

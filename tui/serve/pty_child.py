@@ -107,8 +107,12 @@ def _clamp_size(cols: int, rows: int) -> tuple[int, int]:
 class Child:
     """One process group on one pseudo-terminal; output and exit arrive as callbacks."""
 
-    def __init__(self, env, cwd, size, on_output, on_exit, on_input_drained, gate: InputGate | None = None):
+    def __init__(self, env, cwd, size, on_output, on_exit, on_input_drained, gate: InputGate | None = None,
+                 on_message=None):
         self.env, self.cwd = env, cwd
+        # The classroom channel (tui/serve/channel.py): two pipes beside the pty, JSON lines.
+        self.on_message = on_message
+        self.channel = None
         self.argv = None
         self.tty = None
         self.gate = gate or InputGate()
@@ -135,21 +139,38 @@ class Child:
         """Open the pty, then run `make_argv(tty path, error fd)` on it."""
         master, slave = os.openpty()  # both non-inheritable: other sessions' children never hold them
         errors_r, errors_w = os.pipe()
+        ends = None
+        if self.on_message is not None:
+            from tui.serve.channel import open_pipes
+
+            ends = open_pipes()   # (ours to read, theirs to write, theirs to read, ours to write)
         try:
             self.tty = os.ttyname(slave)
             _set_winsize(slave, *self.size)
             _raw_input(slave)
-            self.argv = make_argv(self.tty, errors_w)
+            self.argv = make_argv(self.tty, errors_w)   # (it may add to self.env)
+            if ends:
+                self.env = dict(self.env, NETSTEP_STATUS_FD=str(ends[1]), NETSTEP_CONTROL_FD=str(ends[2]))
             self._proc = subprocess.Popen(self.argv, stdin=slave, stdout=slave, stderr=slave, cwd=self.cwd,
                                           env=self.env, start_new_session=True, close_fds=True,
-                                          pass_fds=(errors_w,))
+                                          pass_fds=(errors_w,) + (ends[1:3] if ends else ()))
         except BaseException:
             os.close(master)
             os.close(errors_r)
+            if ends:
+                os.close(ends[0])
+                os.close(ends[3])
             raise
         finally:
             os.close(slave)  # else reading the master never reports the child's end
             os.close(errors_w)
+            if ends:
+                os.close(ends[1])
+                os.close(ends[2])
+        if ends:
+            from tui.serve.channel import Channel
+
+            self.channel = Channel(ends[0], ends[3], self.on_message)
         self.pid = self._proc.pid
         self.master = master
         self._errors_fd = errors_r
@@ -293,6 +314,8 @@ class Child:
                 break
             self._read_errors()
         self._close_errors()
+        if self.channel is not None:
+            self.channel.close()
         self.on_exit(self.returncode)
 
 

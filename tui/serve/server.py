@@ -34,6 +34,7 @@ import asyncssh
 from tui.datadir import data_root, inside, safe_name
 from tui.serve.config import ServeConfig, ServeError
 from tui.serve.identity import AuthorizedKeys, Identity, KeyEntry, load_host_key, save_host_key
+from tui.serve.hub import Hub, check_teachers, teacher_identity, teacher_session
 from tui.serve.protocol import _Connection, _Session
 from tui.serve.pty_child import Child
 from tui.serve.landlock import abi as landlock_abi
@@ -102,6 +103,9 @@ class Server:
         self.config = config
         self.root = Path(config.data_dir) if config.data_dir else data_root()
         self.keys: AuthorizedKeys | None = AuthorizedKeys(config.authorized_keys) if config.authorized_keys else None
+        self.teachers: AuthorizedKeys | None = AuthorizedKeys(config.teachers, "--teachers keys") if config.teachers else None
+        check_teachers(self.teachers, self.keys)
+        self.hub: Hub | None = None
         self.host_key = None
         self.port = None
         self.guests: Path | None = None
@@ -142,6 +146,7 @@ class Server:
                     shutil.rmtree(old, ignore_errors=True)
             self.guests = guests / str(os.getpid())
             self.guests.mkdir(mode=0o700, exist_ok=True)
+            self.hub = Hub(self)
         except OSError as e:
             raise ServeError(f"cannot use data folder {self.root}: {e.strerror or e}") from None
         path = Path(self.config.host_key) if self.config.host_key else self.root / HOST_KEY_NAME
@@ -158,14 +163,15 @@ class Server:
             else:
                 log.warning("this kernel has no Landlock: sessions are not sandboxed, only confined by the app "
                             "(Linux 5.13 or newer with Landlock enabled sandboxes them)")
-        anonymous_only = self.keys is None
+        anonymous_only = self.keys is None and self.teachers is None
         try:
             self._acceptor = await asyncssh.create_server(
                 lambda: _Connection(self), self.config.host, self.config.port,
                 server_host_keys=[self.host_key], server_version="netstep",
                 encoding=None, line_editor=False, allow_pty=True,
                 agent_forwarding=False, x11_forwarding=False, sftp_factory=None, allow_scp=False,
-                public_key_auth=not anonymous_only, kbdint_auth=self.keys is not None and self.config.allow_anonymous,
+                public_key_auth=not anonymous_only,
+                kbdint_auth=not anonymous_only and self.config.allow_anonymous,
                 password_auth=False, host_based_auth=False, gss_host=None,
                 login_timeout=self.config.login_grace,
                 keepalive_interval=self.config.keepalive, keepalive_count_max=4)
@@ -173,6 +179,7 @@ class Server:
             why = os.strerror(e.errno) if e.errno else str(e)
             raise ServeError(f"cannot listen on {self.config.host}:{self.config.port}: {why.lower()}") from None
         self.port = self._acceptor.get_port()
+        self.hub.start()
         if new_key:   # only a server that listens keeps a new key
             try:
                 save_host_key(path, self.host_key)
@@ -233,6 +240,8 @@ class Server:
             await self._acceptor.wait_closed()
         if self.guests is not None:
             shutil.rmtree(self.guests, ignore_errors=True)
+        if self.hub is not None:
+            self.hub.stop()
         self._log_refusals()
 
     # -- admission: connections still logging in
@@ -359,7 +368,10 @@ class Server:
 
     # -- identity
 
-    def identify(self, username: str, entry: KeyEntry | None, key: bytes | None = None) -> Identity:
+    def identify(self, username: str, entry: KeyEntry | None, key: bytes | None = None,
+                 teacher: bool = False) -> Identity:
+        if entry is not None and teacher:
+            return teacher_identity(self.root, entry, key)
         if entry is not None:
             folder = inside(self.root / "users", entry.name)
             folder.mkdir(mode=0o700, exist_ok=True)
@@ -413,21 +425,31 @@ class Server:
         (folder / ".tmp").mkdir(mode=0o700, exist_ok=True)
         env = self.child_env(session)
 
+        command, reads = self.config.command, []
+        if session.conn.identity.teacher:
+            command, extra, reads = teacher_session(self.root, self.config, env)
+
         def make_argv(tty: str, errors_fd: int) -> list[str]:
             spec = {"parent": os.getpid(), "limits": self.config.rlimits(), "nice": self.config.nice}
             if self._sandbox_rules is not None:
-                spec["sandbox"] = session_rules(self._sandbox_rules, str(folder), tty)
+                spec["sandbox"] = session_rules(self._sandbox_rules, str(folder), tty) + reads
             env["NETSTEP_ERROR_FD"] = str(errors_fd)
-            return [sys.executable, "-I", "-S", str(LAUNCHER), json.dumps(spec), *self.config.command, *extra]
+            return [sys.executable, "-I", "-S", str(LAUNCHER), json.dumps(spec), *command, *extra]
 
         child = Child(env, str(folder), session.size, session._output, session._child_exited,
-                      session._input_drained)
-        child.start(make_argv)
+                      session._input_drained, on_message=lambda m: self.hub.message(session, m))
+        self.hub.joined(session)
+        try:
+            child.start(make_argv)
+        except BaseException:
+            self.hub.left(session)
+            raise
         self.sessions.add(session)
         self._children_gone.clear()
         return child
 
     def child_ended(self, session: _Session) -> None:
+        self.hub.left(session)
         self.sessions.discard(session)
         self.release_login(session.conn)
         if not self.sessions:

@@ -71,6 +71,9 @@ class StatusBar(Panel):
             (8 if snap.playing else 0, "steps/s", _rate(snap.steps_per_s), "bold"),  # paused: only "—", goes first
             (1, "", f"{cfg.dataset} · {hidden} · {cfg.init} · {cfg.loss} · seed {cfg.seed}", "dim italic"),
         ]
+        notice = getattr(self.app, "classroom_notice", "")   # served: "watched by <teacher>"
+        if notice:
+            fields.insert(0, (10, "", f" {notice} ", "bold white on magenta"))
         width = self.size.width or 120
         budget = width - len(badge[0])
         keep = list(fields)
