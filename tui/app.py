@@ -26,6 +26,7 @@ from engine.init import INITS
 from tui import keys
 from tui.actions.files import FileActions
 from tui.actions.ops import OpActions
+from tui.actions.shape import ShapeActions
 from tui.notify import notify_once
 from tui.palette import TrainerCommands
 from tui.run import TICK_HZ, RunController, View
@@ -44,7 +45,7 @@ CYCLES = {
 }
 
 
-class NetstepApp(OpActions, FileActions, App):
+class NetstepApp(ShapeActions, OpActions, FileActions, App):
     """netstep: watch a neural network train, one cycle per keypress or at full speed."""
 
     TITLE = "netstep"
@@ -279,6 +280,8 @@ class NetstepApp(OpActions, FileActions, App):
         """Next value of a run field (dataset, hidden, init, optimizer); rebuilds the run."""
         state = self.state
         config = state.config
+        if field == "hidden" and not isinstance(config.hidden, str):
+            return await self.cycle_layer_activation()  # per-layer activations: the chosen layer's
         options = CYCLES[field]
         current = config.hidden if field == "hidden" and isinstance(config.hidden, str) else getattr(config, field)
         start = options.index(current) if current in options else -1

@@ -29,6 +29,7 @@ import engine
 import engine.diagnostics
 import engine.stepper
 from tui.opstate import WeightEdit, op_view
+from tui.run.plane import PlaneMaker
 from tui.run.rate import RateMeter
 from tui.run.snapshot import Snapshot, facts_of
 
@@ -73,7 +74,7 @@ class RunController:
         self.extras = None         # lessons: fn(fields) -> a Snapshot subclass holding fields and its own
         self._diag = None
         self._diag_error = None
-        self._diag_key = None
+        self.planes = PlaneMaker()  # unit maps, boundary, confusion: at most 4 a second while playing
         self.install(trainer)
         self.latest = self.snapshot()
 
@@ -459,6 +460,7 @@ class RunController:
                 # after a refused step too: the kept weights' loss (often inf), never an old number.
                 self.metrics = trainer.evaluate(record=False)
             self._diagnostics()
+            plane, confusion = self.planes.take(trainer, self.run_id, self.version, self.playing, self.facts)
         theta = net.theta.copy()
         last = trainer.last
         g = None if last is None else np.array(last.g, copy=True)
@@ -490,7 +492,7 @@ class RunController:
             diagnostics=self._diag, diag_error=self._diag_error, halted=trainer.halted,
             playing=self.playing, steps_per_s=self.rate.rate() if self.playing else None,
             speed=self.speed, finished=self.finished, taken_at=time.perf_counter(),
-            op_view=opv, edit=self.edit,
+            op_view=opv, edit=self.edit, plane=plane, confusion=confusion,
         )
         if self.extras is not None:
             return self.extras(fields)
