@@ -35,6 +35,7 @@ class BoundaryMap(Widget):
         self._strips: list[Strip] = []
         self._keys: list[bytes] = []
         self.pixels = None   # (2H, W) region RGB indices, for tests: class per pixel
+        self.levels = None   # (2H, W) confidence levels (0..LEVELS), for tests
 
     @property
     def grid_shape(self):
@@ -49,6 +50,7 @@ class BoundaryMap(Widget):
         Cells are grouped into runs of equal colour with NumPy, so a frame costs a few
         Python operations per run of colour, not per pixel."""
         self.pixels = classes
+        self.levels = conf_levels
         strips, keys = [], []
         old_keys, old_strips = self._keys, self._strips
         rows, cols = classes.shape if classes is not None else (0, 0)
