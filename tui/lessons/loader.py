@@ -274,6 +274,7 @@ PANEL_WORDS = {
     "diagnostics panel": "diagnostics", "diagnostics row": "diagnostics", "status line": "status",
     "outputs panel": "outputs", "trace panel": "trace", "gradient-check panel": "gradcheck",
     "comparison panel": "compare", "compare panel": "compare",
+    "unit map": "network", "unit maps": "network",
 }
 
 

@@ -76,8 +76,7 @@ class DataControls(ModalScreen):
         with Vertical(id="data-box"):
             yield Static(id="data-title")
             yield Static(id="data-rows")
-            yield Static("[dim]lower-case key: less · upper-case: more · each regenerates the data from the seed · "
-                         "ctrl+z on the dashboard undoes · esc closes[/]", id="data-help")
+            yield Static("[dim]key: less · shift: more · same seed · esc closes[/]", id="data-help")
 
     def on_mount(self) -> None:
         self.show_values()

@@ -96,9 +96,9 @@ def _chosen(net, sel, unit, halted):
     t = Text(no_wrap=True, overflow="ellipsis")
     t.append("▸ ", style="bold yellow")
     t.append(f"{name} = {layer.activation}(Z{sel})", style="bold")
-    t.append(f"  {layer.n_out} unit{'s' if layer.n_out != 1 else ''}", style="")
+    t.append(f" · {layer.n_out} unit{'s' if layer.n_out != 1 else ''}", style="")
     if unit is not None:
-        t.append(f"  · unit {unit}: {name}[:, {unit}]", style="yellow")
+        t.append(f" · unit {unit}", style="yellow")
     if halted is not None:
         t.append("\n■ " + halt_line(halted), style="bold red")
     return t
