@@ -110,10 +110,14 @@ def centre_scale(activation: str, values) -> tuple[float, float]:
     """Where a unit's colour scale is neutral, and how far from it is full colour.
 
     sigmoid outputs are centred on 0.5 (the decision threshold) and reach full colour at
-    0 and 1; other activations are centred on 0, scaled by the largest |value| shown."""
+    0 and 1; softmax outputs (values (..., k)) on 1/k, the undecided share, full at 1;
+    other activations are centred on 0, scaled by the largest |value| shown."""
     if activation == "sigmoid":
         return 0.5, 0.5
     v = np.asarray(values, dtype=np.float64)
+    if activation == "softmax" and v.ndim and v.shape[-1] > 1:
+        k = v.shape[-1]
+        return 1.0 / k, 1.0 - 1.0 / k
     finite = v[np.isfinite(v)]
     peak = float(np.abs(finite).max()) if finite.size else 0.0
     return 0.0, peak if peak > 0 else 1.0

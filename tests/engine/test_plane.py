@@ -79,5 +79,6 @@ def test_refuses_what_it_cannot_draw():
 def test_colour_scale_centres_sigmoid_on_the_threshold_and_others_on_zero():
     assert plane.centre_scale("sigmoid", [0.1, 0.9]) == (0.5, 0.5)
     assert plane.centre_scale("relu", [0.0, 3.0, -0.5]) == (0.0, 3.0)
+    assert plane.centre_scale("softmax", np.full((4, 4, 4), 0.25)) == (0.25, 0.75)
     assert plane.centre_scale("tanh", [0.0, 0.0]) == (0.0, 1.0)          # all zero: no division by zero
     assert plane.centre_scale("tanh", [np.nan, -2.0]) == (0.0, 2.0)

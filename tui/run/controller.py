@@ -460,7 +460,6 @@ class RunController:
                 # after a refused step too: the kept weights' loss (often inf), never an old number.
                 self.metrics = trainer.evaluate(record=False)
             self._diagnostics()
-            plane, confusion = self.planes.take(trainer, self.run_id, self.version, self.playing, self.facts)
         theta = net.theta.copy()
         last = trainer.last
         g = None if last is None else np.array(last.g, copy=True)
@@ -480,6 +479,7 @@ class RunController:
             for name, value in opv.params.items():
                 params[name][...] = value  # views of this snapshot's own copy of theta
             grads, changes = dict(opv.grads), dict(opv.changes)
+        plane, confusion = self.planes.take(trainer, self.run_id, self.version, self.playing, self.facts, theta)
         fields = dict(
             version=self.version, run_id=self.run_id, facts=self.facts, config=self.config,
             step=trainer.step_count, epoch=trainer.epoch_count,

@@ -35,6 +35,7 @@ class PlaneMaker:
         self._plane = None
         self._confusion = None
         self._extent = None     # (run_id, lo, hi): the plane stays put while a run lives
+        self._net = None        # (run_id, a private network of the run's shape)
 
     def ask(self, shape=None, unit=...):
         """What the panels want: the boundary's (rows, cols) and the chosen unit (None for none)."""
@@ -46,8 +47,15 @@ class PlaneMaker:
         if unit is not ...:
             self.unit = None if unit is None else (int(unit[0]), int(unit[1]))
 
-    def take(self, trainer, run_id, version, playing, facts):
-        """(plane or None, confusion or None) for a snapshot of the run as it stands."""
+    def take(self, trainer, run_id, version, playing, facts, theta):
+        """(plane or None, confusion or None) for a snapshot whose weights are `theta`.
+
+        The network evaluated is a private copy holding theta (in op mode the weights as at
+        the operation on show), so the trainer's own is never touched."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # huge hand-set weights
+            return self._take(trainer, run_id, version, playing, facts, theta)
+
+    def _take(self, trainer, run_id, version, playing, facts, theta):
         key = (run_id, version, self.shape, self.unit)
         if key == self._key:
             return self._plane, self._confusion
@@ -55,11 +63,14 @@ class PlaneMaker:
         if playing and self._key is not None and self._key[0] == run_id and now - self._at < PLANE_INTERVAL:
             return self._plane, self._confusion   # the last one, a fraction of a second old
         self._key, self._at = key, now
-        net = trainer.net
+        if self._net is None or self._net[0] != run_id:
+            self._net = (run_id, facts.network())
+        net = self._net[1]
+        net.theta[...] = theta
         X, Y = facts.X, facts.Y
         is_2d = X.shape[1] == 2 and net.sizes[0] == 2
         plane = confusion = None
-        if not np.all(np.isfinite(net.theta)):
+        if not np.all(np.isfinite(theta)):
             self._plane, self._confusion = None, None
             return None, None
         if is_2d:
