@@ -13,7 +13,8 @@ from tui.lessons.loader import LessonError
 from tui.lessons.session import LessonSession, check_lesson
 
 TOPICS = {"xor", "shapes", "initialization", "activations", "forward", "losses", "backward", "gradcheck", "training",
-          "boundary", "dead-relu", "exploding", "vanishing", "momentum", "adam", "l2", "softmax", "debugging"}
+          "boundary", "dead-relu", "exploding", "vanishing", "momentum", "adam", "l2", "softmax", "debugging",
+          "units"}
 
 
 @pytest.fixture(autouse=True)

@@ -34,7 +34,7 @@ def test_while_playing_the_plane_is_evaluated_at_most_every_plane_interval(monke
     state.step()
     a = state.refresh().plane
     assert a.step == 1
-    for _ in range(3):                              # three steps within a quarter second: the same plane
+    for _ in range(3):                              # three steps within PLANE_INTERVAL: the same plane
         clock[0] += 0.05
         state.step()
         assert state.refresh().plane is a

@@ -223,3 +223,24 @@ async def test_regression_draws_the_predicted_surface():
         rows, cols = boundary.grid_shape
         assert boundary.pixels.shape == (rows, cols)
         assert (out > 0).all() == bool(boundary.pixels.all())   # sigmoid outputs here: all above zero
+
+
+async def test_two_boundary_panels_on_the_stack_do_not_take_turns_asking(monkeypatch):
+    """The operation view's boundary panel sits over the dashboard's (another size): only the
+    panel in front asks for its resolution, and once it has its plane nothing is evaluated
+    again until something changes."""
+    calls = []
+    evaluate = engine.plane.evaluate
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(engine.plane, "evaluate", counted)
+    app = make_app("seed")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("b")                      # the operation view, over the dashboard
+        await pilot.pause(0.5)
+        calls.clear()
+        await pilot.pause(0.5)
+        assert calls == []

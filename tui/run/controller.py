@@ -74,7 +74,7 @@ class RunController:
         self.extras = None         # lessons: fn(fields) -> a Snapshot subclass holding fields and its own
         self._diag = None
         self._diag_error = None
-        self.planes = PlaneMaker()  # unit maps, boundary, confusion: at most 4 a second while playing
+        self.planes = PlaneMaker()  # unit maps, boundary, confusion: at most 3 a second while playing
         self.install(trainer)
         self.latest = self.snapshot()
 

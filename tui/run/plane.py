@@ -19,7 +19,7 @@ import numpy as np
 import engine.metrics as metrics
 import engine.plane
 
-PLANE_INTERVAL = 0.25     # while playing: the plane is evaluated at most 4 times a second
+PLANE_INTERVAL = 1 / 3    # while playing: at most 3 planes a second (the boundary panel's old redraw rate)
 PLANE_SHAPE = (40, 80)    # the boundary's grid (rows, cols) until a panel asks for its own size
 MAX_CELLS = 160 * 120     # the largest boundary grid a panel may ask for
 

@@ -2,7 +2,7 @@
 a confusion matrix for more than two classes (or data the plane cannot show).
 
 The numbers come from the snapshot: the run controller evaluates the network over the
-plane (engine.plane, at most 4 times a second while playing) and counts the confusion
+plane (engine.plane, at most 3 times a second while playing) and counts the confusion
 matrix; this panel never calls the network, it only resamples those arrays to its own
 grid and colours them. With a unit chosen (< and >) it shows that unit's map large
 instead; `k` draws the boundary in two solid colours, `T` adds the test points (hollow).
@@ -74,8 +74,9 @@ class PredictionsPanel(Panel):
         rows, cols = self.map.grid_shape
         ask = getattr(self.host, "want_plane", None)
         unit = getattr(self.view, "unit", None)
-        if ask is not None and rows >= 2 and cols >= 2:
-            # The next plane comes at this panel's resolution, with the chosen unit's map.
+        if ask is not None and rows >= 2 and cols >= 2 and getattr(self.screen, "is_current", True):
+            # The next plane comes at this panel's resolution, with the chosen unit's map (only the
+            # panel in front asks: two boundary panels of different sizes would take turns).
             ask((rows, cols), None if unit is None else (self.view.layer, unit))
         if plane is None or rows < 2 or cols < 2:
             self.map.set_field(None, None, [])

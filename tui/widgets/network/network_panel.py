@@ -39,6 +39,8 @@ class NetworkPanel(Panel):
             yield self.table
 
     _key = None
+    _plane_drawn = None
+    _size_drawn = None
 
     def draw(self, snap) -> None:
         net = snap.facts   # the run's static facts: sizes, layers, the loss's name
@@ -46,7 +48,7 @@ class NetworkPanel(Panel):
         opv = getattr(snap, "op_view", None)  # op mode: every array of the cycle, the op's marked
         halted = getattr(snap, "halted", None)
         plane = getattr(snap, "plane", None)
-        maps = plane is not None and opv is None
+        maps = plane is not None and opv is None and not _on_op_screen(self)
         self.set_class(maps, "-maps")
         if maps:
             self._draw_maps(snap, net, sel, plane, halted)
@@ -80,6 +82,10 @@ class NetworkPanel(Panel):
         if unit is not None and unit >= net.sizes[sel]:
             unit = self.view.unit = None
         key = ("maps", snap.run_id, sel, unit, None if halted is None else halted.step)
+        if key == self._key and plane is self._plane_drawn and self.units.size == self._size_drawn:
+            return  # the maps (and their weight lines) move with the plane: at most 3 times a second
+        # Not laid out yet (just shown): draw again once it has a size (UnitDiagram.on_resize).
+        self._plane_drawn, self._size_drawn = (plane, self.units.size) if self.units.size.area else (None, None)
         if key != self._key:
             self._key = key
             self.border_title = f"Network · {'-'.join(map(str, net.sizes))} · {net.n_params:,} params"
@@ -87,6 +93,13 @@ class NetworkPanel(Panel):
             self.diagram.update(_chosen(net, sel, unit, halted))
         weights = [snap.params[f"W{l}"] for l in range(1, net.L + 1)]
         self.units.set_plane(plane, net, weights, sel, unit)
+
+
+def _on_op_screen(panel) -> bool:
+    """The operation view keeps the shape table: it marks the arrays each operation reads and writes."""
+    from tui.screens.ops import OpScreen  # here: that screen imports this panel
+
+    return isinstance(panel.screen, OpScreen)
 
 
 def _chosen(net, sel, unit, halted):

@@ -162,6 +162,11 @@ class UnitDiagram(Widget):
             chars[cy][x0 + cx] = chr(0x2800 + bits[(cy, cx)])
             styles[cy][x0 + cx] = colours.plain_style(fg=rgb, bold=prio[0])
 
+    def on_resize(self) -> None:
+        redraw = getattr(self.parent, "redraw", None)   # the panel draws the maps for the new size
+        if redraw is not None:
+            self.call_after_refresh(redraw)
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         if y < len(self._strips):
