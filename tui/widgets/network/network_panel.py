@@ -97,9 +97,8 @@ class NetworkPanel(Panel):
 
 def _on_op_screen(panel) -> bool:
     """The operation view keeps the shape table: it marks the arrays each operation reads and writes."""
-    from tui.screens.ops import OpScreen  # here: that screen imports this panel
-
-    return isinstance(panel.screen, OpScreen)
+    # By name, not by import: tui.screens.ops imports this panel (an import cycle otherwise).
+    return any(cls.__name__ == "OpScreen" for cls in type(panel.screen).__mro__)
 
 
 def _chosen(net, sel, unit, halted):
