@@ -27,6 +27,7 @@ from tui import keys
 from tui.actions.beyond import BeyondActions
 from tui.actions.files import FileActions
 from tui.actions.ops import OpActions
+from tui.actions.shape import ShapeActions
 from tui.classroom.link import attach as attach_classroom, open_sent
 from tui.notify import notify_once
 from tui.palette import TrainerCommands
@@ -46,7 +47,7 @@ CYCLES = {
 }
 
 
-class NetstepApp(OpActions, FileActions, BeyondActions, App):
+class NetstepApp(ShapeActions, OpActions, FileActions, BeyondActions, App):
     """netstep: watch a neural network train, one cycle per keypress or at full speed."""
 
     TITLE = "netstep"
@@ -282,6 +283,8 @@ class NetstepApp(OpActions, FileActions, BeyondActions, App):
         """Next value of a run field (dataset, hidden, init, optimizer); rebuilds the run."""
         state = self.state
         config = state.config
+        if field == "hidden" and not isinstance(config.hidden, str):
+            return await self.cycle_layer_activation()  # per-layer activations: the chosen layer's
         options = CYCLES[field]
         current = config.hidden if field == "hidden" and isinstance(config.hidden, str) else getattr(config, field)
         start = options.index(current) if current in options else -1

@@ -80,6 +80,24 @@ KEYS = (
         "Beyond", show=False, display="S"),
     Key("E", "export_code", "code", "Write the run as a standalone NumPy script (W1, b1, Z1, A1 ...)",
         "Beyond", show=False, display="E"),
+    # The network's shape, the chosen unit and the data (issue 16); ctrl+z undoes a change of shape or data.
+    Key("y", "add_layer", "+layer", "Add a hidden layer after the chosen one (as wide; fresh weights)", "Shape",
+        show=False),
+    Key("Y", "remove_layer", "-layer", "Remove the chosen hidden layer", "Shape", show=False, display="Y"),
+    Key("j", "add_unit", "+unit", "Add a unit to the chosen hidden layer", "Shape", show=False),
+    Key("J", "remove_unit", "-unit", "Remove a unit from the chosen hidden layer", "Shape", show=False, display="J"),
+    Key("less_than_sign", "unit(-1)", "unit←", "Previous unit of the chosen layer: its map fills the boundary panel "
+        "(past the first: the boundary again)", "Shape", show=False, display="<", id="unit-prev"),
+    Key("greater_than_sign", "unit(1)", "unit→", "Next unit of the chosen layer: its map fills the boundary panel, "
+        "its incoming weights under the weights cursor", "Shape", show=False, display=">", id="unit-next"),
+    Key("ctrl+z", "undo", "undo", "Undo the last change of shape or data (the run comes back at its step)", "Shape",
+        show=False),
+    Key("D", "data_controls", "data", "Data controls: noise, test split, batch size, samples (from the same seed)",
+        "Shape", show=False, display="D"),
+    Key("T", "toggle_test", "test", "Show the test points on the boundary (hollow ○) or hide them", "Shape",
+        show=False, display="T"),
+    Key("k", "toggle_discrete", "discrete", "Boundary in two solid colours (the decision only) or shaded by "
+        "confidence", "Shape", show=False),
     Key("L", "lessons", "lessons", "Open the guided lessons (this run waits, paused: esc on the list returns to it)",
         "App", show=False, display="L"),
     Key("question_mark", "help", "help", "Show every key", "App", display="?"),

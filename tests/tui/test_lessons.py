@@ -14,7 +14,7 @@ from tui.lessons.session import LessonSession, check_lesson
 
 TOPICS = {"xor", "shapes", "initialization", "activations", "forward", "losses", "backward", "gradcheck", "training",
           "boundary", "dead-relu", "exploding", "vanishing", "momentum", "adam", "l2", "softmax", "debugging"}
-TOPICS |= {"features", "regularisation"}  # issue 16: features versus depth; L1, L2 and dropout
+TOPICS |= {"features", "regularisation", "units"}  # issue 16: features versus depth; L1, L2 and dropout; unit maps
 
 
 @pytest.fixture(autouse=True)

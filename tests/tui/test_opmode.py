@@ -12,6 +12,7 @@ import re
 import numpy as np
 
 import engine
+import engine.plane
 from engine.stepper import result_norm
 from tests.tui.app_helpers import make_app, status, text_of, wait_for
 from tui.opstate import update_parts
@@ -358,7 +359,10 @@ async def test_editing_a_weight_is_validated_and_recomputes_without_a_step():
         snap = app.state.latest
         predictions = app.screen.query_one("#predictions")
         assert predictions._drawn == (snap.run_id, snap.version)  # the boundary redrew
-        np.testing.assert_array_equal(predictions._net.theta, trainer.net.theta)
+        # ... from the edited weights: the snapshot's plane is the network's output over the plane now.
+        plane = snap.plane
+        grid = engine.plane.grid(plane.lo, plane.hi, plane.rows, plane.cols)
+        np.testing.assert_array_equal(plane.output.reshape(len(grid), -1), trainer.net.predict(grid))
         assert any("W1[1,2] = 0.75" in n.message for n in app._notifications)
 
 

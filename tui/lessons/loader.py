@@ -276,6 +276,7 @@ PANEL_WORDS = {
     "outputs panel": "outputs", "trace panel": "trace", "gradient-check panel": "gradcheck",
     "comparison panel": "compare", "compare panel": "compare",
     "layer-space panel": "space",
+    "unit map": "network", "unit maps": "network",
 }
 
 

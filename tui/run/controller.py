@@ -29,6 +29,7 @@ import engine
 import engine.diagnostics
 import engine.stepper
 from tui.opstate import WeightEdit, op_view
+from tui.run.plane import PlaneMaker
 from tui.run.rate import RateMeter
 from tui.run.snapshot import Snapshot, facts_of
 
@@ -73,7 +74,7 @@ class RunController:
         self.extras = None         # lessons: fn(fields) -> a Snapshot subclass holding fields and its own
         self._diag = None
         self._diag_error = None
-        self._diag_key = None
+        self.planes = PlaneMaker()  # unit maps, boundary, confusion: at most 3 a second while playing
         self.install(trainer)
         self.latest = self.snapshot()
 
@@ -478,6 +479,7 @@ class RunController:
             for name, value in opv.params.items():
                 params[name][...] = value  # views of this snapshot's own copy of theta
             grads, changes = dict(opv.grads), dict(opv.changes)
+        plane, confusion = self.planes.take(trainer, self.run_id, self.version, self.playing, self.facts, theta)
         fields = dict(
             version=self.version, run_id=self.run_id, facts=self.facts, config=self.config,
             step=trainer.step_count, epoch=trainer.epoch_count,
@@ -490,7 +492,7 @@ class RunController:
             diagnostics=self._diag, diag_error=self._diag_error, halted=trainer.halted,
             playing=self.playing, steps_per_s=self.rate.rate() if self.playing else None,
             speed=self.speed, finished=self.finished, taken_at=time.perf_counter(),
-            op_view=opv, edit=self.edit,
+            op_view=opv, edit=self.edit, plane=plane, confusion=confusion,
         )
         if self.extras is not None:
             return self.extras(fields)

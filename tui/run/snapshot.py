@@ -110,6 +110,8 @@ class Snapshot:
     taken_at: float
     op_view: Any = None         # tui.opstate.OpView while the operation view is open
     edit: Any = None            # tui.opstate.WeightEdit after a hand edit (until the next step)
+    plane: Any = None           # engine.plane.Plane (2-D inputs): every unit and the output over the input plane
+    confusion: Any = None       # (counts (K, K), "test" or "training") for more than two classes or no plane
 
     def param(self, name):
         """W1, b1, ... (and dW1, db1, ..., ΔW1 ...) from this snapshot, or None."""

@@ -4,7 +4,8 @@ Every terminal cell holds two pixels stacked (the upper-half block with separate
 foreground and background colours), so a W x H widget shows a W x 2H grid of model
 outputs. Region colour is the predicted class, brighter where the model is surer;
 the data points sit on top in their true class's colour. With few points (XOR has
-four) each point is a ● glyph; with many, a single bright pixel.
+four) each point is a ● glyph; with many, a single bright pixel. Test points, when
+shown, are hollow ○ glyphs in their true class's colour.
 
 Each line keeps its strip under a key of its pixel codes: a new field rebuilds and
 repaints only the lines whose colours changed (a step moves the boundary a little,
@@ -23,6 +24,7 @@ from tui.widgets.repaint import changed_lines
 
 HALF = "▀"
 GLYPH_POINTS = 60   # up to this many points, draw each as a glyph
+HOLLOW = 31         # glyph codes above it are hollow (test) points; the line key packs glyphs below 64
 
 
 class BoundaryMap(Widget):
@@ -33,6 +35,7 @@ class BoundaryMap(Widget):
         self._strips: list[Strip] = []
         self._keys: list[bytes] = []
         self.pixels = None   # (2H, W) region RGB indices, for tests: class per pixel
+        self.levels = None   # (2H, W) confidence levels (0..LEVELS), for tests
 
     @property
     def grid_shape(self):
@@ -40,19 +43,24 @@ class BoundaryMap(Widget):
         w, h = self.size
         return 2 * max(0, h), max(0, w)
 
-    def set_field(self, classes, conf_levels, points):
-        """classes, conf_levels: (2H, W) ints; points: list of (pixel row, pixel col, class).
+    def set_field(self, classes, conf_levels, points, hollow=()):
+        """classes, conf_levels: (2H, W) ints; points, hollow: lists of (pixel row, pixel col, class)
+        (hollow: the test points, drawn as ○).
 
         Cells are grouped into runs of equal colour with NumPy, so a frame costs a few
         Python operations per run of colour, not per pixel."""
         self.pixels = classes
+        self.levels = conf_levels
         strips, keys = [], []
         old_keys, old_strips = self._keys, self._strips
         rows, cols = classes.shape if classes is not None else (0, 0)
         if rows >= 2 and cols:
             span = colours.LEVELS + 1
             codes = classes.astype(np.int64) * span + conf_levels  # >= 0: region; < 0: a data point
-            glyph = np.zeros((rows // 2, cols), dtype=np.int64)   # 0: none; k + 1: a ● of class k
+            glyph = np.zeros((rows // 2, cols), dtype=np.int64)   # 0: none; k + 1: a ● of class k; HOLLOW + k + 1: ○
+            for pr, pc, k in hollow:
+                if 0 <= pr < rows and 0 <= pc < cols:
+                    glyph[min(pr // 2, rows // 2 - 1), pc] = HOLLOW + k % HOLLOW + 1
             if len(points) <= GLYPH_POINTS:
                 for pr, pc, k in points:
                     if 0 <= pr < rows and 0 <= pc < cols:
@@ -79,8 +87,9 @@ class BoundaryMap(Widget):
                 for a, b in zip(starts, ends):
                     t, u, g = int(top[a]), int(bot[a]), int(gl[a])
                     if g:
-                        style = colours.plain_style(fg=colours.point_rgb(g - 1), bg=_rgb(t), bold=True)
-                        segments.append(Segment("●" * (b - a), style))
+                        k, mark = ((g - 1) % HOLLOW, "○") if g > HOLLOW else (g - 1, "●")
+                        style = colours.plain_style(fg=colours.point_rgb(k), bg=_rgb(t), bold=True)
+                        segments.append(Segment(mark * (b - a), style))
                     else:
                         segments.append(Segment(HALF * (b - a), colours.half_style(_rgb(t), _rgb(u))))
                 strips.append(Strip(segments, cols))
