@@ -78,13 +78,13 @@ def _activations(net, P):
 
 
 def evaluate(net, lo, hi, rows, cols, n=MAP, unit=None, step=0) -> Plane:
-    """The network `net` (two inputs) over the plane lo..hi: a Plane.
+    """The network `net` (two raw inputs; layer 0 is its input features) over the plane lo..hi: a Plane.
 
     One forward pass over the boundary's rows x cols grid and the maps' n x n grid
     together. unit: (layer, j) whose activation to keep at the boundary's resolution
     (layer 0 is the inputs), or None."""
-    if net.sizes[0] != 2:
-        raise ValueError(f"the plane needs a network with 2 inputs; this one has {net.sizes[0]}")
+    if net.n_inputs != 2:   # raw inputs; layer 0's maps are the features computed from them
+        raise ValueError(f"the plane needs a network with 2 raw inputs; this one has {net.n_inputs}")
     rows, cols, n = int(rows), int(cols), int(n)
     if rows < 1 or cols < 1 or n < 1:
         raise ValueError(f"grid sizes must be >= 1; got {rows} x {cols} and {n}")

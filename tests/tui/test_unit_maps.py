@@ -202,19 +202,12 @@ async def test_a_deep_wide_net_degrades_gracefully_at_80x24():
 
 
 async def test_regression_draws_the_predicted_surface():
-    """A run whose config says task = "regression" (w2-engplay's field; faked here)."""
-    app = make_app()
+    """A real regression run (the bumps dataset: linear output, MSE): the boundary panel shows
+    the network's predicted surface, read from the snapshot's plane."""
+    app = make_app(dataset="bumps", sizes=[2, 8, 1], task="regression", output="linear", loss="mse")
     async with app.run_test(size=(120, 40)) as pilot:
-        config = app.state.config
-        class Regression:
-            task = "regression"
-
-            def __getattr__(self, name):
-                return getattr(config, name)
-
-        app.state.config = Regression()
-        app.state.refresh()
-        app.redraw()
+        for _ in range(3):
+            await pilot.press("space")
         await pilot.pause()
         panel = app.screen.query_one("#predictions")
         assert panel.drew == "surface" and panel.border_title == "Predicted surface"
@@ -222,7 +215,24 @@ async def test_regression_draws_the_predicted_surface():
         boundary = app.screen.query_one("#boundary-map")
         rows, cols = boundary.grid_shape
         assert boundary.pixels.shape == (rows, cols)
-        assert (out > 0).all() == bool(boundary.pixels.all())   # sigmoid outputs here: all above zero
+        assert (out > 0).any() and (out < 0).any() == (~boundary.pixels.astype(bool)).any()
+
+
+async def test_input_features_each_get_a_map_in_the_diagram():
+    """With --features the network's inputs are computed from (x1, x2): the diagram's first
+    column shows each feature over the plane (x1*x2 is the saddle that makes XOR separable)."""
+    app = make_app(features="x1,x2,x1*x2", sizes=[3, 1])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("space")
+        await pilot.pause()
+        diagram = app.screen.query_one("#net-units")
+        mw, mh, gap, ncol, units = diagram.geometry
+        assert ncol == 2 and units == (3, 1)
+        plane = app.state.latest.plane
+        x1x2 = plane.maps[0][:, :, 2]
+        n = x1x2.shape[0]
+        corners = x1x2[0, 0], x1x2[0, n - 1], x1x2[n - 1, 0], x1x2[n - 1, n - 1]
+        assert np.sign(corners[0]) == np.sign(corners[3]) != np.sign(corners[1]) == np.sign(corners[2])
 
 
 async def test_two_boundary_panels_on_the_stack_do_not_take_turns_asking(monkeypatch):

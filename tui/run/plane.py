@@ -68,7 +68,7 @@ class PlaneMaker:
         net = self._net[1]
         net.theta[...] = theta
         X, Y = facts.X, facts.Y
-        is_2d = X.shape[1] == 2 and net.sizes[0] == 2
+        is_2d = X.shape[1] == 2 and net.n_inputs == 2   # features are computed from the 2 raw inputs
         plane = confusion = None
         if not np.all(np.isfinite(theta)):
             self._plane, self._confusion = None, None

@@ -196,12 +196,13 @@ def _resample(a, rows, cols):
 
 
 def _scale(plane, facts, l):
-    """Centre and scale of layer l's colours: the inputs about the middle of the plane,
+    """Centre and scale of layer l's colours: each input (feature) about the middle of its range,
     the others as engine.plane.centre_scale says (one scale for the whole layer)."""
     from engine.plane import centre_scale
 
-    if l == 0:
-        lo, hi = np.asarray(plane.lo), np.asarray(plane.hi)
+    if l == 0:   # x1, x2 or the input features computed from them: each about the middle of its range
+        m = np.asarray(plane.maps[0], dtype=np.float64).reshape(-1, facts.sizes[0])
+        lo, hi = m.min(axis=0), m.max(axis=0)
         return (lo + hi) / 2, np.where(hi > lo, (hi - lo) / 2, 1.0)
     return centre_scale(facts.layers[l - 1].activation, plane.maps[l])
 
