@@ -2,6 +2,7 @@
 
     /work/venv/bin/python benchmarks/engine_bench.py            # full run (under a minute)
     /work/venv/bin/python benchmarks/engine_bench.py --quick    # fewer rounds, for a smoke check
+    /work/venv/bin/python benchmarks/engine_bench.py --memory   # RSS over 2e5 steps and 1e7 history steps
 
 1. XOR 2-3-1, one full-batch training step (preset `seed`) through Trainer.step(), against
    the same step fused by hand for this one network (the floor: issue 14's target is
@@ -845,12 +846,75 @@ def thread_probe(rounds):
     print("  one product pinned to 1 thread / default threads (median): " + "; ".join(parts))
 
 
+# ----- memory: the run's history stays bounded however long the run -------------------
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def memory_table(trainer_steps: int, history_steps: int):
+    """RSS while a real run steps (history, scheduled evaluations, checkpoints, the UI's
+    curve() copies), then while a History alone takes `history_steps` losses."""
+    import gc
+    from engine.history import History
+
+    print(f"\nMemory: RSS as a run goes on (issue 14: flat however long the run)")
+    tr = engine.build(engine.presets["seed"].replace(epochs=10**9))
+    marks = sorted({10 ** k for k in range(3, 13) if 10 ** k <= trainer_steps} | {trainer_steps})
+    rows, done, base = [], 0, None
+    t0 = perf()
+    for mark in marks:
+        while done < mark:
+            tr.step()
+            done += 1
+            if done % 4096 == 0:
+                tr.history.curve()   # as the app's snapshots take it
+        gc.collect()
+        rss = rss_bytes()
+        base = base if base is not None else (mark, rss)
+        rows.append([f"{mark:,}", f"{rss / 2**20:.1f} MB", f"{len(tr.history.eval_step)}",
+                     f"{len(tr.checkpoints.items)}", f"{perf() - t0:.0f} s"])
+    growth = (rss - base[1]) / max(1, trainer_steps - base[0])
+    print_table(f"Trainer.step() on preset seed, {trainer_steps:,} steps",
+                ["steps", "RSS", "evaluations kept", "checkpoints kept", "elapsed"], rows,
+                [f"RSS growth from step {base[0]:,} to {trainer_steps:,}: {growth:.2f} bytes per step "
+                 f"(target: flat, ~0)"])
+    h = History()
+    rng = np.random.default_rng(0)
+    chunk = rng.random(1 << 16)
+    rows, done, base = [], 0, None
+    marks = sorted({10 ** k for k in range(5, 13) if 10 ** k <= history_steps} | {history_steps})
+    for mark in marks:
+        while done < mark:
+            n = min(len(chunk), mark - done)
+            for v in chunk[:n].tolist():
+                h.add(v)                 # one step at a time, as the trainer adds them
+            done += n
+        gc.collect()
+        rss = rss_bytes()
+        base = base if base is not None else (mark, rss)
+        c = h.curve()
+        rows.append([f"{mark:,}", f"{rss / 2**20:.1f} MB", f"{len(c.lo):,}"])
+    growth = (rss - base[1]) / max(1, history_steps - base[0])
+    print_table(f"History.add() alone, {history_steps:,} steps", ["steps", "RSS", "buckets drawn"], rows,
+                [f"RSS growth from step {base[0]:,} to {history_steps:,}: {growth:.3f} bytes per step "
+                 f"(the issue measured ~170 before the history was bounded)"])
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="fewer rounds (a smoke check; noisier)")
     p.add_argument("--rounds", type=int, default=None, help="timing rounds per comparison (default 31, quick 7)")
     p.add_argument("--only", choices=("xor", "digits", "large"), help="run one table")
+    p.add_argument("--memory", action="store_true",
+                   help="only the memory table: RSS over a long run (--memory-steps, --history-steps)")
+    p.add_argument("--memory-steps", type=float, default=2e5, help="Trainer.step() calls (default 2e5)")
+    p.add_argument("--history-steps", type=float, default=1e7, help="History.add() calls (default 1e7)")
     args = p.parse_args(argv)
+    if args.memory:
+        memory_table(int(args.memory_steps), int(args.history_steps))
+        return
     rounds = args.rounds or (7 if args.quick else 31)
     print_environment()
     t0 = perf()
