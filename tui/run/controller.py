@@ -38,10 +38,8 @@ EVAL_INTERVAL = 1 / TICK_HZ      # while playing, full-data evaluate() runs only
 EDIT_ROWS = 8                    # examples whose outputs a weight edit shows before and after
 MAX_EDIT = 1e6                   # |weight| a hand edit may set (larger ones overflow the forward pass)
 SPEEDS = (None, 1000, 100, 10)   # steps per second while playing; None is full speed
-# Full-data evaluation and diagnostics: on the thread that owns the trainer, once per
-# snapshot of a moved run (so at most TICK_HZ a second while playing, once per key while
-# paused), at the snapshot's step: the status line and the panels agree. A step whose
-# scheduled evaluation (engine.history) already ran at the new weights is not evaluated again.
+# Full-data evaluation and diagnostics: on the thread owning the trainer, once per snapshot of
+# a moved run (<= TICK_HZ a second playing, once per key paused), at the snapshot's step.
 
 
 def _quiet():
@@ -161,13 +159,10 @@ class RunController:
             self.on_step(result)
 
     def _evaluate_after(self, before):
-        """Full-data metrics at the weights now: the trainer's own if it evaluated since
-        `before` (its scheduled evaluation, at this step's new weights), else a fresh one."""
-        trainer = self.trainer
-        m = trainer.evaluated
-        if m is not before and m is not None and m["step"] == trainer.step_count:
-            return dict(m)
-        return trainer.evaluate()
+        """Full-data metrics now: the trainer's scheduled evaluation if it ran since `before`."""
+        m = self.trainer.evaluated
+        fresh = m is not before and m is not None and m["step"] == self.trainer.step_count
+        return dict(m) if fresh else self.trainer.evaluate()
 
     def step(self):
         """One full cycle (forward, loss, backward, update), then a full-data evaluation.
@@ -199,7 +194,7 @@ class RunController:
         if trainer.step_count != before:
             self._stepped = True
             self._booked(trainer.result)
-            self.metrics = trainer.evaluate()  # (op cycles are few: the plain path is kept)
+            self.metrics = trainer.evaluate()
         self.version += 1
 
     def next_op(self):
@@ -489,10 +484,8 @@ class RunController:
             grads, changes = dict(opv.grads), dict(opv.changes)
         fields = dict(
             version=self.version, run_id=self.run_id, facts=self.facts, config=self.config,
-            step=trainer.step_count, epoch=trainer.epoch_count,
-            loss=self.metrics.get("loss"),
-            grad_norm=None if result is None else result.grad_norm,
-            clipped=False if result is None else result.clipped,
+            step=trainer.step_count, epoch=trainer.epoch_count, loss=self.metrics.get("loss"),
+            grad_norm=None if result is None else result.grad_norm, clipped=result is not None and result.clipped,
             lr=trainer.lr, l2=trainer.l2, optimizer=trainer.opt.name, metrics=dict(self.metrics),
             theta=theta, g=g, change=change, params=params, grads=grads, changes=changes,
             curve=trainer.history.curve(),

@@ -36,6 +36,7 @@ class PanelHost(Protocol):
     def unregister_panel(self, panel) -> None:
         ...
 
+
 def _no_refresh(*regions, **kwargs):
     return None
 
