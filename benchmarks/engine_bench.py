@@ -677,6 +677,9 @@ def table_digits(rounds, quick):
 
 # ----- table 3: 784-256-10 float32 ----------------------------------------------------
 
+WARM_STEPS = 2048
+
+
 def table_large(rounds, quick):
     n_batches, m = 8, 256
     rng = np.random.default_rng(0)
@@ -732,10 +735,14 @@ def table_large(rounds, quick):
     with blas_threads(threads):
         for optimizer, lr in (("sgd", 0.01), ("adam", 1e-3)):
             tr = build(optimizer, lr)
+            # Past the start of the evaluation schedule (every step up to 64, then 32 per doubling):
+            # from step WARM_STEPS on, a full-data evaluation comes once every 64 steps or less.
+            for _ in range(WARM_STEPS):
+                tr.step()
             # A block is one epoch (8 steps): every block draws one permutation, as training does.
             pairs = interleaved(tr.step, products(tr), n_batches, n_batches, rounds, warm=2)
             rows.append(ratio_row(f"ours ({optimizer}) / its matrix products", pairs, fmt_ms,
-                                  *((1.3, "<= 1.3x") if optimizer == "sgd" else (None, "(no target)"))))
+                                  *((1.3, "<= 1.3x") if optimizer == "sgd" else (1.2, "<= 1.2x"))))
             assert tr.net.theta.dtype == np.float32
         if torch is not None:
             for optimizer, lr in (("sgd", 0.01), ("adam", 1e-3)):
@@ -745,11 +752,13 @@ def table_large(rounds, quick):
                                       None, "(reference)"))
         else:
             notes.append("PyTorch rows skipped: torch is not installed")
+    notes.append(f"Timed from step {WARM_STEPS}: the trainer's scheduled full-data evaluations (every step up to 64) "
+                 f"come every 64 steps or less by then, as in any run of more than a few hundred steps.")
     notes.append(f"{len(X)} synthetic rows (uniform pixels, random labels), batch {m}: an epoch is {n_batches} steps: "
                  f"a fresh permutation each epoch, and each step gathers its batch's rows (ours and PyTorch's alike). relu, softmax, cross-entropy, He init.")
     notes.append("Steps of ours and PyTorch's are not interleaved with each other: their thread pools (OpenBLAS, "
                  "OpenMP) spin after work and slow whichever library runs next.")
-    notes.append("The issue's target is for the plain step (SGD). Adam adds 11 elementwise passes over the "
+    notes.append("Targets: the plain step (SGD) <= 1.3x (issue 11), Adam <= 1.2x (issue 14). Adam adds 11 elementwise passes over the "
                  "203,530 parameters (NumPy cannot fuse them): the PyTorch rows show the same two ratios for "
                  "PyTorch's own step, as a reference for what a mature framework's step costs over its products.")
     notes.append("Products: [X,1][W1;b1], [A1,1][W2;b2], [A1,1]^T dZ2, dZ2 W2^T, [X,1]^T dZ1: ndarray.dot with out=, "
