@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/tui_bench.py            # every size, default and digits (a few minutes)
     .venv/bin/python benchmarks/tui_bench.py --quick    # fewer presses, shorter plays
+    .venv/bin/python benchmarks/tui_bench.py --runs 3   # every case three times; targets from the medians
 
 Each case starts the real `netstep --preset P` in a pty of the given size (os.openpty,
 TIOCSWINSZ; TERM=xterm-256color), reads every byte it writes from the master side and
@@ -42,6 +43,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, os.pardir))
+# The headless loop runs with one BLAS thread, as the app does (tui/cli.py), so the ratio
+# compares the same arithmetic.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 import engine  # noqa: E402
 
@@ -155,7 +160,11 @@ class Term:
         os.close(self.master)
 
 
-def netstep_argv(preset):
+def netstep_argv(preset, tree=None):
+    """The app's command line; `tree`: a source tree (another commit's) run with this Python."""
+    if tree is not None:
+        return [sys.executable, "-c", f"import sys; sys.path.insert(0, {tree!r}); from tui.cli import entry; entry()",
+                "--preset", preset, "--epochs", "1000000000"]
     script = os.path.join(os.path.dirname(sys.executable), "netstep")
     base = [script] if os.path.exists(script) else [sys.executable, "-m", "tui"]
     return base + ["--preset", preset, "--epochs", "1000000000"]
@@ -175,9 +184,9 @@ def headless_rate(preset, seconds):
             return n / (perf() - t0)
 
 
-def run_case(preset, size, presses, play):
-    term = Term(netstep_argv(preset), size)
-    out = {"preset": preset, "size": size}
+def run_case(preset, size, presses, play, tree=None):
+    term = Term(netstep_argv(preset, tree), size)
+    out = {"preset": preset, "size": size, "tree": tree}
     seen = term.wait_for(lambda s: "PAUSED" in s, 60)
     if seen is None:
         term.close()
@@ -228,6 +237,11 @@ def main():
     parser.add_argument("--quick", action="store_true", help="fewer presses, shorter plays")
     parser.add_argument("--presets", default=",".join(PRESETS))
     parser.add_argument("--sizes", default=",".join(f"{c}x{r}" for c, r in SIZES))
+    parser.add_argument("--runs", type=int, default=1, help="repeat every case; the targets use the medians")
+    parser.add_argument("--before", metavar="TREE",
+                        help="also run each case on this source tree (e.g. `git archive OLD | tar -x -C TREE`), "
+                             "interleaved with ours, and print its medians as 'before'")
+    parser.add_argument("--targets-only", action="store_true", help="only the cases the issue-14 targets name")
     args = parser.parse_args()
     presses, play = (10, 2.0) if args.quick else (30, 4.0)
     presets = args.presets.split(",")
@@ -240,23 +254,31 @@ def main():
     head = (f"{'preset':8s} {'size':>7s} {'first s':>8s} {'cpu/space ms':>13s} {'idle ms':>8s} "
             f"{'key->screen med/p95 ms':>23s} {'play/loop':>10s} {'app st/s':>9s} {'loop st/s':>10s} {'upd/s':>6s}")
     print(head)
-    results = {}
-    for preset in presets:
-        for size in sizes:
-            r = run_case(preset, size, presses, play if size == (120, 40) else 0)
-            results[(preset, size)] = r
-            tag = f"{size[0]}x{size[1]}"
-            if "error" in r:
-                print(f"{preset:8s} {tag:>7s}  {r['error']}")
-                continue
-            lat = [x * 1000 for x in r["latency"]] or [float("nan")]
-            line = (f"{preset:8s} {tag:>7s} {r['first']:8.2f} {r['cpu_ms']:13.1f} {r['idle_ms']:8.1f} "
-                    f"{statistics.median(lat):11.1f} / {percentile(lat, 95):7.1f}")
-            if "ratio" in r:
-                line += f" {r['ratio']:10.3f} {r['app_rate']:9,.0f} {r['loop_rate']:10,.0f} {r['hz']:6.1f}"
-            print(line, flush=True)
+    if args.before:
+        print(f"(* = the --before tree, {os.path.abspath(args.before)}, run right after ours)")
+    cases = [(p, s) for p in presets for s in sizes]
+    if args.targets_only:
+        named = {(t[1], t[2]) for t in TARGETS}
+        cases = [c for c in cases if c in named]
+    trees = [None] + ([os.path.abspath(args.before)] if args.before else [])
+    runs = {}
+    for run in range(args.runs):
+        if args.runs > 1:
+            print(f"run {run + 1} of {args.runs}")
+        for preset, size in cases:
+            for tree in trees:   # before and after back to back: the same machine load
+                r = run_case(preset, size, presses, play if size == (120, 40) else 0, tree)
+                runs.setdefault((tree, preset, size), []).append(r)
+                _print_case(r)
+    results = {(p, s): _median(rs) for (tree, p, s), rs in runs.items() if tree is None}
+    before = {(p, s): _median(rs) for (tree, p, s), rs in runs.items() if tree is not None}
+    if args.runs > 1:
+        print(f"\nmedians of {args.runs} runs")
+        for r in list(results.values()) + list(before.values()):
+            _print_case(r)
 
-    print("\nissue 14 targets (value / target: <= 1 meets an 'at most', >= 1 an 'at least')")
+    print(f"\nissue 14 targets (value / target: <= 1 meets an 'at most', >= 1 an 'at least'"
+          f"{f'; median of {args.runs} runs' if args.runs > 1 else ''})")
     keys = {"cpu": "cpu_ms", "ratio": "ratio", "hz": "hz", "first": "first"}
     for label, preset, size, kind, target, how in TARGETS:
         r = results.get((preset, size))
@@ -265,9 +287,39 @@ def main():
             continue
         v = r[keys[kind]]
         met = v <= target if how == "max" else v >= target
+        b = before.get((preset, size), {}).get(keys[kind])
+        was = "" if b is None else f"  (before: {b:8.3f}, ratio {b / target:6.2f})"
         print(f"  {label:58s} {v:8.3f}  target {'<=' if how == 'max' else '>='} {target:g}  "
-              f"ratio {v / target:6.2f}  {'met' if met else 'MISSED'}")
+              f"ratio {v / target:6.2f}  {'met' if met else 'MISSED'}{was}")
 
+
+def _median(rs):
+    """One case's runs as one: the median of each number (latencies pooled)."""
+    ok = [r for r in rs if "error" not in r]
+    if not ok:
+        return rs[0]
+    out = dict(ok[0])
+    for k in ("first", "cpu_ms", "idle_ms", "app_rate", "hz", "loop_rate", "ratio"):
+        if all(k in r for r in ok):
+            out[k] = statistics.median(r[k] for r in ok)
+    out["latency"] = [x for r in ok for x in r["latency"]]
+    return out
+
+
+def _print_case(r):
+    preset, size = r["preset"], r["size"]
+    tag = f"{size[0]}x{size[1]}"
+    if r.get("tree"):
+        preset += "*"   # the --before tree
+    if "error" in r:
+        print(f"{preset:8s} {tag:>7s}  {r['error']}")
+        return
+    lat = [x * 1000 for x in r["latency"]] or [float("nan")]
+    line = (f"{preset:8s} {tag:>7s} {r['first']:8.2f} {r['cpu_ms']:13.1f} {r['idle_ms']:8.1f} "
+            f"{statistics.median(lat):11.1f} / {percentile(lat, 95):7.1f}")
+    if "ratio" in r:
+        line += f" {r['ratio']:10.3f} {r['app_rate']:9,.0f} {r['loop_rate']:10,.0f} {r['hz']:6.1f}"
+    print(line, flush=True)
 
 if __name__ == "__main__":
     main()

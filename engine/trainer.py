@@ -106,6 +106,7 @@ class Trainer:
         self.halted = None  # NonFinite of the step that was refused, until the next good step
         self.seconds = 0.0
         self._eval_ws = {}  # evaluation's own buffers: the latest cycle's arrays stay the step's
+        self.evaluated = None  # the latest evaluate()'s metrics (a new dict each time)
         self.checkpoints = Checkpoints()
         self._next_eval = self._next_checkpoint = self._due = 0
         self._scheduled()
@@ -480,6 +481,7 @@ class Trainer:
             metrics["test_loss"], metrics[f"test_{score}"] = tl, ta
         if record and is_eval_step(self.step_count):
             self.history.add_eval(self.step_count, metrics)
+        self.evaluated = metrics  # a caller that saw it come in after a step reuses it (tui.run)
         return metrics
 
     def predict(self, X):

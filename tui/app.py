@@ -14,6 +14,7 @@ config and files in tui/actions/files.py.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 
 from textual import work
@@ -32,10 +33,7 @@ from tui.classroom.link import attach as attach_classroom, open_sent
 from tui.notify import notify_once
 from tui.palette import TrainerCommands
 from tui.run import TICK_HZ, RunController, View
-from tui.screens.gradcheck import GradcheckScreen
-from tui.screens.help import HelpScreen
 from tui.screens.main import MainScreen
-from tui.screens.ops import OpScreen
 
 UI_BUDGET = 0.12    # share of a core the drawing may take while playing; above it, panels slow down
 MAX_SLOWDOWN = 4.0   # even on a slow machine every panel moves at least every 2 s
@@ -197,7 +195,7 @@ class NetstepApp(ShapeActions, OpActions, FileActions, BeyondActions, App):
 
     def check_action(self, action: str, parameters):
         # Under a dialog, or in the lessons, the dashboard's keys belong to that screen.
-        if action in keys.DASHBOARD_ACTIONS and not isinstance(self.screen, (MainScreen, OpScreen)):
+        if action in keys.DASHBOARD_ACTIONS and not is_dashboard(self.screen):
             return False
         return True
 
@@ -339,13 +337,15 @@ class NetstepApp(ShapeActions, OpActions, FileActions, BeyondActions, App):
     def action_cycle_side(self) -> None:
         self.view.side = (self.view.side + 1) % 3
         screen = self.screen
-        if isinstance(screen, (MainScreen, OpScreen)):
+        if is_dashboard(screen):
             screen.apply_layout(*screen.size)
             if screen.layout_mode != "compact":
                 self.notify("every panel is already on screen; v picks one in the compact layout", timeout=3)
         self.call_after_refresh(self.redraw)
 
     async def action_gradcheck(self) -> None:
+        from tui.screens.gradcheck import GradcheckScreen
+
         await self.pause()
         t = self.state.trainer
         self.push_screen(GradcheckScreen(t.net.copy(), t.X, t.Y, t.loss, t.l2, full=self.view.full_precision,
@@ -355,6 +355,8 @@ class NetstepApp(ShapeActions, OpActions, FileActions, BeyondActions, App):
         await open_sent(self)
 
     def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
@@ -383,6 +385,17 @@ class NetstepApp(ShapeActions, OpActions, FileActions, BeyondActions, App):
         store = getattr(self, "store", None)
         if store is not None:
             store.close()
+
+
+def is_dashboard(screen) -> bool:
+    """The dashboard or the operation view (whose keys are the dashboard's).
+
+    The operation view's module is imported when it is first opened (not at start, which
+    the first frame waits for): until then no screen can be one."""
+    if isinstance(screen, MainScreen):
+        return True
+    ops = sys.modules.get("tui.screens.ops")
+    return ops is not None and isinstance(screen, ops.OpScreen)
 
 
 def _fit_output(config):

@@ -10,7 +10,16 @@ imported only by the commands that open the app, so headless commands start fast
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+
+# One BLAS thread, set before NumPy is first imported (nothing above imports it). The nets
+# here are small: a second OpenBLAS thread saves nothing on a product of 1438 x 64 but
+# spin-waits after each one, which cost the digits app 5x the CPU per step and per
+# evaluation (benchmarks/tui_bench.py). Served sessions set the same; a user's own
+# setting wins.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 from tui.commands.common import EXIT_USAGE, Parser, UserError, add_run_options, build_trainer, run_config
 

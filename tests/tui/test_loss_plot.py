@@ -110,6 +110,29 @@ async def test_the_plot_repaints_only_when_its_pixels_change():
         assert plot.builds > builds
 
 
+async def test_a_step_late_in_a_run_rebuilds_only_the_rows_that_changed():
+    """At step 3000 a pixel column holds dozens of steps: one more step changes a row or
+    two of the plot (its last column), so only those are rebuilt and repainted."""
+    app = make_app(epochs=10**9)
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(3000):
+            app.state.trainer.step()
+        await pilot.press("space")
+        await pilot.pause()
+        plot = app.screen.query_one("#loss-plot")
+        height = plot.size.height
+        before = plot.rows_built
+        for _ in range(4):
+            await pilot.press("space")
+            await pilot.pause()
+        assert plot.rows_built - before <= 4 * 3 < 4 * height
+        # ...and what it shows is what a plot drawn from scratch shows.
+        lines = [plot.render_line(y).text for y in range(height)]
+        plot._key, plot._strips = None, []
+        plot._rebuild()
+        assert [plot.render_line(y).text for y in range(height)] == lines
+
+
 def test_accuracy_is_held_until_the_next_evaluation():
     steps = np.array([0, 10, 20])
     acc = np.array([0.25, 0.75, 0.5])

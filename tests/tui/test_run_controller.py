@@ -135,3 +135,60 @@ def test_a_lesson_drives_the_same_controller_and_its_play_loop():
     s.headless = False                      # as the lesson screen plays: until the check holds
     reason = s.play()
     assert reason == "met" and s.trainer.step_count == 5000 and s.met()
+
+
+def _count_evaluations(trainer):
+    calls = []
+    evaluate = trainer.evaluate
+
+    def counted(*a, **k):
+        calls.append(trainer.step_count)
+        return evaluate(*a, **k)
+    trainer.evaluate = counted
+    return calls
+
+
+def test_a_step_evaluates_the_full_data_once():
+    """Up to step 64 the trainer evaluates every step by its schedule: the key's step reuses
+    that evaluation (the same numbers) instead of running the forward pass over all the data twice."""
+    c = _controller()
+    reference = engine.build(c.config)
+    calls = _count_evaluations(c.trainer)
+    for _ in range(3):
+        c.step()
+        reference.step()
+        assert c.metrics == reference.evaluate(record=False) | {"step": reference.step_count}
+    assert calls == [1, 2, 3]
+    snap = c.refresh()   # the snapshot finds the metrics current: no evaluation either
+    assert calls == [1, 2, 3] and snap.loss == reference.evaluate(record=False)["loss"]
+
+
+def test_a_step_off_the_schedule_still_shows_the_loss_at_the_new_weights():
+    c = _controller()
+    for _ in range(70):
+        c.step()
+    calls = _count_evaluations(c.trainer)
+    c.step()                            # step 71: not a scheduled evaluation step
+    assert calls == [71] and c.metrics["step"] == 71
+    theta = c.trainer.net.theta.copy()
+    reference = engine.build(c.config)
+    reference.net.theta[...] = theta
+    assert c.metrics["loss"] == reference.evaluate(record=False)["loss"]
+
+
+def test_playing_evaluates_only_for_the_snapshots():
+    """While playing, the full data is evaluated for each snapshot the UI asks for (at most
+    TICK_HZ a second) and when play stops: not on a timer of its own."""
+    c = _controller()
+    for _ in range(70):
+        c.step()          # past the every-step part of the schedule
+    calls = _count_evaluations(c.trainer)
+    player = Player(c)
+    _wait(lambda: c.trainer.step_count > 3000, "3000 steps of play")
+    old = c.latest
+    c.request_snapshot()
+    _wait(lambda: c.latest is not old, "a snapshot taken by the worker")
+    player.pause()
+    from engine.history import is_eval_step
+    unscheduled = [s for s in calls if not is_eval_step(s)]
+    assert len(unscheduled) <= 3    # the requested snapshot, the stop, the final snapshot

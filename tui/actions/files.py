@@ -7,12 +7,13 @@ import io
 import os
 
 import engine
-from tui.screens.config_form import ConfigForm
-from tui.screens.path_prompt import PathPrompt
+# The dialogs are imported when first opened: the first frame does not wait for them.
 
 
 class FileActions:
     def action_config(self) -> None:
+        from tui.screens.config_form import ConfigForm
+
         async def apply(config):
             await self.own(lambda: self.state.rebuild(config))
 
@@ -23,6 +24,8 @@ class FileActions:
         self.push_screen(ConfigForm(self.state.config, apply), done)
 
     def action_save(self) -> None:
+        from tui.screens.path_prompt import PathPrompt
+
         async def save(path):
             if not path:
                 return
@@ -38,6 +41,8 @@ class FileActions:
                          save)
 
     def action_load(self) -> None:
+        from tui.screens.path_prompt import PathPrompt
+
         async def load(path):
             if not path:
                 return
@@ -55,6 +60,8 @@ class FileActions:
         self.push_screen(PathPrompt("Load a run saved with ctrl+s from:", "netstep-run.npz", "Load"), load)
 
     def action_export(self) -> None:
+        from tui.screens.path_prompt import PathPrompt
+
         async def export(path):
             if not path:
                 return

@@ -7,9 +7,8 @@ through the run controller."""
 from __future__ import annotations
 
 from tui import fmt
-from tui.screens.edit_weight import EditWeightScreen
-from tui.screens.op_detail import OpDetailScreen
-from tui.screens.ops import OpScreen
+
+# The screens are imported when first opened: the first frame does not wait for them.
 
 
 class OpActions:
@@ -20,6 +19,8 @@ class OpActions:
             self.view.layer = op.layer
 
     async def _enter_ops(self) -> None:
+        from tui.screens.ops import OpScreen
+
         await self.pause()
         if not isinstance(self.screen, OpScreen):
             if self.screen.is_modal:
@@ -68,6 +69,8 @@ class OpActions:
 
     async def open_op(self, position: int) -> None:
         """The op at `position` of the cycle on show, every number of it."""
+        from tui.screens.op_detail import OpDetailScreen
+
         await self.show_op(position)
         opv = self.state.latest.op_view
         if opv is not None:
@@ -81,6 +84,8 @@ class OpActions:
 
     async def action_edit_weight(self) -> None:
         """Type a value for the weight under the weights panel's cursor."""
+        from tui.screens.edit_weight import EditWeightScreen
+
         from tui.widgets.weights.weights_panel import WeightsPanel
 
         panels = [p for p in self.screen.query(WeightsPanel) if p.display]

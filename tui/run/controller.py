@@ -35,12 +35,12 @@ from tui.run.snapshot import Snapshot, facts_of
 
 TICK_HZ = 16                     # the UI samples the latest snapshot this often (every screen)
 CHUNK_SECONDS = 0.01             # the worker checks for commands and snapshot requests this often
-EVAL_INTERVAL = 0.05             # full-data evaluate() recorded at most 20 times a second while playing
+EVAL_INTERVAL = 1 / TICK_HZ      # while playing, full-data evaluate() runs only for a snapshot (below)
 EDIT_ROWS = 8                    # examples whose outputs a weight edit shows before and after
 MAX_EDIT = 1e6                   # |weight| a hand edit may set (larger ones overflow the forward pass)
 SPEEDS = (None, 1000, 100, 10)   # steps per second while playing; None is full speed
-# Diagnostics: measured for each snapshot of a moved run (at most TICK_HZ a second while
-# playing), at the snapshot's step: the status line and the diagnostics panel agree.
+# Full-data evaluation and diagnostics: on the thread owning the trainer, once per snapshot of
+# a moved run (<= TICK_HZ a second playing, once per key paused), at the snapshot's step.
 
 
 def _quiet():
@@ -159,6 +159,12 @@ class RunController:
         if self.on_step is not None and result is not None and result.ok:
             self.on_step(result)
 
+    def _evaluate_after(self, before):
+        """Full-data metrics now: the trainer's scheduled evaluation if it ran since `before`."""
+        m = self.trainer.evaluated
+        fresh = m is not before and m is not None and m["step"] == self.trainer.step_count
+        return dict(m) if fresh else self.trainer.evaluate()
+
     def step(self):
         """One full cycle (forward, loss, backward, update), then a full-data evaluation.
 
@@ -171,12 +177,13 @@ class RunController:
         self.edit = None
         trainer = self.trainer
         np.copyto(self._prev, trainer.net.theta)
+        before = trainer.evaluated
         with _quiet():
             result = trainer.step()
             self._stepped = result.ok
             if result.ok:
                 self._booked(result)
-                self.metrics = trainer.evaluate()
+                self.metrics = self._evaluate_after(before)
         self.version += 1
         return result
 
@@ -303,7 +310,6 @@ class RunController:
         reason = "paused"
         perf = time.perf_counter
         start_t = perf()
-        last_eval = start_t
         last_rate = 0.0
         done = 0
         quiet = _quiet()
@@ -367,10 +373,8 @@ class RunController:
                     self.finished = True
                     self.unlimited = True
                     self.playing = False
-                if n and (now - last_eval >= EVAL_INTERVAL or not self.playing):
-                    if trainer.halted is None:
-                        self.metrics = trainer.evaluate()
-                    last_eval = now
+                if n and not self.playing and trainer.halted is None:
+                    self.metrics = trainer.evaluate()  # the stopped run's loss (snapshots evaluate the rest)
                 if self.playing and stop_at is not None and trainer.step_count >= stop_at:
                     why = self.watcher.at_stop()
                     if why:
@@ -482,10 +486,8 @@ class RunController:
         plane, confusion = self.planes.take(trainer, self.run_id, self.version, self.playing, self.facts, theta)
         fields = dict(
             version=self.version, run_id=self.run_id, facts=self.facts, config=self.config,
-            step=trainer.step_count, epoch=trainer.epoch_count,
-            loss=self.metrics.get("loss"),
-            grad_norm=None if result is None else result.grad_norm,
-            clipped=False if result is None else result.clipped,
+            step=trainer.step_count, epoch=trainer.epoch_count, loss=self.metrics.get("loss"),
+            grad_norm=None if result is None else result.grad_norm, clipped=result is not None and result.clipped,
             lr=trainer.lr, l2=trainer.l2, optimizer=trainer.opt.name, metrics=dict(self.metrics),
             theta=theta, g=g, change=change, params=params, grads=grads, changes=changes,
             curve=trainer.history.curve(),

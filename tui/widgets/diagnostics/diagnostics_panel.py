@@ -10,15 +10,14 @@ as they come, so the panel grows with the engine instead of breaking.
 from __future__ import annotations
 
 
-from rich.console import Group
 from rich.text import Text
 from textual.containers import VerticalScroll
-from textual.widgets import Static
 
 from tui import fmt
 from tui.widgets.halt import halt_line
 from tui.widgets.names import units
 from tui.widgets.panel import Panel
+from tui.widgets.text_lines import TextLines
 
 # Row labels for the keys the engine reports today; unknown keys show as they come.
 LABELS = {
@@ -50,10 +49,8 @@ class DiagnosticsPanel(Panel):
     TITLE = "Diagnostics"
     MIN_INTERVAL = 0.5
 
-    _shape = None
-
     def compose(self):
-        self.body = Static(id="diag-body")
+        self.body = TextLines(id="diag-body")
         with VerticalScroll(id="diag-scroll"):
             yield self.body
 
@@ -99,13 +96,10 @@ class DiagnosticsPanel(Panel):
         at = f"step {d['step']} · " if isinstance(d, dict) and "step" in d else ""
         self.border_subtitle = at + (f"{n} warning{'s' if n != 1 else ''}" if n else "no warnings")
         self.set_class(bool(serious) or snap.halted is not None, "-warn")
-        # A Group keeps each part's wrapping: the table and headline are cut to the width
-        # (never wrapped into a jumble), the warnings wrap as prose.
-        body = Group(*parts) if parts else Text("")
-        # A new layout only when the number of lines may change: the wrapping parts' lengths count too.
-        shape = (sum(p.plain.count("\n") + 1 for p in parts), tuple(len(p) for p in parts if not p.no_wrap))
-        self.body.update(body, layout=shape != self._shape)
-        self._shape = shape
+        # Each part keeps its wrapping: the table and headline are cut to the width (never
+        # wrapped into a jumble), the warnings wrap as prose; lines that did not change are
+        # not repainted.
+        self.body.update(parts)
 
 
 def _scalar(v):

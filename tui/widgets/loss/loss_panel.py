@@ -9,12 +9,12 @@ before that step's update ("step loss", drawn as its lowest-to-highest envelope)
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from tui import fmt
 from tui.widgets import colours
 from tui.widgets.loss.loss_plot import ACC_RGB, FULL_RGB, LOSS_RGB, TEST_RGB, LossPlot, fmt_loss
 from tui.widgets.panel import Panel
+from tui.widgets.text_lines import TextLines
 
 
 # The per-step curve's legend (the key line has room for the numbers only).
@@ -33,7 +33,7 @@ class LossPanel(Panel):
     MIN_INTERVAL = 0.1    # a frame is cheap (bounded curve) and repaints only when its pixels change
 
     def compose(self):
-        self.key = Static(id="loss-key")
+        self.key = TextLines(id="loss-key")
         self.plot = LossPlot(id="loss-plot")
         yield self.key
         yield self.plot

@@ -8,7 +8,9 @@ evaluated value until the next evaluation. Checkpoints are marked on the x axis 
 
 The Curve is bounded (about 1024 buckets plus the exact recent steps), so a frame
 costs the same at step 100 and at step 10 million; the lines are rebuilt only when
-the pixels, labels or size change, and served from cached strips.
+the pixels, labels or size change, and then only the rows that look different are
+rebuilt and repainted (each row keyed by its pixels and labels); the rest are served from
+cached strips.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from textual.widget import Widget
 
 from tui.widgets import colours
 from tui.widgets.loss import raster
+from tui.widgets.repaint import changed_lines
 from tui.widgets.weights.heatmap import fmt
 
 LOSS_RGB = colours.POS            # per-step (minibatch) loss
@@ -80,7 +83,8 @@ class LossPlot(Widget):
         self.auto_log = False    # log scale chosen by the plot, because the values span too much
         self.y_range = None      # (bottom, top) of the left axis, in loss units
         self.builds = 0          # times the lines were rebuilt (tests check that unchanged pixels cost nothing)
-        self._key = None
+        self.rows_built = 0      # rows rebuilt in all (a step late in a run rebuilds a few)
+        self._key = None         # per row on screen: what it shows (its pixels, labels, width)
         self._strips: list[Strip] = []
         self._built_for = None   # (width, height, base style) the strips were built for
 
@@ -104,18 +108,27 @@ class LossPlot(Widget):
     # ----- drawing ------------------------------------------------------------------------
 
     def _rebuild(self) -> None:
-        """Rasterise; refresh only if the pixels, labels or size changed."""
+        """Rasterise; rebuild and repaint only the rows whose pixels or labels changed."""
         width, height = self.size
         base = self.rich_style
-        key, build = self._raster(width, height)
-        key = (key, base)
-        if key == self._key and self._built_for == (width, height):
+        keys, build_row = self._raster(width, height)
+        keys = [(k, base) for k in keys]
+        if keys == self._key and self._built_for == (width, height):
             return
-        self._key = key
-        self._strips = build(base) if width and height else []
+        old_keys = self._key if self._built_for == (width, height) and self._key else []
+        old = dict(zip(old_keys, self._strips)) if len(old_keys) == len(self._strips) else {}
+        strips = []
+        for y, k in enumerate(keys):
+            strip = old.get(k)
+            if strip is None:
+                strip = build_row(y, base)
+                self.rows_built += 1
+            strips.append(strip)
+        self._strips = strips
+        self._key = keys
         self._built_for = (width, height)
         self.builds += 1
-        self.refresh()
+        changed_lines(self, old_keys, keys)
 
     def _y_axis(self, left):
         values = np.concatenate([np.concatenate([s.lo, s.hi]) for s in left] + [np.asarray(self._extra)]) \
@@ -145,7 +158,7 @@ class LossPlot(Widget):
         rw = RIGHT_W if right else 0
         pw = width - LABEL_W - 1 - rw
         if pw < 2 or not height:
-            return (width, height), lambda base: []
+            return [], None
         rows, pixels = 4 * ph, 2 * pw
         x_max = max(1, self._n)
         bits = np.zeros((ph, pw), dtype=np.uint16)
@@ -183,18 +196,27 @@ class LossPlot(Widget):
             mark_cols = {int(c) // 2 for c in raster.pixel_of(marks, x_max, pixels)}
             if self._target is not None and 0 <= self._target <= self._n:
                 target_col = int(raster.pixel_of(self._target, x_max, pixels)) // 2
-        key = (width, height, bits.tobytes(), colour.tobytes(), tuple(rgbs), tuple(sorted(labels.items())),
-               tuple(sorted(right_labels.items())), tuple(sorted(x_ticks.items())), tuple(sorted(mark_cols)),
-               target_col)
+        # Each row's key is what it shows: rows whose key did not change keep their strips.
+        colour_key = tuple(rgbs)
+        keys = [(width, y, labels.get(y), right_labels.get(y), bits[y].tobytes(), colour[y].tobytes(), colour_key)
+                for y in range(ph)]
+        if axis:
+            axis_key = (width, tuple(sorted(x_ticks.items())), tuple(sorted(mark_cols)), target_col)
+            keys += [("axis",) + axis_key, ("ticks",) + axis_key]
+        styles_of = {}
 
-        def build(base: Style):
-            styles = {rgb: base + _STYLES.get(rgb, colours.plain_style(fg=rgb)) for rgb in rgbs}
-            axis_style = base + _STYLES[AXIS_RGB]
-            mark_style = base + _STYLES[MARK_RGB]
-            target_style = base + _STYLES[TARGET_RGB]
-            acc_style = base + _STYLES[ACC_RGB]
-            strips = []
-            for y in range(ph):
+        def styles(base):
+            got = styles_of.get(base)
+            if got is None:
+                got = styles_of[base] = (
+                    {rgb: base + _STYLES.get(rgb, colours.plain_style(fg=rgb)) for rgb in rgbs},
+                    base + _STYLES[AXIS_RGB], base + _STYLES[MARK_RGB], base + _STYLES[TARGET_RGB],
+                    base + _STYLES[ACC_RGB])
+            return got
+
+        def build_row(y: int, base: Style) -> Strip:
+            series_style, axis_style, mark_style, target_style, acc_style = styles(base)
+            if y < ph:
                 segs = [Segment(labels.get(y, "").rjust(LABEL_W), axis_style),
                         Segment("┤" if y in labels else "│", axis_style)]
                 chars = "".join(map(chr, (0x2800 + bits[y]).tolist()))
@@ -202,11 +224,11 @@ class LossPlot(Widget):
                 edges = [0, *(np.flatnonzero(row_c[1:] != row_c[:-1]) + 1).tolist(), pw]
                 for a, b in zip(edges, edges[1:]):  # runs of one colour
                     c = row_c[a]
-                    segs.append(Segment(chars[a:b], styles[rgbs[c]] if c >= 0 else base))
+                    segs.append(Segment(chars[a:b], series_style[rgbs[c]] if c >= 0 else base))
                 if rw:
                     segs.append(Segment(right_labels.get(y, "").rjust(rw), acc_style))
-                strips.append(Strip(segs).adjust_cell_length(width, base))
-            if axis:
+                return Strip(segs).adjust_cell_length(width, base)
+            if y == ph:
                 line = ["─"] * pw
                 for c in x_ticks:
                     if c < pw:
@@ -221,22 +243,21 @@ class LossPlot(Widget):
                         else:
                             segs.append(Segment("".join(line[start:x]), axis_style))
                         start = x
-                strips.append(Strip(segs).adjust_cell_length(width, base))
-                text = [" "] * (LABEL_W + 1 + pw + rw)
-                end = -1
-                for c, label in sorted(x_ticks.items()):
-                    at = LABEL_W + 1 + c - len(label) // 2
-                    at = max(at, end + 2, 0)
-                    if at + len(label) > len(text):
-                        at = len(text) - len(label)
-                        if at <= end + 1:
-                            continue
-                    text[at:at + len(label)] = label
-                    end = at + len(label) - 1
-                strips.append(Strip([Segment("".join(text), axis_style)]).adjust_cell_length(width, base))
-            return strips
+                return Strip(segs).adjust_cell_length(width, base)
+            text = [" "] * (LABEL_W + 1 + pw + rw)
+            end = -1
+            for c, label in sorted(x_ticks.items()):
+                at = LABEL_W + 1 + c - len(label) // 2
+                at = max(at, end + 2, 0)
+                if at + len(label) > len(text):
+                    at = len(text) - len(label)
+                    if at <= end + 1:
+                        continue
+                text[at:at + len(label)] = label
+                end = at + len(label) - 1
+            return Strip([Segment("".join(text), axis_style)]).adjust_cell_length(width, base)
 
-        return key, build
+        return keys, build_row
 
     def render_line(self, y: int) -> Strip:
         width, height = self.size

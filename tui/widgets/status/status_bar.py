@@ -6,10 +6,10 @@ important fields first."""
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from tui import fmt
 from tui.widgets.panel import Panel
+from tui.widgets.text_lines import TextLines
 
 NUM_W = 9   # the widest a number may be on this line (rounded to fit, never cut)
 
@@ -37,7 +37,7 @@ class StatusBar(Panel):
     _shown = None
 
     def compose(self):
-        self.line = Static(id="status-line")
+        self.line = TextLines(id="status-line")
         yield self.line
 
     def draw(self, snap) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.binding import Binding
-from textual.widgets import Static
+from tui.widgets.text_lines import TextLines
 
 from tui import fmt
 from tui.widgets.halt import halt_reason
@@ -44,13 +44,13 @@ class WeightsPanel(Panel, can_focus=True):
         self._shown = {}           # map title -> the Text on screen
 
     def compose(self):
-        self.title_W = Static(classes="map-title")
+        self.title_W = TextLines(classes="map-title")
         self.map_W = Heatmap("W", id="map-W")
-        self.title_b = Static(classes="map-title")
+        self.title_b = TextLines(classes="map-title")
         self.map_b = Heatmap("b", id="map-b")
-        self.title_dW = Static(classes="map-title")
+        self.title_dW = TextLines(classes="map-title")
         self.map_dW = Heatmap("dW", id="map-dW")
-        self.title_db = Static(classes="map-title")
+        self.title_db = TextLines(classes="map-title")
         self.map_db = Heatmap("db", id="map-db")
         yield self.title_W
         yield self.map_W
@@ -61,7 +61,7 @@ class WeightsPanel(Panel, can_focus=True):
         yield self.title_db
         yield self.map_db
         yield ColourLegend(id="legend")
-        self.inspector = Static(id="inspector")
+        self.inspector = TextLines(id="inspector")
         yield self.inspector
 
     # ----- drawing -----------------------------------------------------------------
@@ -155,7 +155,7 @@ class WeightsPanel(Panel, can_focus=True):
         t.append(f"  {_connects(snap.facts, l, name, idx)}", style="dim")
         width = self.inspector.size.width or 40
         g = None if grad is None else float(grad[idx])
-        # The widest labels and numbers that fit the line (Static wraps what does not): numbers
+        # The widest labels and numbers that fit the line (a longer line would be cut): numbers
         # are rounded to fewer digits, never cut.
         for gap, label, digits in (("   ", "gradient ", 10), ("  ", "grad ", 10), ("  ", "grad ", 8), (" ", "∂ ", 7)):
             v_text, g_text = fmt.num(value, digits), "—" if g is None else fmt.num(g, digits)
