@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 import engine
-from tui.screens.path_prompt import PathPrompt
 
 
 class BeyondActions:
@@ -66,6 +65,8 @@ class BeyondActions:
                 return
             extra = f" (data in {os.path.basename(written[1])})" if len(written) > 1 else ""
             self.notify(f"wrote {os.path.abspath(written[0])}{extra}: run it with python", timeout=6)
+
+        from tui.screens.path_prompt import PathPrompt   # when first used: the first frame does not wait for it
 
         self.push_screen(PathPrompt("Write the run as a NumPy script (W1, b1, Z1, A1 ...) to:", "net.py", "Write"),
                          write)
