@@ -22,7 +22,7 @@ import aiohttp
 import pytest
 from serve_helpers import WAIT, gone, make_keys, refusal_after_login, until
 
-import tui.serve.web as web_module
+import tui.serve.web_app as web_app
 from tui.cli import main
 from tui.serve import Server, ServeConfig
 from tui.serve.landlock import abi as landlock_abi
@@ -210,13 +210,13 @@ async def page_ws_url(front, secret: str) -> str:
 def spawned(monkeypatch):
     """Every process the web front starts."""
     started = []
-    real = web_module.subprocess.Popen
+    real = web_app.subprocess.Popen
 
     def spy(*args, **kw):
         started.append(args[0])
         return real(*args, **kw)
 
-    monkeypatch.setattr(web_module.subprocess, "Popen", spy)
+    monkeypatch.setattr(web_app.subprocess, "Popen", spy)
     return started
 
 
