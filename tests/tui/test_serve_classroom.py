@@ -294,3 +294,35 @@ async def test_a_teacher_watches_types_into_and_sends_to_a_browser_student(tmp_p
             await tab.wait_for(r'CONTROL \{"by": "teach", "kind": "sent", "lesson": "[a-z0-9-]+"\}')
         await tab.send("q")
         await tab.until_closed()
+
+
+async def test_the_real_app_in_a_browser_is_watched_and_opens_what_was_sent(tmp_path):
+    from test_serve_web import Tab, web_server
+
+    teachers = _teachers_file(tmp_path)
+    async with web_server(tmp_path, teachers=teachers, command=APP) as (server, front):
+        server.test_keys["teach"] = str(tmp_path / "keys" / "teach")
+        tab = await Tab.open(front, "alice", width=120, height=36)
+        await until(lambda: server.hub._find("alice") is not None
+                    and server.hub._find("alice").status.get("screen") == "dashboard")
+        await tab.send(" ")
+        await until(lambda: server.hub._find("alice").status.get("trained") == 1)
+        async with await connect(server, "teach") as t_conn:
+            teacher = await Term.open(t_conn, 120, 36)
+            await teacher.wait_for(r"alice\s+dashboard")
+            teacher.send("\r")
+            await teacher.wait_for(r"(?s)watching alice · read-only.*train loss.*╭")
+            await tab.send(" ")
+            await teacher.wait_for(r"\bstep 2\b")
+            await teacher.wait_for(r"watched by teach")      # her status line, as her browser shows it
+            teacher.send("\x1b")
+            await until(lambda: not server.hub._find("alice").watchers)
+            teacher.send("s")
+            await teacher.wait_for(r"Send to every connected student")
+            teacher.send("\r")
+            await teacher.wait_for(r"sent \S+ to 1 connected students")
+            await until(lambda: server.hub._find("alice").status.get("screen") == "dashboard"
+                        and "press O" in server.hub._find("alice").vscreen.text())
+            await tab.send("O")
+            await until(lambda: server.hub._find("alice").status.get("screen") == "lesson")
+            await teacher.wait_for(r"alice\s+(?!dashboard)[a-z-]+\s+1/\d+")
