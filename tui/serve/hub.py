@@ -255,7 +255,7 @@ class Hub:
     def student_seats(self):
         return [s for s in self.seats.values() if not s.teacher]
 
-    # -- bytes and sizes (from protocol._Session)
+    # -- bytes and sizes (from protocol._Session and web.WebSession)
 
     def output(self, session, data: bytes) -> None:
         seat = self.seats.get(session)
