@@ -211,8 +211,7 @@ def test_the_hub_tells_students_not_teachers_when_the_machine_gets_busy(tmp_path
     def seat(name, teacher):
         channel = Recorder()
         identity = SimpleNamespace(name=name, teacher=teacher, guest=False)
-        session = Session(conn=SimpleNamespace(identity=identity), size=(80, 24),
-                                  child=SimpleNamespace(channel=channel, running=True))
+        session = Session(identity=identity, size=(80, 24), channel=channel, inject=lambda data: None)
         hub.joined(session)
         return session, channel
 
@@ -323,8 +322,7 @@ def test_the_hub_routes_watching_sending_and_leaving(tmp_path):
     def join(name, teacher=False):
         channel = Channel()
         identity = SimpleNamespace(name=name, teacher=teacher, guest=False)
-        session = Session(conn=SimpleNamespace(identity=identity), size=(20, 3),
-                          child=SimpleNamespace(channel=channel, running=True, write=lambda data: None))
+        session = Session(identity=identity, size=(20, 3), channel=channel, inject=lambda data: None)
         hub.joined(session)
         return session, channel
 

@@ -221,3 +221,108 @@ async def test_teachers_with_anonymous_guests_a_guest_gets_the_app_a_teacher_the
         # alice's key is in neither file here: no way in with it, and not as a teacher
         with pytest.raises(asyncssh.PermissionDenied):
             await connect(server, "alice", preferred_auth="publickey")
+
+
+# -- browser students (tui/serve/web.py) in the classroom, as SSH students are
+
+
+async def test_a_browser_student_is_in_the_class_with_its_status_and_leaves_it(tmp_path):
+    from test_serve_web import Tab, web_server
+
+    from tui.classroom.state import load_class
+
+    async with web_server(tmp_path) as (server, front):
+        tab = await Tab.open(front, "alice")
+        await tab.wait_for(r"channel=yes")        # the classroom's pipes, as an SSH child gets them
+        await tab.send("xy")
+        await tab.wait_for(r"keys=2")
+
+        def alice():
+            rows = {r.name: r for r in load_class(tmp_path / "data").rows}
+            return rows.get("alice")
+
+        await until(lambda: alice() is not None and alice().trained == 2 and alice().last_key == "y")
+        row = alice()
+        assert row.connected and row.since is not None
+        assert (row.lesson, row.title, row.step, row.steps, row.check) == ("adam", "Standin lesson", 2, 5, False)
+        seat = server.hub._find("alice")
+        assert seat.session in front.sessions and not seat.teacher
+        assert seat.vscreen.size == (100, 30) and "keys=2" in seat.vscreen.text()   # her screen, her size
+        await tab.ws.send_str(json.dumps(["resize", {"width": 70, "height": 22}]))
+        await tab.wait_for(r"resized 70x22")
+        assert seat.vscreen.size == (70, 22)
+        await tab.send("q")
+        await tab.until_closed()
+        await until(lambda: not alice().connected)
+        assert server.hub._find("alice") is None
+
+
+async def test_a_teacher_watches_types_into_and_sends_to_a_browser_student(tmp_path):
+    from test_serve_web import Tab, web_server
+
+    teachers = _teachers_file(tmp_path)
+    async with web_server(tmp_path, teachers=teachers, teachers_can_type=True) as (server, front):
+        server.test_keys["teach"] = str(tmp_path / "keys" / "teach")
+        tab = await Tab.open(front, "alice", width=90, height=20)
+        await tab.send("xy")
+        await tab.wait_for(r"keys=2")
+        async with await connect(server, "teach") as t_conn:
+            teacher = await Term.open(t_conn, 120, 36)
+            await teacher.wait_for(r"alice\s+adam\s+2/5")        # in the class view like an SSH student
+            teacher.send("\r")                                    # watch her
+            await teacher.wait_for(r"watching alice · read-only")
+            await teacher.wait_for(r"WEBSTANDIN pid=\d+ user=alice")   # her screen from the first frame
+            await tab.wait_for(r'CONTROL \{"by": \["teach"\], "kind": "watched", "typing": \[\]\}')
+            await tab.send("w")                                   # live: her next key is on his screen
+            await teacher.wait_for(r"keys=3")
+            teacher.send("\x14")                                  # ctrl+t: the teacher takes the keyboard
+            await teacher.wait_for(r"YOU ARE TYPING")
+            teacher.send("k")
+            await tab.wait_for(r"keys=4")                         # his key reached the browser's app
+            await tab.wait_for(r'"typing": \["teach"\]')
+            await teacher.wait_for(r"keys=4")
+            teacher.send("\x14")
+            teacher.send("\x1b")
+            await teacher.wait_for(r"alice\s+adam")
+            await until(lambda: not server.hub._find("alice").watchers)
+            await tab.wait_for(r'CONTROL \{"by": \[\], "kind": "watched"')
+
+            teacher.send("s")                                     # send the first lesson to the class
+            await teacher.wait_for(r"Send to every connected student")
+            teacher.send("\r")
+            await teacher.wait_for(r"sent \S+ to 1 connected students")
+            await tab.wait_for(r'CONTROL \{"by": "teach", "kind": "sent", "lesson": "[a-z0-9-]+"\}')
+        await tab.send("q")
+        await tab.until_closed()
+
+
+async def test_the_real_app_in_a_browser_is_watched_and_opens_what_was_sent(tmp_path):
+    from test_serve_web import Tab, web_server
+
+    teachers = _teachers_file(tmp_path)
+    async with web_server(tmp_path, teachers=teachers, command=APP) as (server, front):
+        server.test_keys["teach"] = str(tmp_path / "keys" / "teach")
+        tab = await Tab.open(front, "alice", width=120, height=36)
+        await until(lambda: server.hub._find("alice") is not None
+                    and server.hub._find("alice").status.get("screen") == "dashboard")
+        await tab.send(" ")
+        await until(lambda: server.hub._find("alice").status.get("trained") == 1)
+        async with await connect(server, "teach") as t_conn:
+            teacher = await Term.open(t_conn, 120, 36)
+            await teacher.wait_for(r"alice\s+dashboard")
+            teacher.send("\r")
+            await teacher.wait_for(r"(?s)watching alice · read-only.*train loss.*╭")
+            await tab.send(" ")
+            await teacher.wait_for(r"\bstep 2\b")
+            await teacher.wait_for(r"watched by teach")      # her status line, as her browser shows it
+            teacher.send("\x1b")
+            await until(lambda: not server.hub._find("alice").watchers)
+            teacher.send("s")
+            await teacher.wait_for(r"Send to every connected student")
+            teacher.send("\r")
+            await teacher.wait_for(r"sent \S+ to 1 connected students")
+            await until(lambda: server.hub._find("alice").status.get("screen") == "dashboard"
+                        and "press O" in server.hub._find("alice").vscreen.text())
+            await tab.send("O")
+            await until(lambda: server.hub._find("alice").status.get("screen") == "lesson")
+            await teacher.wait_for(r"alice\s+(?!dashboard)[a-z-]+\s+1/\d+")

@@ -22,7 +22,7 @@ import aiohttp
 import pytest
 from serve_helpers import WAIT, gone, make_keys, refusal_after_login, until
 
-import tui.serve.web as web_module
+import tui.serve.web_app as web_app
 from tui.cli import main
 from tui.serve import Server, ServeConfig
 from tui.serve.landlock import abi as landlock_abi
@@ -210,13 +210,13 @@ async def page_ws_url(front, secret: str) -> str:
 def spawned(monkeypatch):
     """Every process the web front starts."""
     started = []
-    real = web_module.subprocess.Popen
+    real = web_app.subprocess.Popen
 
     def spy(*args, **kw):
         started.append(args[0])
         return real(*args, **kw)
 
-    monkeypatch.setattr(web_module.subprocess, "Popen", spy)
+    monkeypatch.setattr(web_app.subprocess, "Popen", spy)
     return started
 
 
@@ -405,3 +405,41 @@ async def test_a_paste_flood_is_cut_by_the_ssh_input_gate(tmp_path, caplog):
         await tab.until_closed()
     (end,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("web session end")]
     assert "bytes of input dropped (flood)" in end
+
+
+@needs_pidfd
+async def test_ssh_and_browser_children_start_with_the_same_settings(tmp_path, monkeypatch):
+    """One launch (tui/serve/launch.py) for both: same launcher, limits, nice, sandbox, environment
+    and classroom pipes; only the terminal differs (a pty and its device rule, or pipes)."""
+    from serve_helpers import Term, connect
+
+    started = []
+    real = subprocess.Popen
+
+    def spy(argv, *args, **kw):
+        started.append((argv, kw["env"]))
+        return real(argv, *args, **kw)
+
+    monkeypatch.setattr(subprocess, "Popen", spy)       # both paths: pty_child and web_app
+    async with web_server(tmp_path, cpu_limit=77, nice=7) as (server, front):
+        async with await connect(server, "alice") as conn:
+            await Term.open(conn, 100, 30)
+            await until(lambda: len(started) == 1)
+            tab = await Tab.open(front, "alice")
+            await tab.pid()
+            await tab.send("q")
+            await tab.until_closed()
+    (ssh_argv, ssh_env), (web_argv, web_env) = started
+    ssh_spec, web_spec = json.loads(ssh_argv[4]), json.loads(web_argv[4])
+    assert ssh_argv[:4] == web_argv[:4] and ssh_argv[5:] == web_argv[5:]
+    assert web_spec.pop("tty") is False and "tty" not in ssh_spec
+    assert ssh_spec["nice"] == 7 and ("RLIMIT_CPU", 77, 87) in [tuple(x) for x in ssh_spec["limits"]]
+    if landlock_abi():
+        assert ssh_spec["sandbox"][-1][1] == "device"
+        ssh_spec["sandbox"].pop()
+    assert ssh_spec == web_spec
+    transport = {"TEXTUAL_DRIVER", "TEXTUAL_COLOR_SYSTEM", "TERM_PROGRAM", "COLUMNS", "ROWS", "NETSTEP_ERROR_FD",
+                 "NETSTEP_STATUS_FD", "NETSTEP_CONTROL_FD"}
+    assert {"NETSTEP_STATUS_FD", "NETSTEP_CONTROL_FD", "NETSTEP_MEMORY_BUDGET"} <= set(ssh_env) & set(web_env)
+    assert {k: v for k, v in ssh_env.items() if k not in transport} == \
+        {k: v for k, v in web_env.items() if k not in transport}

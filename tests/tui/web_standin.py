@@ -6,6 +6,9 @@ f probes the filesystem (a classmate's folder, the server's data folder, its own
 h ignores SIGTERM and the quit request (the server must kill it), ! raises an exception,
 z stops showing the count per key and = shows it; anything else is counted.
 A quit request from the server ends it with status 0.
+Served with the classroom's pipes (NETSTEP_STATUS_FD / NETSTEP_CONTROL_FD) it publishes a
+status as the app does (lesson adam, step 2 of 5, its check not met, `trained` = keys counted)
+at start and after each key, and shows every message the server sends as `CONTROL {json}`.
 """
 
 import json
@@ -13,14 +16,38 @@ import os
 import resource
 import signal
 import sys
+import threading
 
 out = sys.stdout.buffer
 stubborn = False
+lock = threading.Lock()     # the control listener writes packets too
 
 
 def packet(kind: bytes, payload: bytes) -> None:
-    out.write(kind + len(payload).to_bytes(4, "big") + payload)
-    out.flush()
+    with lock:
+        out.write(kind + len(payload).to_bytes(4, "big") + payload)
+        out.flush()
+
+
+def channel():
+    """(write, read) ends of the classroom's pipes, or None when not served with them."""
+    try:
+        return int(os.environ["NETSTEP_STATUS_FD"]), int(os.environ["NETSTEP_CONTROL_FD"])
+    except (KeyError, ValueError):
+        return None
+
+
+def publish(fds, keys: int) -> None:
+    if fds:
+        status = {"kind": "status", "screen": "lesson", "lesson": "adam", "title": "Standin lesson", "step": 2,
+                  "steps": 5, "check": False, "trained": keys, "playing": False}
+        os.write(fds[0], json.dumps(status).encode() + b"\n")
+
+
+def listen(fd: int) -> None:
+    with os.fdopen(fd, "rb") as control:
+        for line in control:
+            say("CONTROL " + json.dumps(json.loads(line), sort_keys=True))
 
 
 def say(text: str) -> None:
@@ -70,6 +97,11 @@ def main() -> None:
         f"nice={os.nice(0)} sid={os.getsid(0) == os.getpid()} tty={os.isatty(0)}")
     keys = 0
     quiet = False
+    fds = channel()
+    say(f"channel={'yes' if fds else 'no'}")
+    if fds:
+        threading.Thread(target=listen, args=(fds[1],), daemon=True).start()
+    publish(fds, keys)
     stdin = sys.stdin.buffer
     while True:
         head = stdin.read(5)
@@ -105,6 +137,7 @@ def main() -> None:
                 keys += 1
                 if not quiet:
                     say(f"keys={keys}")
+                publish(fds, keys)
 
 
 if __name__ == "__main__":

@@ -28,15 +28,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from tui.datadir import inside
 from tui.serve.config import ServeError
 from tui.serve.identity import Identity
 from tui.serve.vscreen import VScreen
-
-if TYPE_CHECKING:
-    from tui.serve.protocol import _Session
 
 log = logging.getLogger("netstep.serve")
 
@@ -143,11 +140,25 @@ class CpuMeter:
         return 1.0 - (now[1] - last[1]) / (now[0] - last[0])
 
 
+class ClassSession(Protocol):
+    """What the hub needs of a session, SSH (protocol._Session) or browser (web.WebSession)."""
+
+    identity: Identity
+    size: tuple[int, int]                # columns, rows of its terminal
+
+    @property
+    def channel(self):                   # channel.Channel to its app, None before it runs
+        ...
+
+    def inject(self, data: bytes) -> None:   # a teacher's keys into its app (--teachers-can-type)
+        ...
+
+
 class Seat:
     """One session as the classroom sees it."""
 
-    def __init__(self, session: "_Session"):
-        identity = session.conn.identity
+    def __init__(self, session: ClassSession):
+        identity = session.identity
         self.session = session
         self.name = identity.name
         self.teacher = bool(getattr(identity, "teacher", False))
@@ -169,8 +180,7 @@ class Seat:
         self.vscreen = None if self.teacher else VScreen(cols, rows)
 
     def send(self, message: dict) -> bool:
-        child = self.session.child
-        channel = child.channel if child is not None else None
+        channel = self.session.channel
         return channel.send(message) if channel is not None else False
 
     def record(self) -> dict:
@@ -192,7 +202,7 @@ class Hub:
         self.dir = server.root / "classroom"
         self.status_dir = self.dir / "status"
         self.status_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.seats: dict["_Session", Seat] = {}
+        self.seats: dict[ClassSession, Seat] = {}
         self.cpu = CpuMeter()
         self.load: float | None = None
         self.busy = False
@@ -219,14 +229,14 @@ class Hub:
 
     # -- sessions coming and going
 
-    def joined(self, session: "_Session") -> Seat:
+    def joined(self, session: ClassSession) -> Seat:
         seat = Seat(session)
         self.seats[session] = seat
         if not seat.teacher:
             self._write(seat, force=True)
         return seat
 
-    def left(self, session: "_Session") -> None:
+    def left(self, session: ClassSession) -> None:
         seat = self.seats.pop(session, None)
         if seat is None:
             return
@@ -245,7 +255,7 @@ class Hub:
     def student_seats(self):
         return [s for s in self.seats.values() if not s.teacher]
 
-    # -- bytes and sizes (from protocol._Session)
+    # -- bytes and sizes (from protocol._Session and web.WebSession)
 
     def output(self, session, data: bytes) -> None:
         seat = self.seats.get(session)
@@ -329,9 +339,7 @@ class Hub:
         if not teacher.typing:
             teacher.typing = True
             self._tell_watched(student)
-        child = student.session.child
-        if child is not None and child.running:
-            child.write(data.encode("utf-8", "replace")[:4096])
+        student.session.inject(data.encode("utf-8", "replace")[:4096])
 
     def _send(self, teacher: Seat, message: dict) -> None:
         what = {}
@@ -354,8 +362,8 @@ class Hub:
             return
         ready = []
         for teacher in student.watchers:
-            child = teacher.session.child
-            if child is None or child.channel is None or child.channel.pending() > 256 << 10:
+            channel = teacher.session.channel
+            if channel is None or channel.pending() > 256 << 10:
                 student.need_full = True   # this view has not read the last frame: it gets a whole one later
             else:
                 ready.append(teacher)

@@ -58,6 +58,21 @@ class _Session(asyncssh.SSHServerSession):
         self.end_message = None
         self._input_paused = False
 
+    # -- what the classroom hub needs of a session (hub.ClassSession; web.WebSession has them too)
+
+    @property
+    def identity(self) -> Identity:
+        return self.conn.identity
+
+    @property
+    def channel(self):
+        return self.child.channel if self.child is not None else None
+
+    def inject(self, data: bytes) -> None:
+        """A teacher's keys (--teachers-can-type), through the child's input gate."""
+        if self.child is not None and self.child.running:
+            self.child.write(data)
+
     # -- requests
 
     def connection_made(self, chan) -> None:

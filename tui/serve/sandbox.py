@@ -70,9 +70,10 @@ def sandbox_rules(command: list[str]) -> list[tuple[str, str]]:
     return rules + [(device, "device") for device in DEVICES]
 
 
-def session_rules(shared: list[tuple[str, str]], folder: str, tty: str) -> list[tuple[str, str]]:
-    """One session's rules: the shared ones, its own folder to write and its own terminal."""
-    return shared + [(os.path.realpath(folder), "write"), (tty, "device")]
+def session_rules(shared: list[tuple[str, str]], folder: str, tty: str | None) -> list[tuple[str, str]]:
+    """One session's rules: the shared ones, its own folder to write and its own terminal
+    (none for a browser session, whose app talks over pipes)."""
+    return shared + [(os.path.realpath(folder), "write")] + ([(tty, "device")] if tty else [])
 
 
 def exposed(rules, path: str) -> str | None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import logging
 import os
 import random
@@ -23,7 +22,6 @@ import shlex
 import shutil
 import signal
 import socket
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -35,14 +33,14 @@ from tui.datadir import data_root, inside, safe_name
 from tui.serve.config import ServeConfig, ServeError
 from tui.serve.identity import AuthorizedKeys, Identity, KeyEntry, load_host_key, save_host_key
 from tui.serve.hub import Hub, check_teachers, teacher_identity, teacher_session
+from tui.serve.launch import LAUNCHER, child_env, launch_argv, launch_spec, package_roots  # noqa: F401 (LAUNCHER, package_roots: their old home)
 from tui.serve.protocol import _Connection, _Session
 from tui.serve.pty_child import Child
 from tui.serve.landlock import abi as landlock_abi
-from tui.serve.sandbox import exposed, sandbox_rules, session_rules
+from tui.serve.sandbox import exposed, sandbox_rules
 
 log = logging.getLogger("netstep.serve")
 
-LAUNCHER = Path(__file__).with_name("session_child.py")
 HOST_KEY_NAME = "ssh_host_ed25519_key"
 SILENT_AFTER = 1.0        # seconds after which a connection that sent nothing may be evicted
 FILES_PER_SESSION = 8     # the server's open files per session (socket, pty, pidfd, pipe, slack)
@@ -50,9 +48,6 @@ FILES_RESERVE = 32        # the server's own (logs, keys, the listening sockets)
 REFUSAL_LOG_EVERY = 10.0  # seconds between summaries of refused connections
 
 _LESSON_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_ENV_VALUE_OK = re.compile(r"[A-Za-z0-9._@:/+ -]{0,128}")
-_CLIENT_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "COLORTERM", "TZ")
-_SERVER_ENV = ("PATH", "VIRTUAL_ENV", "TZ")   # never PYTHONPATH: it may name the server's folder
 
 
 def _alive(pid: int) -> bool:
@@ -383,46 +378,11 @@ class Server:
     # -- children
 
     def child_env(self, session: _Session) -> dict[str, str]:
-        identity = session.conn.identity
-        env = {k: os.environ[k] for k in _SERVER_ENV if k in os.environ}
-        env.setdefault("PATH", os.defpath)
         client_env = session.chan.get_environment() if session.chan is not None else {}
-        for k in _CLIENT_ENV:
-            v = client_env.get(k)
-            if isinstance(v, bytes):
-                v = v.decode("utf-8", "replace")
-            if isinstance(v, str) and _ENV_VALUE_OK.fullmatch(v):
-                env[k] = v
-        env.setdefault("LANG", "C.UTF-8")
-        roots = package_roots()
-        if roots:
-            env["PYTHONPATH"] = os.pathsep.join(roots)
-        env.update({
-            "TERM": session.term,
-            "HOME": str(identity.folder),
-            "TMPDIR": str(identity.folder / ".tmp"),
-            "PYTHONDONTWRITEBYTECODE": "1",
-            # Nothing from the student's folder is imported: not the working directory (-P),
-            # not ~/.local (-s), whichever Python the app starts.
-            "PYTHONSAFEPATH": "1",
-            "PYTHONNOUSERSITE": "1",
-            "NETSTEP_DATA_DIR": str(identity.folder),
-            "NETSTEP_CONFINE_DIR": str(identity.folder),
-            "NETSTEP_USER": identity.name,
-            "NETSTEP_SERVED": "1",
-            # One BLAS thread and few malloc arenas per child: 16 students on 2 cores share
-            # better single-threaded, and the address-space limit is not eaten by arenas.
-            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-            "MALLOC_ARENA_MAX": "2",
-        })
-        budget = self.config.engine_budget_bytes()
-        if budget:
-            env["NETSTEP_MEMORY_BUDGET"] = str(budget)
-        return env
+        return child_env(self.config, session.conn.identity, session.term, client_env)
 
     def spawn(self, session: _Session, extra: list[str]) -> Child:
         folder = session.conn.identity.folder
-        (folder / ".tmp").mkdir(mode=0o700, exist_ok=True)
         env = self.child_env(session)
 
         command, reads = self.config.command, []
@@ -430,11 +390,8 @@ class Server:
             command, extra, reads = teacher_session(self.root, self.config, env)
 
         def make_argv(tty: str, errors_fd: int) -> list[str]:
-            spec = {"parent": os.getpid(), "limits": self.config.rlimits(), "nice": self.config.nice}
-            if self._sandbox_rules is not None:
-                spec["sandbox"] = session_rules(self._sandbox_rules, str(folder), tty) + reads
             env["NETSTEP_ERROR_FD"] = str(errors_fd)
-            return [sys.executable, "-I", "-S", str(LAUNCHER), json.dumps(spec), *command, *extra]
+            return launch_argv(launch_spec(self.config, self._sandbox_rules, folder, tty, reads), command, extra)
 
         child = Child(env, str(folder), session.size, session._output, session._child_exited,
                       session._input_drained, on_message=lambda m: self.hub.message(session, m))
@@ -454,21 +411,6 @@ class Server:
         self.release_login(session.conn)
         if not self.sessions:
             self._children_gone.set()
-
-
-def package_roots() -> list[str]:
-    """Folders on the server's import path that hold netstep's packages (a source checkout run
-    with PYTHONPATH or from its folder); an installed netstep needs none."""
-    import importlib.util
-
-    roots = []
-    for package in ("tui", "engine"):
-        spec = importlib.util.find_spec(package)
-        for location in (spec.submodule_search_locations or []) if spec else []:
-            root = os.path.dirname(os.path.realpath(location))
-            if root in {os.path.realpath(p) for p in sys.path if p} and root not in roots:
-                roots.append(root)
-    return roots
 
 
 async def serve(config: ServeConfig, ready=None) -> int:

@@ -2,9 +2,13 @@
 
 textual-serve supplies the page, its terminal (xterm.js) and the packet protocol to Textual's
 WebDriver; this module decides who gets a session and starts it exactly as the SSH path does:
-the same launcher (session_child.py) with the same rlimits, nice level and Landlock rules, in
-the student's own folder, with the environment Server.child_env builds. Only the transport
-differs: the app talks to the server over pipes (Textual's web driver) instead of a pty.
+the same launcher, environment, rlimits, nice level and Landlock rules (tui/serve/launch.py,
+shared with Server.spawn), in the student's own folder. Only the transport differs: the app
+talks to the server over pipes (Textual's web driver) instead of a pty.
+
+In the classroom a browser student is one like any other: the session gets the same status
+and control pipes (channel.py) and sits in the hub (hub.py) as a `Seat`; the screen bytes
+inside the web driver's data packets feed the hub's virtual screen, so a teacher can watch it.
 
 Who: a student opens their link, URL/s/SECRET (web_links.py). A valid link gets the page, and
 in it a websocket URL holding a ticket: random, single-use, valid for --login-grace seconds
@@ -26,31 +30,25 @@ import json
 import logging
 import os
 import secrets
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import aiohttp_jinja2
 import jinja2
 import textual_serve
 from aiohttp import WSMsgType, web
-from textual_serve.app_service import AppService
 from textual_serve.download_manager import DownloadManager
 
+from tui.serve.channel import Channel
 from tui.serve.config import ServeError
-from tui.serve.landlock import abi as landlock_abi
-from tui.serve.pty_child import ERROR_KEEP, InputGate, _clamp_size, describe_exit
-from tui.serve.sandbox import sandbox_rules
+from tui.serve.launch import child_env, launch_argv, launch_spec
+from tui.serve.pty_child import _clamp_size, describe_exit
+from tui.serve.web_app import _AppProcess
 from tui.serve.web_links import LINK_PATH, LinkTable
 
 log = logging.getLogger("netstep.serve")
 
 TEXTUAL_SERVE = Path(textual_serve.__file__).parent     # its page template and static files
-LAUNCHER = Path(__file__).with_name("session_child.py")   # server.LAUNCHER (not imported: no cycle)
-MAX_PACKET = 16 << 20        # bytes in one packet from the app; more is a broken app, not a screen
 MAX_MESSAGE = 256 << 10      # bytes in one websocket message from a browser
 TICKETS_PER_NAME = 8         # pages opened and not yet connected, per student
 FORBIDDEN = "netstep: this is not a valid link. Open your own link, as your teacher gave it to you."
@@ -63,129 +61,11 @@ class _Ticket:
         self.name, self.expires = name, expires
 
 
-class _AppProcess(AppService):
-    """textual-serve's AppService, starting the confined session child instead of a shell
-    command, with its input gated, its errors kept for the log and its whole group ended."""
-
-    def __init__(self, session: "WebSession", ws: web.WebSocketResponse, downloads: DownloadManager):
-        super().__init__("netstep", write_bytes=ws.send_bytes, write_str=ws.send_str, close=ws.close,
-                         download_manager=downloads)
-        self.session = session
-        self.gate = InputGate()
-        self.errors = bytearray()
-        self.popen: subprocess.Popen | None = None
-        self.returncode: int | None = None
-        self.exited = asyncio.Event()
-        self._stdout: asyncio.StreamReader | None = None
-        self._stderr: asyncio.StreamReader | None = None
-        self._pidfd = None
-
-    @property
-    def pid(self) -> int | None:
-        return self.popen.pid if self.popen else None
-
-    async def _open_app_process(self, width: int = 80, height: int = 24):
-        # Popen and a pidfd as in pty_child.Child (not asyncio's subprocess, whose watcher
-        # reaps the leader at once): the group is killed while its leader is still a zombie,
-        # so its id cannot have been reused.
-        argv, env, cwd = self.session.launch(width, height)
-        self.popen = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, env=env, cwd=cwd, start_new_session=True,
-                                      close_fds=True)
-        loop = asyncio.get_running_loop()
-        try:
-            self._stdout = asyncio.StreamReader(limit=1 << 16)
-            await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(self._stdout), self.popen.stdout)
-            self._stderr = asyncio.StreamReader(limit=1 << 16)
-            await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(self._stderr), self.popen.stderr)
-            transport, protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, self.popen.stdin)
-            self._stdin = asyncio.StreamWriter(transport, protocol, None, loop)
-            self._pidfd = os.pidfd_open(self.popen.pid)
-            loop.add_reader(self._pidfd, self._reap)
-        except BaseException:      # never leave a child nobody watches
-            self.signal_group(signal.SIGKILL)
-            self.popen.wait()
-            raise
-        return self.popen
-
-    def signal_group(self, sig) -> None:
-        if self.popen is not None and self.returncode is None:
-            try:
-                os.killpg(self.popen.pid, sig)
-            except (ProcessLookupError, PermissionError):
-                pass
-
-    def _reap(self) -> None:
-        loop = asyncio.get_running_loop()
-        loop.remove_reader(self._pidfd)
-        os.close(self._pidfd)
-        self.signal_group(signal.SIGKILL)   # whatever the app left in its group
-        self.returncode = self.popen.wait()
-        self.exited.set()
-
-    async def send_bytes(self, data: bytes) -> bool:
-        data = self.gate.admit(data)
-        return await super().send_bytes(data) if data else True
-
-    async def _read_errors(self) -> None:
-        while chunk := await self._stderr.read(65536):
-            self.errors += chunk
-            del self.errors[:-ERROR_KEEP]
-
-    async def run(self) -> None:
-        """The packets from the app to the browser (textual-serve's loop, bounded)."""
-        errors = asyncio.create_task(self._read_errors())
-        stdout = self._stdout
-        try:
-            for _ in range(10):      # the web driver's prelude
-                if await stdout.readline() == b"__GANGLION__\n":
-                    break
-            else:
-                return
-            while True:
-                kind = await stdout.readexactly(1)
-                size = int.from_bytes(await stdout.readexactly(4), "big")
-                if size > MAX_PACKET:
-                    log.error("web session %s: the app sent a %d-byte packet; ended", self.session.who, size)
-                    return
-                payload = await stdout.readexactly(size)
-                if kind == b"D":
-                    await self.on_data(payload)
-                elif kind == b"M":
-                    await self.on_meta(payload)
-                elif kind == b"P":
-                    await self.on_packed(payload)
-        except (asyncio.IncompleteReadError, ConnectionResetError, ValueError, RuntimeError):
-            pass         # the app ended, or the browser went away mid-write
-        finally:
-            try:
-                await asyncio.wait_for(self.exited.wait(), self.session.front.config.kill_grace)
-            except asyncio.TimeoutError:
-                self.signal_group(signal.SIGKILL)
-                await self.exited.wait()
-            try:    # EOF once the group is gone; a process that escaped it must not hold us
-                await asyncio.wait_for(errors, 1.0)
-            except asyncio.TimeoutError:
-                pass
-            await self.remote_close()
-
-    async def stop(self) -> None:
-        """Ask the app to quit; SIGTERM, then SIGKILL after the grace period."""
-        if self._task is None:
-            return
-        await self.send_meta({"type": "quit"})
-        grace = self.session.front.config.kill_grace
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                await asyncio.wait_for(asyncio.shield(self._task), grace)
-                break
-            except asyncio.TimeoutError:
-                self.signal_group(sig)
-        await self._task
-
-
 class WebSession:
-    """One browser tab's session: counted as a login on the SSH server, its child, its timers."""
+    """One browser tab's session: counted as a login on the SSH server, its child, its timers.
+
+    For the classroom hub it is a session like an SSH one (hub.ClassSession): identity, size,
+    channel and inject."""
 
     def __init__(self, front: "WebFront", name: str, key: bytes, peer: str):
         self.front = front
@@ -199,6 +79,15 @@ class WebSession:
         self.reason: str | None = None
         self.since = time.monotonic()
         self.last_input = self.since
+        self.size = (80, 24)
+
+    @property
+    def channel(self) -> Channel | None:
+        return self.app.channel if self.app is not None else None
+
+    def inject(self, data: bytes) -> None:
+        if self.app is not None:
+            self.app.inject(data)
 
     @property
     def who(self) -> str:
@@ -207,20 +96,15 @@ class WebSession:
     def launch(self, width: int, height: int) -> tuple[list[str], dict[str, str], str]:
         """argv, environment and folder of the child: Server.spawn's, on pipes."""
         folder = self.identity.folder
-        (folder / ".tmp").mkdir(mode=0o700, exist_ok=True)
-        env = self.server.child_env(SimpleNamespace(conn=self, chan=None, term="xterm-256color"))
+        env = child_env(self.server.config, self.identity, "xterm-256color")
         env.update({
             "TEXTUAL_DRIVER": "textual.drivers.web_driver:WebDriver",
             "TEXTUAL_COLOR_SYSTEM": "truecolor",
             "TERM_PROGRAM": "textual", "COLUMNS": str(width), "ROWS": str(height),
             "NETSTEP_ERROR_FD": "2",    # app_main's crash capture: the stderr pipe read below
         })
-        config = self.front.config
-        spec = {"parent": os.getpid(), "limits": config.rlimits(), "nice": config.nice, "tty": False}
-        if self.front.rules is not None:
-            spec["sandbox"] = self.front.rules + [(os.path.realpath(folder), "write")]
-        argv = [sys.executable, "-I", "-S", str(LAUNCHER), json.dumps(spec), *config.command]
-        return argv, env, str(folder)
+        spec = launch_spec(self.server.config, self.server._sandbox_rules, folder, None)
+        return launch_argv(spec, self.server.config.command), env, str(folder)
 
     def touch(self) -> None:
         self.last_input = time.monotonic()
@@ -241,7 +125,6 @@ class WebFront:
         self.tickets: dict[str, _Ticket] = {}
         self.sessions: set[WebSession] = set()
         self.downloads = DownloadManager()
-        self.rules = None
         self.port: int | None = None
         self.closing = False
         self._runner: web.AppRunner | None = None
@@ -250,8 +133,6 @@ class WebFront:
     # -- life cycle
 
     async def listen(self) -> None:
-        if self.config.sandbox and landlock_abi():
-            self.rules = sandbox_rules(self.config.command)
         app = web.Application(client_max_size=MAX_MESSAGE)
         aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(TEXTUAL_SERVE / "templates"))
         app.add_routes([
@@ -406,9 +287,10 @@ class WebFront:
         return ws
 
     async def _run(self, session: WebSession, ws: web.WebSocketResponse, request: web.Request) -> None:
-        width, height = _clamp_size(_int(request.query.get("width")), _int(request.query.get("height")))
+        width, height = session.size = _clamp_size(_int(request.query.get("width")), _int(request.query.get("height")))
         app = session.app = _AppProcess(session, ws, self.downloads)
         self.sessions.add(session)
+        self.server.hub.joined(session)      # in the class view from the start, as over SSH
         try:
             await app.start(width, height)
             log.info("web session %s: pid %d, %dx%d, data %s", session.who, app.pid, width, height,
@@ -418,6 +300,7 @@ class WebFront:
             log.exception("web session %s: failed", session.who)
         finally:
             await app.stop()
+            self.server.hub.left(session)
             self.sessions.discard(session)
             self._log_end(session, app)
 
@@ -434,10 +317,14 @@ class WebFront:
             arg = rest[0] if rest else None
             if kind == "stdin" and isinstance(arg, str):
                 session.touch()
-                await app.send_bytes(arg.encode("utf-8", "replace"))
+                data = arg.encode("utf-8", "replace")
+                self.server.hub.keys(session, data)
+                await app.send_bytes(data)
             elif kind == "resize" and isinstance(arg, dict):
                 session.touch()
-                await app.set_terminal_size(*_clamp_size(_int(arg.get("width")), _int(arg.get("height"))))
+                session.size = _clamp_size(_int(arg.get("width")), _int(arg.get("height")))
+                self.server.hub.resized(session, *session.size)
+                await app.set_terminal_size(*session.size)
             elif kind == "ping":
                 await ws.send_json(["pong", arg])
             elif kind == "blur":
