@@ -68,7 +68,7 @@ def test_chunked_forward_gives_the_same_numbers(monkeypatch):
 
 
 def test_refuses_what_it_cannot_draw():
-    with pytest.raises(ValueError, match="2 inputs"):
+    with pytest.raises(ValueError, match="2 raw inputs"):
         plane.evaluate(engine.MLP([3, 2, 1]), (0, 0), (1, 1), 4, 4)
     with pytest.raises(ValueError, match="no unit 5 in layer 1"):
         plane.evaluate(_net(), (0, 0), (1, 1), 4, 4, unit=(1, 5))

@@ -272,7 +272,7 @@ async def test_the_lessons_app_publishes_its_step_and_opens_what_was_sent(monkey
         assert app.classroom_notice == "watched by teach"
         await pilot.pause(0.2)
         bar = app.screen.query_one("StatusBar")
-        assert "watched by teach" in str(bar.line.render()), "the student's status line says so"
+        assert "watched by teach" in str(bar.line.content), "the student's status line says so"
         await pilot.press("O")
         for _ in range(100):
             if isinstance(app.screen, LessonScreen) and app.screen.lesson.id == "shapes":
