@@ -141,33 +141,48 @@ def check_write_target(path, purpose: str = "file", code: bool = False) -> str:
     return real
 
 
-def write_user_file(path, write, purpose: str = "file", code: bool = False) -> str:
-    """Call write(fileobj) on a temp file beside `path`, then rename it into place.
+def replace_atomically(path, write, private: bool = False, durable: bool = True, prefix: str = ".netstep-",
+                       what: str | None = None) -> None:
+    """Call write(fileobj) on a temp file beside `path`, then rename it over `path`.
 
-    A crash mid-write leaves the old file (or none), never half a file. Returns the path written.
-    """
-    real = check_write_target(path, purpose, code)
-    folder = os.path.dirname(os.path.abspath(real))
+    A reader (or a crash) sees the old file or the new one, never half of one. private: the
+    file stays owner-only (mkstemp's 0600) instead of taking the mode an ordinary open() would;
+    durable: fsync before the rename (skip it for files rewritten every second, such as
+    a session's status). No checks on `path`: for user-chosen names, write_user_file (whose
+    `what`, e.g. "run net.npz", turns a folder that cannot take the temp file into one
+    UnsafeFileError line)."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".netstep-", suffix=".tmp", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=os.path.dirname(os.path.abspath(path)))
     except OSError as e:
-        raise UnsafeFileError(f"cannot write {purpose} {path}: {e.strerror or e}") from None
+        if what is None:
+            raise
+        raise UnsafeFileError(f"cannot write {what}: {e.strerror or e}") from None
     try:
-        # mkstemp makes the file owner-only; give it the mode an ordinary open() would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
+        if not private:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, real)
+            if durable:
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
     except BaseException:
         try:
             os.unlink(tmp)
         except OSError:
             pass
         raise
+
+
+def write_user_file(path, write, purpose: str = "file", code: bool = False) -> str:
+    """Call write(fileobj) on a temp file beside `path`, then rename it into place.
+
+    A crash mid-write leaves the old file (or none), never half a file. Returns the path written.
+    """
+    real = check_write_target(path, purpose, code)
+    replace_atomically(real, write, what=f"{purpose} {path}")
     return real
 
 
@@ -176,4 +191,4 @@ def write_user_text(path, text: str, purpose: str = "file") -> str:
 
 
 __all__ = ["CONFINE_ENV", "UnsafeFileError", "open_user_file", "read_user_file", "check_write_target",
-           "write_user_file", "write_user_text", "confine_dir"]
+           "write_user_file", "write_user_text", "replace_atomically", "confine_dir"]

@@ -25,11 +25,11 @@ import logging
 import os
 import re
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Protocol
 
+from engine.safefile import replace_atomically
 from tui.datadir import inside
 from tui.serve.config import ServeError
 from tui.serve.identity import Identity
@@ -102,18 +102,10 @@ def teacher_session(root: Path, config, env: dict) -> tuple[list, list, list]:
 
 
 def write_json(path: Path, data) -> None:
-    """Atomically: a reader sees the old file or the new one, never half of one."""
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Atomically: a reader sees the old file or the new one, never half of one (rewritten
+    every second, so not fsynced: after a crash the next second rewrites it)."""
+    replace_atomically(path, lambda f: f.write(json.dumps(data).encode()), private=True, durable=False,
+                       prefix=".tmp-")
 
 
 class CpuMeter:

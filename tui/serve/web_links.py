@@ -23,8 +23,9 @@ import hmac
 import json
 import os
 import secrets
-import tempfile
 from pathlib import Path
+
+from engine.safefile import replace_atomically
 
 LINKS_FILE = "web_links.json"
 KEY_FILE = "web_links.key"
@@ -52,20 +53,8 @@ def well_formed(secret: str) -> bool:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    """Owner-only temp file beside `path`, fsynced, renamed over it: never half a file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)   # mode 0600
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Owner-only, fsynced, renamed over `path`: never half a file."""
+    replace_atomically(path, lambda f: f.write(data), private=True, prefix=f".{path.name}-")
 
 
 def _load_key(root: Path, create: bool) -> bytes | None:
