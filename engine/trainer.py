@@ -298,7 +298,7 @@ class Trainer:
         m = len(Y)
         plan = self._plans.get(m)
         if plan is None:
-            plan = self._plans[m] = Plan(self.net, self.net.workspace(m), self._g, m)
+            plan = self._plans[m] = Plan(self.net, self.net.workspace(m), self._g, m, self.loss)
         step = self.step_count + 1
         # Plan.forward and Plan.backward, inlined: at XOR's size each call saved is ~1% of a step.
         A_prev = Xa
@@ -307,7 +307,11 @@ class Trainer:
             A = act(Z, out)
             A_prev = Aa
         plan.A[-1] = A
-        value, dZ = self.loss.value_and_dZ(Z, A, Y, plan.out_act, plan.L)
+        loss_dZ = plan.loss_dZ
+        if loss_dZ is None:
+            value, dZ = self.loss.value_and_dZ(Z, A, Y, plan.out_act, plan.L)
+        else:
+            value, dZ = loss_dZ(A, Y)
         if self.l2:
             value += l2_penalty(self.net, self.l2, m)
         schedule = self.schedule
