@@ -1,5 +1,7 @@
 """Engine benchmark: three ratio tables (ours / peer) measured in one run.
 
+(Over 500 lines on purpose: each table's peers sit beside the table that times them.)
+
     /work/venv/bin/python benchmarks/engine_bench.py            # full run (under a minute)
     /work/venv/bin/python benchmarks/engine_bench.py --quick    # fewer rounds, for a smoke check
     /work/venv/bin/python benchmarks/engine_bench.py --memory   # RSS over 2e5 steps and 1e7 history steps
