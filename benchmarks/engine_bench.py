@@ -1,8 +1,11 @@
 """Engine benchmark: three ratio tables (ours / peer) measured in one run.
 
+(Over 500 lines on purpose: each table's peers sit beside the table that times them.)
+
     /work/venv/bin/python benchmarks/engine_bench.py            # full run (under a minute)
     /work/venv/bin/python benchmarks/engine_bench.py --quick    # fewer rounds, for a smoke check
     /work/venv/bin/python benchmarks/engine_bench.py --memory   # RSS over 2e5 steps and 1e7 history steps
+    /work/venv/bin/python benchmarks/engine_bench.py --only xor --before /tmp/old   # and another checkout's engine
 
 1. XOR 2-3-1, one full-batch training step (preset `seed`) through Trainer.step(), against
    the same step fused by hand for this one network (the floor: issue 14's target is
@@ -59,6 +62,23 @@ except ImportError:
     sklearn = MLPClassifier = None
 
 perf = time.perf_counter
+
+BEFORE = None  # --before TREE: that tree's engine package, loaded as `engine_before`
+
+
+def load_before(tree):
+    """The engine package of another checkout (e.g. `git worktree add /tmp/old main`), imported
+    under its own name beside ours, so both steps are timed in one process, round by round."""
+    import importlib.util
+    init = os.path.join(tree, "engine", "__init__.py")
+    if not os.path.isfile(init):
+        sys.exit(f"--before: {tree} has no engine/__init__.py; give the root of a netstep checkout")
+    spec = importlib.util.spec_from_file_location("engine_before", init,
+                                                  submodule_search_locations=[os.path.dirname(init)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["engine_before"] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 # ===================================================================================
@@ -567,9 +587,15 @@ def table_xor(rounds, quick):
             peers.append((f"scikit-learn {sklearn.__version__} MLPClassifier.partial_fit", sk.step, None, ""))
         else:
             notes.append("scikit-learn column skipped: scikit-learn is not installed")
+        if BEFORE is not None:
+            before = BEFORE.build(BEFORE.presets["seed"]).step
+            peers.insert(1, ("--before tree's Trainer.step() (this tree / that one)", before, None, ""))
         for name, fn, target, target_text in peers:
             pairs = interleaved(ours, fn, None, None, 3 * rounds)  # rounds are short here: take more
             rows.append(ratio_row(name, pairs, fmt_us, target, target_text))
+        if BEFORE is not None:  # the same target, measured for the old step in this same run
+            pairs = interleaved(before, fused.step, None, None, 3 * rounds)
+            rows.insert(2, ratio_row("  (--before tree's step / hand-fused)", pairs, fmt_us, 1.15, "<= 1.15x"))
 
     calls, plain_calls, views, same = count_ours_xor()
     ccalls, cviews = count_course_xor()
@@ -686,13 +712,12 @@ def table_large(rounds, quick):
     X = rng.random((m * n_batches, 784), dtype=np.float32)
     labels = rng.integers(0, 10, len(X))
     Y = np.eye(10, dtype=np.float32)[labels]
-    dataset = engine.datasets.Dataset("synthetic", X, Y, None, None, 10)
 
-    def build(optimizer, lr):
-        cfg = engine.RunConfig(dataset="csv:synthetic", sizes=[784, 256, 10], hidden="relu", output="softmax",
+    def build(optimizer, lr, eng=engine):
+        cfg = eng.RunConfig(dataset="csv:synthetic", sizes=[784, 256, 10], hidden="relu", output="softmax",
                                loss="cross_entropy", init="he", optimizer=optimizer, lr=lr, batch_size=m,
                                dtype="float32", seed=0)
-        return engine.build(cfg, data=dataset)
+        return eng.build(cfg, data=eng.datasets.Dataset("synthetic", X, Y, None, None, 10))
 
     def products(tr):
         """The step's matrix products alone, on arrays shaped and laid out as ours are,
@@ -744,6 +769,15 @@ def table_large(rounds, quick):
             rows.append(ratio_row(f"ours ({optimizer}) / its matrix products", pairs, fmt_ms,
                                   *((1.3, "<= 1.3x") if optimizer == "sgd" else (1.2, "<= 1.2x"))))
             assert tr.net.theta.dtype == np.float32
+            if BEFORE is not None:
+                old = build(optimizer, lr, BEFORE)
+                for _ in range(WARM_STEPS):
+                    old.step()
+                pairs = interleaved(old.step, products(old), n_batches, n_batches, rounds, warm=2)
+                rows.append(ratio_row(f"  (--before tree ({optimizer}) / its products)", pairs, fmt_ms,
+                                      *((1.3, "<= 1.3x") if optimizer == "sgd" else (1.2, "<= 1.2x"))))
+                pairs = interleaved(tr.step, old.step, n_batches, n_batches, rounds, warm=2)
+                rows.append(ratio_row(f"  ours ({optimizer}) / --before tree's step", pairs, fmt_ms))
         if torch is not None:
             for optimizer, lr in (("sgd", 0.01), ("adam", 1e-3)):
                 peer = TorchLarge(X, labels, m, optimizer, lr)
@@ -924,7 +958,13 @@ def main(argv=None):
                    help="only the memory table: RSS over a long run (--memory-steps, --history-steps)")
     p.add_argument("--memory-steps", type=float, default=2e5, help="Trainer.step() calls (default 2e5)")
     p.add_argument("--history-steps", type=float, default=1e7, help="History.add() calls (default 1e7)")
+    p.add_argument("--before", metavar="TREE",
+                   help="also time another checkout's engine in the same run (tables 1 and 3): its ratios "
+                        "to the same targets, and ours / its step")
     args = p.parse_args(argv)
+    if args.before:
+        global BEFORE
+        BEFORE = load_before(args.before)
     if args.memory:
         memory_table(int(args.memory_steps), int(args.history_steps))
         return

@@ -107,11 +107,19 @@ class SGD(Optimizer):
     name = "sgd"
     rule = "W <- W - lr dW"
 
+    _for = None  # the gradient array the step buffer was last checked against
+
     def delta(self, g):
-        buf = self._scratch.get("step")  # _tmp("step", g), inlined: this is the hot path's one call here
-        if buf is None or buf.shape != g.shape or buf.dtype != g.dtype:
-            buf = self._scratch["step"] = np.empty_like(g)
-        return np.multiply(g, self.lr, out=buf)
+        if g is not self._for:  # the trainer passes the same flat gradient every step: check it once
+            buf = self._scratch.get("step")
+            if buf is None or buf.shape != g.shape or buf.dtype != g.dtype:
+                buf = self._scratch["step"] = np.empty_like(g)
+            self._step, self._for = buf, g
+        return np.multiply(g, self.lr, out=self._step)
+
+    def reset(self):
+        super().reset()
+        self._for = None
 
     def commit(self):
         self.t += 1  # no state to move on

@@ -298,7 +298,7 @@ class Trainer:
         m = len(Y)
         plan = self._plans.get(m)
         if plan is None:
-            plan = self._plans[m] = Plan(self.net, self.net.workspace(m), self._g, m)
+            plan = self._plans[m] = Plan(self.net, self.net.workspace(m), self._g, m, self.loss)
         step = self.step_count + 1
         # Plan.forward and Plan.backward, inlined: at XOR's size each call saved is ~1% of a step.
         A_prev = Xa
@@ -307,7 +307,11 @@ class Trainer:
             A = act(Z, out)
             A_prev = Aa
         plan.A[-1] = A
-        value, dZ = self.loss.value_and_dZ(Z, A, Y, plan.out_act, plan.L)
+        loss_dZ = plan.loss_dZ
+        if loss_dZ is None:
+            value, dZ = self.loss.value_and_dZ(Z, A, Y, plan.out_act, plan.L)
+        else:
+            value, dZ = loss_dZ(A, Y)
         if self.l2:
             value += l2_penalty(self.net, self.l2, m)
         schedule = self.schedule
@@ -348,34 +352,38 @@ class Trainer:
         the weights it lands on, write, and book the step. Returns the update delta,
         or None when the guard refused the step (then nothing was written)."""
         gn2 = float(vdot(g, g))  # vdot: no floating-point-error check (the guard reads the result)
-        grad_norm = math.sqrt(gn2) if math.isfinite(gn2) else long_norm(g, self.clip)
-        if grad_norm is None:
-            return self._refuse(step, Xa, Y, m, "gradient", lr)
+        if gn2 < math.inf:  # finite (NaN fails this too)
+            grad_norm = math.sqrt(gn2)
+        else:
+            grad_norm = long_norm(g, self.clip)
+            if grad_norm is None:
+                return self._refuse(step, Xa, Y, m, "gradient", lr)
         clipped = False
-        if self.clip is not None:
+        clip = self.clip
+        if clip is not None:
             if self.clip_mode == "norm":
-                if grad_norm > self.clip:
-                    g *= self.clip / grad_norm
+                if grad_norm > clip:
+                    g *= clip / grad_norm
                     clipped = True
             else:
-                clipped = bool(np.abs(g).max() > self.clip)
-                np.clip(g, -self.clip, self.clip, out=g)
+                clipped = bool(np.abs(g).max() > clip)
+                np.clip(g, -clip, clip, out=g)
         opt = self.opt
         opt.lr = lr
         delta = opt.delta(g)  # the optimizer's state moves on only at commit(), below
-        theta = self.net.theta
         # The update and the weights it lands on. Finite weights minus a step whose entries
         # are all below 2^970 cannot overflow (the difference rounds to at most the largest
         # float), so the step's size vouches for both: SGD's is at most lr ||g|| (no NumPy
         # call needed), any other optimizer's squared norm is finite only if every entry is
         # below 2^512. Only a step that fails this is looked at entry by entry.
-        if not (lr * grad_norm < 1e290 if opt.name == "sgd" else math.isfinite(float(vdot(delta, delta)))):
+        if not (lr * grad_norm < 1e290 if opt.name == "sgd" else float(vdot(delta, delta)) < math.inf):
             bad = bad_update(self.net, delta, step)
             if bad is not None:
                 return self._refuse(step, Xa, Y, m, "update", lr, where=bad)
         opt.commit()
         if record:
             delta = delta.copy()  # the optimizer reuses its step buffer; records must keep theirs
+        theta = self.net.theta
         np.subtract(theta, delta, theta)
         # Book the step before the record path yields its update records: a caller that
         # stops iterating midway (the UI's op mode) still leaves a consistent trainer.
