@@ -57,3 +57,24 @@ async def test_a_negative_r2_is_drawn_at_0_and_the_legend_says_so():
         panel = app.screen.query_one("#loss-plot").parent
         assert "R² < 0 drawn at 0" in str(panel.border_subtitle)
         assert "≤0" in text_of(app.screen.query_one("#loss-plot"))
+
+
+async def test_compare_on_a_regression_run_steps_and_shows_r2_as_netstep_race_does():
+    # Before: Lockstep.rows() read m["accuracy"] and the screen crashed with KeyError on space/p.
+    from engine import race
+    from tui.screens.compare import CompareScreen
+
+    app = make_app("default", dataset="bumps", sizes=[2, 8, 1], epochs=5)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("C")
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), "the compare screen")
+        screen = app.screen
+        for _ in range(5):
+            await pilot.press("space")
+        await pilot.pause()
+        expected = race.run(race.variants(app.state.config, "optimizer", screen.values), target=1.0)
+        assert list(screen.view.rows) == expected
+        table = text_of(screen.query_one("#cmp-table"))
+        assert "R² 1 at" in table and "R²" in table and "acc" not in table
+        for row in expected:
+            assert row["accuracy"] is None and f"{row['r2']:.4f}" in table
