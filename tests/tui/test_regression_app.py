@@ -78,3 +78,17 @@ async def test_compare_on_a_regression_run_steps_and_shows_r2_as_netstep_race_do
         assert "R² 1 at" in table and "R²" in table and "acc" not in table
         for row in expected:
             assert row["accuracy"] is None and f"{row['r2']:.4f}" in table
+
+
+async def test_layer_space_on_a_regression_run_says_separability_does_not_apply():
+    # Before: the head said "one straight line separates the classes here" of the plane's targets.
+    from tui.screens.layer_space import LayerSpaceScreen
+
+    app = make_app("default", dataset="plane", sizes=[2, 4, 1])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, LayerSpaceScreen) and app.screen.space is not None,
+                       "the first projection")
+        head = text_of(app.screen.query_one("#ls-head"))
+        assert "does not apply" in head and "separates the classes" not in head
+        assert "class colour" not in text_of(app.screen.query_one("#ls-key"))
