@@ -32,7 +32,7 @@ RECENT = 1024           # the exact tail holds between RECENT and 2 * RECENT ste
 EVAL_ALL_FIRST = 64     # evaluate at every one of the first 64 steps (and at step 0)...
 EVAL_PER_OCTAVE = 32    # ...then 32 times per doubling of the step count
 _OCTAVE_SHIFT = EVAL_PER_OCTAVE.bit_length() - 1
-EVAL_FIELDS = ("eval_step", "train_loss", "accuracy", "test_loss", "test_accuracy")
+EVAL_FIELDS = ("eval_step", "train_loss", "accuracy", "test_loss", "test_accuracy", "r2", "test_r2")
 
 
 def eval_stride(step: int) -> int:
@@ -85,6 +85,13 @@ class Curve:
     test_accuracy: np.ndarray
     marks: tuple
     rewind_to: int | None = None   # the mark rewind would go to now (engine.checkpoints)
+    r2: np.ndarray | None = None       # a regression run's score at the evaluation steps (NaN otherwise)
+    test_r2: np.ndarray | None = None
+
+    @property
+    def regression(self) -> bool:
+        """Whether the evaluations scored R² (a regression run) rather than accuracy."""
+        return self.r2 is not None and bool(np.isfinite(self.r2).any())
 
     @property
     def last_loss(self):
@@ -96,8 +103,11 @@ class Curve:
         """The newest evaluation as a dict (loss, accuracy, test_loss, test_accuracy, step)."""
         if not len(self.steps):
             return None
-        return {"step": int(self.steps[-1]), "loss": float(self.loss[-1]), "accuracy": float(self.accuracy[-1]),
-                "test_loss": float(self.test_loss[-1]), "test_accuracy": float(self.test_accuracy[-1])}
+        d = {"step": int(self.steps[-1]), "loss": float(self.loss[-1]), "accuracy": float(self.accuracy[-1]),
+             "test_loss": float(self.test_loss[-1]), "test_accuracy": float(self.test_accuracy[-1])}
+        if self.regression:
+            d["r2"], d["test_r2"] = float(self.r2[-1]), float(self.test_r2[-1])
+        return d
 
 
 class History:
@@ -120,6 +130,8 @@ class History:
         self.accuracy: list[float] = []
         self.test_loss: list[float] = []
         self.test_accuracy: list[float] = []
+        self.r2: list[float] = []        # a regression run scores R² (engine.metrics.r2), not accuracy
+        self.test_r2: list[float] = []
         self.marks: tuple = ()           # checkpoint steps (set by engine.checkpoints)
         self._curve = None
         self._curve_key = None
@@ -148,6 +160,8 @@ class History:
         self.accuracy.append(float(metrics.get("accuracy", math.nan)))
         self.test_loss.append(float(metrics.get("test_loss", math.nan)))
         self.test_accuracy.append(float(metrics.get("test_accuracy", math.nan)))
+        self.r2.append(float(metrics.get("r2", math.nan)))
+        self.test_r2.append(float(metrics.get("test_r2", math.nan)))
 
     def _compact(self):
         """Fold the oldest steps, a multiple of `recent`, into the buckets, leaving between
@@ -245,7 +259,8 @@ class History:
             last=_frozen(np.concatenate([self._last[:nb], tail])),
             steps=_frozen(self.eval_step, np.int64), loss=_frozen(self.train_loss),
             accuracy=_frozen(self.accuracy), test_loss=_frozen(self.test_loss),
-            test_accuracy=_frozen(self.test_accuracy), marks=tuple(self.marks))
+            test_accuracy=_frozen(self.test_accuracy), marks=tuple(self.marks),
+            r2=_frozen(self.r2), test_r2=_frozen(self.test_r2))
         if self.marks:
             target = rewind_target(self.marks, self.n_steps, first_sharp_rise(self._curve))
             self._curve = replace(self._curve, rewind_to=target)
@@ -301,6 +316,9 @@ class History:
             values = d.get(name, [])
             getattr(h, name).extend(int(v) for v in values) if name == "eval_step" else \
                 getattr(h, name).extend(float(v) for v in values)
+        for name in EVAL_FIELDS[1:]:  # a file from before a series existed: NaN for its evaluations
+            series = getattr(h, name)
+            series.extend([math.nan] * (len(h.eval_step) - len(series)))
         return h
 
     def csv_rows(self):
@@ -309,18 +327,20 @@ class History:
         One row per exactly kept step (step = last_step, loss_min = loss_max = loss) and
         per older bucket (steps step..last_step, `loss` the last step's); an evaluation
         fills the row of its step, or has a row of its own (losses blank) where its step
-        lies inside a bucket. Step 0 is the evaluation before any training."""
+        lies inside a bucket. Step 0 is the evaluation before any training. A regression run's
+        score columns are `r2` and `test_r2` (in place of accuracy, which it does not have)."""
         c = self.curve()
+        score, test_score = (c.r2, c.test_r2) if c.regression else (c.accuracy, c.test_accuracy)
         rows = {}
         for a, b, lo, hi, last in zip(c.step_lo.tolist(), c.step_hi.tolist(), c.lo.tolist(), c.hi.tolist(),
                                       c.last.tolist()):
             rows[(a, b)] = [str(a), str(b), _fmt(last), _fmt(lo), _fmt(hi), "", "", "", ""]
-        for s, *metrics in zip(c.steps.tolist(), c.loss.tolist(), c.accuracy.tolist(), c.test_loss.tolist(),
-                               c.test_accuracy.tolist()):
+        for s, *metrics in zip(c.steps.tolist(), c.loss.tolist(), score.tolist(), c.test_loss.tolist(),
+                               test_score.tolist()):
             row = rows.setdefault((s, s), [str(s), str(s), "", "", "", "", "", "", ""])
             row[5:] = [_fmt(v) for v in metrics]
-        yield ["step", "last_step", "loss", "loss_min", "loss_max", "train_loss", "accuracy", "test_loss",
-               "test_accuracy"]
+        names = ("r2", "test_r2") if c.regression else ("accuracy", "test_accuracy")
+        yield ["step", "last_step", "loss", "loss_min", "loss_max", "train_loss", names[0], "test_loss", names[1]]
         for key in sorted(rows):
             yield rows[key]
 

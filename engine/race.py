@@ -220,10 +220,11 @@ class Lockstep:
         with _quiet():
             for v, t, hit, em in zip(self.variants, self.trainers, self.hits, self._epoch_metrics):
                 m = em if em["step"] == t.step_count else t.evaluate(record=False)
-                row = {"field": v.field, "value": v.value, "loss": m["loss"], "accuracy": m["accuracy"],
+                row = {"field": v.field, "value": v.value, "loss": m["loss"], "accuracy": m.get("accuracy"),
                        "steps_to_target": hit, "steps": t.step_count, "epochs": t.epoch_count}
-                if "test_accuracy" in m:
-                    row["test_accuracy"] = m["test_accuracy"]
+                for key in ("r2", "test_accuracy", "test_r2"):  # as train(): r2 (accuracy None) for regression
+                    if key in m:
+                        row[key] = m[key]
                 if t.halted is not None:
                     row["stopped"] = t.halted.to_dict()
                 out.append(row)

@@ -134,15 +134,47 @@ def _steps_at_least(p, v):
 @_condition("accuracy_at_least", "fraction", "training accuracy (whole training set) is at least x", TRAIN_KEYS,
             lambda v: f"training accuracy at least {_pct(v)}")
 def _acc_at_least(p, v):
-    a = p.metrics["accuracy"]
+    a = p.metrics.get("accuracy")
+    if a is None:
+        return _no_accuracy(p)
     return Verdict(a >= v - 1e-12, f"training accuracy {_pct(a)} (needs at least {_pct(v)})")
 
 
 @_condition("accuracy_at_most", "fraction", "training accuracy is at most x (the run is stuck)", TRAIN_KEYS,
             lambda v: f"training accuracy at most {_pct(v)}")
 def _acc_at_most(p, v):
-    a = p.metrics["accuracy"]
+    a = p.metrics.get("accuracy")
+    if a is None:
+        return _no_accuracy(p)
     return Verdict(a <= v + 1e-12, f"training accuracy {_pct(a)} (expected at most {_pct(v)})")
+
+
+def _no_accuracy(p):
+    """A regression run is scored by R² (engine.Trainer.evaluate gives no accuracy): never holds."""
+    return Verdict(False, "a regression run has no accuracy (its score is R²: r2_at_least / r2_at_most)")
+
+
+def _r2(p):
+    r2 = p.metrics.get("r2")
+    return None if r2 is None or not math.isfinite(r2) else float(r2)
+
+
+@_condition("r2_at_least", "number", "a regression run's R² on the training set is at least x (1 is a perfect fit)",
+            TRAIN_KEYS, lambda v: f"training R² at least {v:.4g}")
+def _r2_at_least(p, v):
+    r2 = _r2(p)
+    if r2 is None:
+        return Verdict(False, "R² applies to a regression run only (this one is scored by accuracy)")
+    return Verdict(r2 >= v - 1e-12, f"training R² {r2:.4f} (needs at least {v:.4g})")
+
+
+@_condition("r2_at_most", "number", "a regression run's R² is at most x (the fit is still poor)", TRAIN_KEYS,
+            lambda v: f"training R² at most {v:.4g}")
+def _r2_at_most(p, v):
+    r2 = _r2(p)
+    if r2 is None:
+        return Verdict(False, "R² applies to a regression run only (this one is scored by accuracy)")
+    return Verdict(r2 <= v + 1e-12, f"training R² {r2:.4f} (expected at most {v:.4g})")
 
 
 @_condition("test_accuracy_at_least", "fraction", "accuracy on the held-out test split is at least x", TRAIN_KEYS,

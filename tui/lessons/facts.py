@@ -89,6 +89,20 @@ def _test_accuracy(p):
     return _pct(p.metrics.get("test_accuracy"))
 
 
+@_fact("r2", "a regression run's R² over the whole training set (1 a perfect fit, 0 the mean's)")
+def _r2(p):
+    r2 = p.metrics.get("r2")
+    if r2 is None or not math.isfinite(r2):
+        return "n/a (not a regression run)" if "accuracy" in p.metrics else "n/a"
+    return f"{r2:.4f}"
+
+
+@_fact("test_r2", "a regression run's R² on the held-out test split")
+def _test_r2(p):
+    r2 = p.metrics.get("test_r2")
+    return "n/a" if r2 is None or not math.isfinite(r2) else f"{r2:.4f}"
+
+
 @_fact("lr", "the learning rate now")
 def _lr(p):
     return _n(p.trainer.lr)

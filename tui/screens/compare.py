@@ -178,7 +178,12 @@ class CompareScreen(Screen):
         box = self.query_one("#cmp-plot-box")
         box.border_title = "Step loss of each variant" + (" · log scale" if plot.log_scale else "")
         box.border_subtitle = "lowest to highest per column: every spike shows · l log/linear"
-        target = f"{self.target:.0%} acc at" if self.target is not None else "target at"
+        if self.target is None:
+            target = "target at"
+        elif self.base.task == "regression":  # engine.race: a regression run's target is its R²
+            target = f"R² {self.target:g} at"
+        else:
+            target = f"{self.target:.0%} acc at"
         self.query_one(RaceTable).set_rows(view.rows, target)
         maps = self._maps()
         show_maps = view.extent is not None

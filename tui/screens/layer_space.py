@@ -107,7 +107,9 @@ class LayerSpaceScreen(Screen):
                     if space.mode == "pca" else f"units {space.axes[0]} → {space.axes[1]} ↑")
             what = f"A{space.layer} ({space.width} {act} units) on {axes}"
         sep = space.separable
-        verdict = ("" if sep is None else
+        regression = getattr(snap.config, "task", "classification") == "regression"
+        verdict = ("  [dim]separable by a line: does not apply (regression: the targets are numbers, not "
+                   "classes)[/]" if regression else "" if sep is None else
                    "  [b green]one straight line separates the classes here[/]" if sep == 1.0 else
                    f"  [dim]the best straight line found separates[/] [b]{sep:.0%}[/]")
         self.query_one("#ls-head", Static).update(
@@ -117,7 +119,7 @@ class LayerSpaceScreen(Screen):
         r2, g2, b2 = COL_LINE
         self.query_one("#ls-key", Static).update(
             f"[rgb({r},{g},{b})]━[/] [dim]lines of constant x2[/]  [rgb({r2},{g2},{b2})]━[/] [dim]lines of "
-            f"constant x1[/]  [dim]points in their class colour ·[/] [ ] layer  m units/components  , . pair  "
+            f"constant x1[/]  [dim]{'points' if regression else 'points in their class colour'} ·[/] [ ] layer  m units/components  , . pair  "
             f"[dim]layers 0..{facts.L - 1}[/]")
 
     # ----- keys ------------------------------------------------------------------------

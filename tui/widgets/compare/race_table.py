@@ -43,7 +43,11 @@ class RaceTable(Static):
     def set_rows(self, rows, target_text: str) -> None:
         t = Table(box=None, expand=False, pad_edge=False, padding=(0, 2), show_edge=False)
         field = rows[0]["field"] if rows else "value"
-        for name, justify in ((field, "left"), ("loss", "right"), ("acc", "right"), ("test acc", "right"),
+        # A regression run's rows hold r2 (accuracy None): its score columns are R².
+        r2 = any("r2" in row for row in rows)
+        score, test_score = ("r2", "test_r2") if r2 else ("accuracy", "test_accuracy")
+        for name, justify in ((field, "left"), ("loss", "right"), ("R²" if r2 else "acc", "right"),
+                              ("test R²" if r2 else "test acc", "right"),
                               ("steps", "right"), ("epochs", "right"), (target_text, "right")):
             t.add_column(name, justify=justify, no_wrap=True, header_style="bold")
         for i, row in enumerate(rows):
@@ -53,6 +57,7 @@ class RaceTable(Static):
             reached = Text("not yet" if hit is None else f"step {hit}", style="dim" if hit is None else "bold")
             if "stopped" in row:
                 reached = Text("stopped: inf/NaN", style="red")
-            t.add_row(name, _num(row["loss"]), _pct(row["accuracy"]), _pct(row.get("test_accuracy")),
+            show = (lambda v: _num(v, ".4f")) if r2 else _pct
+            t.add_row(name, _num(row["loss"]), show(row.get(score)), show(row.get(test_score)),
                       str(row["steps"]), str(row["epochs"]), reached)
         self.update(t)

@@ -8,6 +8,7 @@ before that step's update ("step loss", drawn as its lowest-to-highest envelope)
 
 from __future__ import annotations
 
+import numpy as np
 from rich.text import Text
 
 from tui import fmt
@@ -19,6 +20,17 @@ from tui.widgets.text_lines import TextLines
 
 # The per-step curve's legend (the key line has room for the numbers only).
 BATCH_LEGEND = "[#%02x%02x%02x]━[/] step (batch) · ▲ checkpoint" % LOSS_RGB
+# A regression run whose R² went below 0 (worse than predicting the mean): the curve sits at 0 there.
+# First, so a narrow panel's border cuts the rest rather than this.
+CLIPPED_LEGEND = "[#%02x%02x%02x]━[/] R² < 0 drawn at 0 · " % ACC_RGB + BATCH_LEGEND
+
+
+def r2_clipped(curve) -> bool:
+    """Whether a regression curve holds an R² below the 0..1 axis (drawn at 0)."""
+    if curve is None or not getattr(curve, "regression", False):
+        return False
+    r2 = curve.r2[np.isfinite(curve.r2)]
+    return bool(r2.size and r2.min() < 0)
 
 
 def headline_loss(snap):
@@ -45,7 +57,7 @@ class LossPanel(Panel):
         self.plot.plot_curve(snap.curve, self.view.log_scale, extra=(loss, snap.loss, m.get("test_loss")))
         auto = " (auto: values span too far)" if self.plot.auto_log else ""
         self.border_title = "Loss (all data)" + (" · log scale" + auto if self.plot.log_scale else "")
-        self.border_subtitle = BATCH_LEGEND
+        self.border_subtitle = CLIPPED_LEGEND if r2_clipped(snap.curve) else BATCH_LEGEND
         has_test = "test_loss" in m
         spec = "short" if has_test else ".4g"  # the numbers must fit the panel's width
         t = Text(no_wrap=True, overflow="ellipsis")
@@ -60,7 +72,8 @@ class LossPanel(Panel):
         acc = m.get("accuracy")
         if "r2" in m:  # a regression run: R² where a classification run shows accuracy
             t.append("R² ")
-            acc_text = fmt.score(m)[1]
+            # Beside the test loss the key has room for 4 characters (0.99), as for "99%".
+            acc_text = fmt.score(m, width=4 if has_test else None)[1]
         else:
             t.append("acc ")
             acc_text = "—" if acc is None else f"{acc * 100:.0f}%" if has_test else f"{acc * 100:.1f}%"

@@ -4,7 +4,8 @@ Per-step losses are drawn as a min/max envelope per pixel column (braille: two p
 columns and four pixel rows a cell), so every spike and every oscillation that
 happened is on screen at any zoom; the y axis covers every drawn value and the
 headline numbers. Accuracy (right axis, 0 to 100%) is a staircase: it holds each
-evaluated value until the next evaluation. Checkpoints are marked on the x axis (▲).
+evaluated value until the next evaluation; a regression run draws R² there instead, on the
+same 0..1 axis (labelled 0 to 1), a negative R² drawn at 0 (the panel's key says so). Checkpoints are marked on the x axis (▲).
 
 The Curve is bounded (about 1024 buckets plus the exact recent steps), so a frame
 costs the same at step 100 and at step 10 million; the lines are rebuilt only when
@@ -55,13 +56,15 @@ class Series(NamedTuple):
 
 
 def curve_series(curve, full=True):
-    """The series a Curve draws as: step loss envelope, full-data loss, test loss, accuracy."""
+    """The series a Curve draws as: step loss envelope, full-data loss, test loss, accuracy
+    (R² for a regression run: raster.rows_of clips it to the 0..1 axis, so below 0 sits at 0)."""
     out = []
     s = curve.steps
     if full:
         out.append(Series(s, s, curve.loss, curve.loss, FULL_RGB))
     out.append(Series(s, s, curve.test_loss, curve.test_loss, TEST_RGB))
-    out.append(Series(s, s, curve.accuracy, curve.accuracy, ACC_RGB, "hold", True))
+    score = curve.r2 if getattr(curve, "regression", False) else curve.accuracy
+    out.append(Series(s, s, score, score, ACC_RGB, "hold", True))
     out.append(Series(curve.step_lo, curve.step_hi, curve.lo, curve.hi, LOSS_RGB))  # drawn last: on top
     return out
 
@@ -79,6 +82,7 @@ class LossPlot(Widget):
         self._target = None
         self._extra = ()
         self._want_log = False
+        self.right_axis = "percent"  # how the 0..1 axis is labelled: "percent" (accuracy) or "r2"
         self.log_scale = False   # the axis drawn is logarithmic (asked for, or chosen: auto_log)
         self.auto_log = False    # log scale chosen by the plot, because the values span too much
         self.y_range = None      # (bottom, top) of the left axis, in loss units
@@ -92,6 +96,7 @@ class LossPlot(Widget):
 
     def plot_curve(self, curve, log_scale: bool, extra=()) -> None:
         """Draw a Curve; `extra` values (the headline losses) are kept inside the y range."""
+        self.right_axis = "r2" if getattr(curve, "regression", False) else "percent"
         self.plot_series(curve_series(curve), curve.n_steps, log_scale, marks=curve.marks, extra=extra,
                          target=curve.rewind_to)
 
@@ -185,9 +190,13 @@ class LossPlot(Widget):
                 label = fmt(t, LABEL_W).strip()
                 if label not in labels.values():  # a range too narrow for the width: one label, not three alike
                     labels[raster.row_of(t, v_lo, v_hi, rows) // 4] = label
-        right_labels = {0: "100%", ph - 1: "0%"} if right else {}
+        r2 = self.right_axis == "r2"
+        # "≤0": the R² curve holds values below the axis, drawn at 0 (the panel's legend says so).
+        clipped = r2 and any((s.lo[np.isfinite(s.lo)] < 0).any() for s in right)
+        right_labels = {0: "R² 1" if r2 else "100%", ph - 1: ("≤0" if clipped else "0") if r2 else "0%"} \
+            if right else {}
         if right and ph >= 5:
-            right_labels[(ph - 1) // 2] = "50%"
+            right_labels[(ph - 1) // 2] = "0.5" if r2 else "50%"
         x_ticks, mark_cols, target_col = {}, set(), None
         if axis:
             for t in raster.step_ticks(self._n, max(1, min(6, pw // 8))):
