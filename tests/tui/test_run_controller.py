@@ -73,8 +73,9 @@ def test_play_pause_and_a_snapshot_requested_while_playing():
     _wait(lambda: c.latest is not old, "a snapshot taken by the worker")
     snap = c.latest
     assert isinstance(snap, Snapshot) and snap.playing and snap.step > 0
-    # the loss and the diagnostics describe the snapshot's own step
-    assert snap.metrics["step"] == snap.step and snap.diagnostics["step"] == snap.step
+    # the loss describes the snapshot's own step; the diagnostics (measured at most
+    # DIAG_INTERVAL apart while playing) name the step they describe, never a later one
+    assert snap.metrics["step"] == snap.step and snap.diagnostics["step"] <= snap.step
     with pytest.raises(dataclasses.FrozenInstanceError):
         snap.step = 0
     assert "trainer" not in {f.name for f in dataclasses.fields(snap)}
@@ -192,3 +193,36 @@ def test_playing_evaluates_only_for_the_snapshots():
     from engine.history import is_eval_step
     unscheduled = [s for s in calls if not is_eval_step(s)]
     assert len(unscheduled) <= 3    # the requested snapshot, the stop, the final snapshot
+
+
+def test_diagnostics_while_playing_are_measured_at_most_4_a_second_and_name_their_step(monkeypatch):
+    """Behaviour change (issue 14): playing, a snapshot within DIAG_INTERVAL of the last
+    measurement carries it (its "step" says which step it describes) instead of measuring
+    again on the training thread; paused, every snapshot measures its own step."""
+    import engine.diagnostics
+    import tui.run.controller as controller
+
+    clock = [1000.0]
+    monkeypatch.setattr(controller.time, "perf_counter", lambda: clock[0])
+    c = _controller()
+    reference = engine.build(c.config)
+    c.playing = True                         # as the worker's snapshots are taken
+    clock[0] += controller.DIAG_INTERVAL     # the step-0 measurement (at start) is old by now
+    c.step()
+    reference.step()
+    first = c.refresh()
+    assert first.step == 1 and first.diagnostics["step"] == 1
+    assert first.diagnostics == engine.diagnostics.measure(reference).to_dict()
+    c.step()
+    carried = c.refresh()                    # no time has passed: the step-1 measurement stands
+    assert carried.step == 2 and carried.diagnostics["step"] == 1
+    assert carried.diagnostics == first.diagnostics
+    assert carried.metrics["step"] == 2      # the headline loss is still the snapshot's own
+    clock[0] += controller.DIAG_INTERVAL
+    c.step()
+    fresh = c.refresh()
+    assert fresh.step == 3 and fresh.diagnostics["step"] == 3
+    c.step()
+    c.playing = False                        # paused: measured at once, whatever the clock
+    paused = c.refresh()
+    assert paused.step == 4 and paused.diagnostics["step"] == 4

@@ -41,3 +41,19 @@ async def test_a_long_line_ends_in_an_ellipsis_and_prose_wraps():
         lines = [t.render_line(y).text.rstrip() for y in range(len(t.lines))]
         assert lines[0].endswith("…") and len(lines[0]) <= 12
         assert len(lines) >= 3 and " ".join(lines[1:]).split() == "words that wrap here".split()
+
+
+async def test_changed_lines_are_repainted_in_one_call_with_adjacent_lines_merged():
+    """Behaviour change (issue 14): one refresh per update, runs of changed lines as one region."""
+    app = _One()
+    async with app.run_test(size=(40, 8)) as pilot:
+        t = app.query_one("#t", TextLines)
+        t.update(Text("a 1\nb 2\nc 3\nd 4\ne 5", no_wrap=True))
+        await pilot.pause()
+        dirty = []
+        refresh = t.refresh
+        t.refresh = lambda *regions, **kw: (dirty.append((regions, kw)), refresh(*regions, **kw))[1]
+        t.update(Text("a 1\nb 9\nc 9\nd 4\ne 9", no_wrap=True))
+        assert [[(r.y, r.height) for r in regions] for regions, _ in dirty] == [[(1, 2), (4, 1)]]
+        await pilot.pause()
+        assert [t.render_line(y).text.rstrip() for y in range(5)] == ["a 1", "b 9", "c 9", "d 4", "e 9"]

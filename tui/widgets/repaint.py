@@ -14,7 +14,19 @@ def changed_lines(widget, old_keys, keys, layout: bool = False) -> None:
     if len(old_keys) != len(keys) or not keys:
         widget.refresh(layout=layout)
         return
+    # One refresh call for all of them, adjacent lines merged into one region: each call
+    # (and each region) costs Textual's bookkeeping, and a step often changes most rows.
     width = widget.size.width
+    regions = []
+    start = None
     for y, (k0, k1) in enumerate(zip(old_keys, keys)):
         if k0 != k1:
-            widget.refresh(Region(0, y, width, 1))
+            if start is None:
+                start = y
+        elif start is not None:
+            regions.append(Region(0, start, width, y - start))
+            start = None
+    if start is not None:
+        regions.append(Region(0, start, width, len(keys) - start))
+    if regions:
+        widget.refresh(*regions)
