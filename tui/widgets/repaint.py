@@ -1,4 +1,5 @@
-"""Repaint only the lines whose content changed (the line-API panels: heatmap, boundary, confusion).
+"""Repaint only the lines whose content changed (the line-API panels: heatmap, boundary, confusion),
+and serve the lines a panel drew (CachedStrips).
 
 Each such widget keeps one key per line (what the line shows); after a redraw it passes
 the old and new keys here, so Textual composes only the lines that differ.
@@ -7,6 +8,7 @@ the old and new keys here, so Textual composes only the lines that differ.
 from __future__ import annotations
 
 from textual.geometry import Region
+from textual.strip import Strip
 
 
 def changed_lines(widget, old_keys, keys, layout: bool = False) -> None:
@@ -30,3 +32,17 @@ def changed_lines(widget, old_keys, keys, layout: bool = False) -> None:
         regions.append(Region(0, start, width, len(keys) - start))
     if regions:
         widget.refresh(*regions)
+
+
+class CachedStrips:
+    """render_line for a widget that draws its lines into self._strips (one Strip a line):
+    each is served as drawn, fitted once to the current width, and blank below the last."""
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if y < len(self._strips):
+            strip = self._strips[y]
+            if strip.cell_length != width:
+                strip = self._strips[y] = strip.adjust_cell_length(width, self.rich_style)
+            return strip
+        return Strip.blank(width, self.rich_style)

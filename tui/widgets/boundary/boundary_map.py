@@ -20,14 +20,14 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from tui.widgets import colours
-from tui.widgets.repaint import changed_lines
+from tui.widgets.repaint import CachedStrips, changed_lines
 
 HALF = "▀"
 GLYPH_POINTS = 60   # up to this many points, draw each as a glyph
 HOLLOW = 31         # glyph codes above it are hollow (test) points; the line key packs glyphs below 64
 
 
-class BoundaryMap(Widget):
+class BoundaryMap(CachedStrips, Widget):
     """Pixels of predicted class and confidence; data points drawn over them."""
 
     def __init__(self, **kwargs):
@@ -95,15 +95,6 @@ class BoundaryMap(Widget):
                 strips.append(Strip(segments, cols))
         self._strips, self._keys = strips, keys
         changed_lines(self, old_keys, keys)
-
-    def render_line(self, y: int) -> Strip:
-        width = self.size.width
-        if y < len(self._strips):
-            strip = self._strips[y]
-            if strip.cell_length != width:
-                strip = self._strips[y] = strip.adjust_cell_length(width, self.rich_style)
-            return strip
-        return Strip.blank(width, self.rich_style)
 
 
 def _rgb(code: int):

@@ -16,7 +16,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from tui.widgets import colours
-from tui.widgets.repaint import changed_lines
+from tui.widgets.repaint import CachedStrips, changed_lines
 
 HALF = "▀"
 BG = colours.MID
@@ -62,7 +62,7 @@ def _segment_pixels(line, rows, cols):
     return np.rint(p).astype(np.int64)
 
 
-class SpacePlot(Widget):
+class SpacePlot(CachedStrips, Widget):
     """Points and grid lines of one LayerSpace."""
 
     def __init__(self, **kwargs):
@@ -130,12 +130,3 @@ class SpacePlot(Widget):
             strips.append(Strip(segs, cols))
         self._strips, self._keys = strips, keys
         changed_lines(self, old_keys, keys)
-
-    def render_line(self, y: int) -> Strip:
-        width = self.size.width
-        if y < len(self._strips):
-            strip = self._strips[y]
-            if strip.cell_length != width:
-                strip = self._strips[y] = strip.adjust_cell_length(width, self.rich_style)
-            return strip
-        return Strip.blank(width, self.rich_style)

@@ -22,7 +22,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from tui.widgets import colours
-from tui.widgets.repaint import changed_lines
+from tui.widgets.repaint import CachedStrips, changed_lines
 
 # (map width, map height in lines, gap between columns), largest first: the first that fits is used.
 GEOMETRIES = ((8, 4, 5), (6, 3, 4), (4, 2, 4), (4, 2, 3), (3, 2, 2), (2, 1, 2), (2, 1, 1), (1, 1, 1))
@@ -54,7 +54,7 @@ def fit(width, height, sizes):
     return mw, mh, g, shown_layers, units, step
 
 
-class UnitDiagram(Widget):
+class UnitDiagram(CachedStrips, Widget):
     """Unit maps per layer, the weights between them as braille lines, the chosen unit marked."""
 
     def __init__(self, **kwargs):
@@ -166,15 +166,6 @@ class UnitDiagram(Widget):
         redraw = getattr(self.parent, "redraw", None)   # the panel draws the maps for the new size
         if redraw is not None:
             self.call_after_refresh(redraw)
-
-    def render_line(self, y: int) -> Strip:
-        width = self.size.width
-        if y < len(self._strips):
-            strip = self._strips[y]
-            if strip.cell_length != width:
-                strip = self._strips[y] = strip.adjust_cell_length(width, self.rich_style)
-            return strip
-        return Strip.blank(width, self.rich_style)
 
 
 def _strip(chars, styles, width):
