@@ -242,7 +242,7 @@ class FusedXOR:
     def step(self):
         Z1, Z2, zero, one = self.Z1, self.Z2, self.zero, self.one
         self.Xa.dot(self.Wb1, Z1)
-        np.maximum(Z1, zero, self.A1)
+        np.maximum(Z1, zero, out=self.A1)       # out= by keyword: a third positional argument is deprecated (NumPy 2.4) and warns on every call
         self.A1a.dot(self.Wb2, Z2)
         A2 = np.negative(Z2)                      # sigmoid, stably: exp(-softplus(-Z2))
         np.logaddexp(zero, A2, A2)

@@ -307,8 +307,11 @@ def forward_ops(net, Xa, ws, cache, record, dropout=None):
                        {f"A{l}": A, f"M{l}": M}, ws.A[l].copy())
 
 
-def backward_ops(net, Xa, ws, cache, Y, loss, g, l2, record, l1=0.0, dropout=None):
+def backward_ops(net, Xa, ws, cache, Y, loss, g, l2, record, l1=0.0, dropout=None, scaled=True):
     """Fill the flat gradient g with dL/dtheta; yield the steps when recording.
+
+    scaled=False (only without l2 and l1) leaves g as m dL/dtheta, the sum over the
+    batch: the trainer folds the 1/m into the update (Trainer._finish), one pass fewer.
 
     With dropout (p, masks), the gradient flows back only through the kept units, scaled
     as in the forward pass: dA_l <- dA_l * M_l / (1 - p), then dZ_l = dA_l * g'(Z_l)."""
@@ -361,7 +364,8 @@ def backward_ops(net, Xa, ws, cache, Y, loss, g, l2, record, l1=0.0, dropout=Non
                 yield ("backward", l - 1, f"dZ{l - 1}", f"dZ{l - 1} = dA{l - 1} * {below.act.name}'(Z{l - 1})   [{below.act.derivative}]",
                        f"({m}, {layer.n_in}) * ({m}, {layer.n_in}) -> ({m}, {layer.n_in})",
                        {f"dA{l - 1}": dA, f"Z{l - 1}": cache[f"Z{l - 1}"]}, dZ)
-    g *= inv_m
+    if scaled or l2 or l1:
+        g *= inv_m
     if l2:
         coef = l2 * inv_m
         for layer in net.layers:

@@ -109,13 +109,14 @@ class SGD(Optimizer):
 
     _for = None  # the gradient array the step buffer was last checked against
 
-    def delta(self, g):
+    def delta(self, g, scale=1.0):
+        """lr g; with scale, (lr scale) g: the trainer passes m g and 1/m, one pass fewer."""
         if g is not self._for:  # the trainer passes the same flat gradient every step: check it once
             buf = self._scratch.get("step")
             if buf is None or buf.shape != g.shape or buf.dtype != g.dtype:
                 buf = self._scratch["step"] = np.empty_like(g)
             self._step, self._for = buf, g
-        return np.multiply(g, self.lr, out=self._step)
+        return np.multiply(g, self.lr * scale if scale != 1.0 else self.lr, out=self._step)
 
     def reset(self):
         super().reset()

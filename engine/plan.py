@@ -16,12 +16,13 @@ step, as StepResult keeps it.
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+import math
 
 import numpy as np
 
 from .activations import _CONSTANTS, ReLU, Sigmoid, vdot
 from .losses import MSE
+from .network import l2_penalty
 
 
 def bound_forward(act, Z):
@@ -70,40 +71,31 @@ def bound_loss(loss, out_act, Z):
     return mse_sigmoid
 
 
-class ForwardLayer(NamedTuple):
-    """One layer of the forward pass: Z = [A_prev, 1] [W; b], then A = g(Z)."""
-
-    Wb: np.ndarray               # [W; b], a view into theta
-    Z: np.ndarray                # buffer for Z
-    g: Callable                  # the activation's forward(Z, out)
-    A: np.ndarray | None         # out= buffer for a hidden A (a view inside Aa); None at the output: fresh
-    Aa: np.ndarray | None        # [A, 1], the next layer's input (None at the output)
-
-
-class BackwardLayer(NamedTuple):
-    """One layer of the backward pass, top down: G = [A_prev, 1]^T dZ, then dZ_below = dZ W^T * g'(Z_below)."""
-
-    AaT: np.ndarray | None       # [A_prev, 1]^T (None for layer 1: the batch's [X, 1]^T)
-    G: np.ndarray                # this layer's block of the flat gradient: m [dW; db]
-    WT: np.ndarray | None        # W^T (None for layer 1: nothing below)
-    dA: np.ndarray | None        # buffer for dA of the layer below
-    g_backward: Callable | None  # the layer below's activation backward(Z, A, dA, out)
-    Z_below: np.ndarray | None
-    A_below: np.ndarray | None
-
-
-class WeightGrad(NamedTuple):
-    """A layer's dW rows of the flat gradient beside its W (for the L2 term)."""
-
-    GW: np.ndarray
-    W: np.ndarray
-
-
 class Cycle:
     """The arrays of a recorded cycle: cache (Z1, A1, ...), flat gradient g, update delta, targets Y."""
 
     def __init__(self, cache, g, delta, Y):
         self.cache, self.g, self.delta, self.Y = cache, g, delta, Y
+
+
+def _forward_lines(l, act, Z, out):
+    """Source lines for A{l} = g(Z{l}) into `out` (a buffer's name, or "None" for a fresh
+    array): the ufunc calls of bound_forward(act, Z), written out where it inlines them."""
+    k = _CONSTANTS.get(Z.dtype)
+    if k is not None and type(act) is ReLU and Z.size <= 256:
+        return [f"A{l} = maximum(Z{l}, zero, out={out})"]
+    if k is not None and type(act) is Sigmoid:
+        first = f"A{l} = negative(Z{l})" if out == "None" else f"A{l} = negative(Z{l}, {out})"
+        return [first, f"logaddexp(zero, A{l}, A{l})", f"negative(A{l}, A{l})", f"exp(A{l}, A{l})"]
+    return [f"A{l} = forward{l}(Z{l}, {out})"]
+
+
+def _backward_lines(l, act, Z):
+    """Source lines for dZ{l} = dA{l} * g'(Z{l}), written into dA{l}: bound_backward's calls."""
+    k = _CONSTANTS.get(Z.dtype)
+    if k is not None and type(act) is ReLU and Z.size <= 256:
+        return [f"dZ = multiply(dA{l}, heaviside(Z{l}, zero), out=dA{l})"]
+    return [f"dZ = backward{l}(Z{l}, A{l}, dA{l}, dA{l})"]
 
 
 class Plan:
@@ -116,24 +108,78 @@ class Plan:
         self.L = L
         self.Z = [np.empty((m, layer.n_out), dtype=dtype) for layer in layers]
         self.A = [ws.A[i + 1] for i in range(L - 1)] + [None]
-        self.fwd = [ForwardLayer(layer.Wb, self.Z[i], bound_forward(layer.act, self.Z[i]), ws.A[i + 1] if i < L - 1 else None,
-                                 ws.Aa[i + 1] if i < L - 1 else None) for i, layer in enumerate(layers)]
         self.out_act = layers[-1].act
-        self.loss_dZ = bound_loss(loss, self.out_act, self.Z[-1])
         G = [g[layer.offset:layer.offset + layer.Wb.size].reshape(layer.Wb.shape) for layer in layers]
-        self.bwd = []
-        for i in range(L - 1, -1, -1):
-            if i:
-                below = layers[i - 1]
-                self.bwd.append(BackwardLayer(ws.Aa[i].T, G[i], layers[i].W.T, np.empty((m, below.n_out), dtype=dtype),
-                                              bound_backward(below.act, self.Z[i - 1]), self.Z[i - 1], ws.A[i]))
-            else:
-                self.bwd.append(BackwardLayer(None, G[0], None, None, None, None, None))
-        self.weight_grads = [WeightGrad(Gl[:layer.n_in], layer.W) for Gl, layer in zip(G, layers)]
+        self.weight_grads = [(Gl[:layer.n_in], layer.W) for Gl, layer in zip(G, layers)]  # (dW rows, W): L2
         self.inv_m = np.array(1.0 / m, dtype=dtype)  # a 0-d array: cheaper in a ufunc than a Python float
-        self.g = g
+        self.inv_m_float = 1.0 / m  # the record path's 1/m (engine/network.py backward_ops), for the same numbers
+        self._g = g
+        self.g_scale = 1.0  # what _g still needs multiplying by to be the gradient (see g)
         self.Xa = self.XaT = None  # the latest batch's [X, 1] and its transpose (reused in full batch)
         self.Y = self.delta = None
+        self.source, self.cycle = self._compile(net, ws, G, m, loss)
+
+    def _compile(self, net, ws, G, m, loss):
+        """(source, function) of cycle(Xa, XaT, Y, l2) -> (loss value, output A): the forward
+        pass, the loss (plus the L2 term) and, when that is finite, the backward pass into the
+        flat gradient (as m dL/dtheta), written out line by line for these layers.
+
+        Straight-line code, every array and constant bound once: the same calls as
+        engine/network.py's forward_ops/backward_ops (through bound_forward, bound_backward
+        and bound_loss, whose calls it writes out where they inline), without the per-layer
+        loop, tuple unpacking and function frames that cost a small network ~10% of a step."""
+        L = self.L
+        k = _CONSTANTS.get(net.dtype)
+        names = {"maximum": np.maximum, "negative": np.negative, "logaddexp": np.logaddexp, "exp": np.exp,
+                 "subtract": np.subtract, "multiply": np.multiply, "heaviside": np.heaviside, "vdot": vdot,
+                 "isfinite": math.isfinite, "l2_penalty": l2_penalty, "net": net, "m": m,
+                 "zero": None if k is None else k.zero, "one": None if k is None else k.one}
+        lines = []
+        for i, layer in enumerate(net.layers):
+            l = i + 1
+            names[f"Wb{l}"], names[f"Z{l}"] = layer.Wb, self.Z[i]
+            lines.append(f"{'Xa' if l == 1 else f'A{l - 1}a'}.dot(Wb{l}, Z{l})")
+            names[f"forward{l}"] = bound_forward(layer.act, self.Z[i])
+            if l < L:
+                names[f"A{l}_out"], names[f"A{l}a"] = ws.A[l], ws.Aa[l]  # A{l}_out: a view inside A{l}a
+                lines += _forward_lines(l, layer.act, self.Z[i], f"A{l}_out")
+            else:
+                lines += _forward_lines(l, layer.act, self.Z[i], "None")
+        out_act = net.layers[-1].act
+        if bound_loss(loss, out_act, self.Z[-1]) is not None:  # MSE through a sigmoid: its calls, written out
+            lines += [f"d = subtract(A{L}, Y)", f"dZ = subtract(one, A{L})", f"multiply(dZ, A{L}, dZ)",
+                      "multiply(dZ, d, dZ)", "value = 0.5 * float(vdot(d, d)) / m"]
+        else:
+            names["value_and_dZ"], names["out_act"] = loss.value_and_dZ, out_act
+            lines.append(f"value, dZ = value_and_dZ(Z{L}, A{L}, Y, out_act, {L})")
+        lines += ["if l2:", "    value += l2_penalty(net, l2, m)",
+                  "if not isfinite(value):", f"    return value, A{L}"]
+        for i in range(L - 1, -1, -1):
+            l = i + 1
+            names[f"G{l}"] = G[i]
+            if l == 1:
+                lines.append("XaT.dot(dZ, G1)")
+                continue
+            layer, below = net.layers[i], net.layers[i - 1]
+            names[f"A{l - 1}aT"], names[f"W{l}T"] = ws.Aa[l - 1].T, layer.W.T
+            names[f"dA{l - 1}"] = np.empty((m, below.n_out), dtype=net.dtype)
+            names[f"backward{l - 1}"] = bound_backward(below.act, self.Z[i - 1])
+            lines += [f"A{l - 1}aT.dot(dZ, G{l})", f"dZ.dot(W{l}T, dA{l - 1})"]
+            lines += _backward_lines(l - 1, below.act, self.Z[i - 1])
+        lines.append(f"return value, A{L}")
+        source = "def cycle(Xa, XaT, Y, l2):\n" + "".join(f"    {line}\n" for line in lines)
+        exec(compile(source, f"<netstep plan {net.sizes} m={m}>", "exec"), names)  # noqa: S102
+        return source, names["cycle"]
+
+    @property
+    def g(self):
+        """The latest step's flat gradient. The step may leave it as the batch's sum (m g,
+        g_scale 1/m: plain SGD folds the 1/m into its step), so it is scaled on first read:
+        a run nobody looks at never pays for it."""
+        if self.g_scale != 1.0:
+            self._g *= self.g_scale
+            self.g_scale = 1.0
+        return self._g
 
     @property
     def cache(self):

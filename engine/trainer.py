@@ -31,6 +31,9 @@ from .optim import MAX_LR, Schedule, bound_rate
 from .plan import Cycle, Plan
 from .records import PHASES, NonFinite, Op, Phase, StepResult
 
+_subtract = np.subtract
+_tuple_new = tuple.__new__  # StepResult(...) without its Python __new__ (engine/records.py)
+
 __all__ = ["MAX_LR", "PHASES", "History", "NonFinite", "Op", "Phase", "StepResult", "Trainer", "accuracy"]
 
 
@@ -103,6 +106,7 @@ class Trainer:
         self.last = None  # the latest cycle's arrays: .cache (Z1, A1, ...), .g (flat gradient), .delta
         self._g = np.empty_like(self.net.theta)
         self._plans = {}
+        self._g_scale = 1.0  # set by _finish: what the latest g still needs multiplying by
         self.halted = None  # NonFinite of the step that was refused, until the next good step
         self.seconds = 0.0
         self._eval_ws = {}  # evaluation's own buffers: the latest cycle's arrays stay the step's
@@ -264,13 +268,19 @@ class Trainer:
         if not math.isfinite(value):
             return self._refuse(step, Xa, Y, m, "loss", lr)
         g = np.empty_like(net.theta)
-        yield from backward_ops(net, Xa, ws, cache, Y, self.loss, g, self.l2, record, self.l1, dropout)
+        # Without L2 and L1, g stays the batch's sum (m dL/dtheta) and _finish folds the 1/m
+        # into the update, as step() does: the same numbers either way.
+        raw = not (self.l2 or self.l1)
+        yield from backward_ops(net, Xa, ws, cache, Y, self.loss, g, self.l2, record, self.l1, dropout, not raw)
 
         if record:
             old = net.theta.copy()
-        delta = self._finish(step, Xa, Y, m, value, lr, g, ends_epoch, cache[f"A{L}"], record)
+        delta = self._finish(step, Xa, Y, m, value, lr, g, ends_epoch, cache[f"A{L}"], record,
+                             1.0 / m if raw else 1.0)
         if delta is None:
             return None
+        if self._g_scale != 1.0:
+            g *= self._g_scale  # the gradient itself, for the records and self.last
         self.last = Cycle(cache, g, delta, Y)
         if record:
             grads = net.grad_views(g)
@@ -288,7 +298,8 @@ class Trainer:
         """One forward, loss, backward, update cycle on the next minibatch.
 
         The hot path: the arithmetic of _cycle(record=False), call for call, through a
-        Plan that holds every buffer, view and bound method for this batch size."""
+        Plan that holds every buffer, view and bound method for this batch size, and its
+        forward, loss and backward written out as one function (Plan.cycle)."""
         if self._general:
             return self._step_general()
         if self.batch_size is None:
@@ -299,46 +310,59 @@ class Trainer:
         plan = self._plans.get(m)
         if plan is None:
             plan = self._plans[m] = Plan(self.net, self.net.workspace(m), self._g, m, self.loss)
-        step = self.step_count + 1
-        # Plan.forward and Plan.backward, inlined: at XOR's size each call saved is ~1% of a step.
-        A_prev = Xa
-        for Wb, Z, act, out, Aa in plan.fwd:
-            A_prev.dot(Wb, Z)
-            A = act(Z, out)
-            A_prev = Aa
+        if Xa is not plan.Xa:
+            plan.Xa, plan.XaT = Xa, Xa.T
+        l2 = self.l2
+        value, A = plan.cycle(Xa, plan.XaT, Y, l2)  # forward, loss, and backward when the loss is finite
         plan.A[-1] = A
-        loss_dZ = plan.loss_dZ
-        if loss_dZ is None:
-            value, dZ = self.loss.value_and_dZ(Z, A, Y, plan.out_act, plan.L)
-        else:
-            value, dZ = loss_dZ(A, Y)
-        if self.l2:
-            value += l2_penalty(self.net, self.l2, m)
         schedule = self.schedule
         lr = self.base_lr if schedule.kind == "constant" else schedule(self.base_lr, self.epoch_count)
+        step = self.step_count + 1
         if not math.isfinite(value):
             self._refuse(step, Xa, Y, m, "loss", lr)
             return self._result
-        if Xa is not plan.Xa:
-            plan.Xa, plan.XaT = Xa, Xa.T
-        for AaT, G, WT, dA, g_backward, Z, A_below in plan.bwd:
-            if WT is None:
-                plan.XaT.dot(dZ, G)
-            else:
-                AaT.dot(dZ, G)
-                dZ.dot(WT, dA)
-                dZ = g_backward(Z, A_below, dA, dA)
         g = self._g
-        np.multiply(g, plan.inv_m, g)
-        if self.l2:
-            coef = self.l2 * (1.0 / m)  # as backward_ops computes it
+        if l2:
+            np.multiply(g, plan.inv_m, g)
+            coef = l2 * (1.0 / m)  # as backward_ops computes it
             for GW, W in plan.weight_grads:
                 GW += coef * W
-        delta = self._finish(step, Xa, Y, m, value, lr, g, ends_epoch, A, False)
+            scale = 1.0
+        else:
+            scale = plan.inv_m_float  # g is m dL/dtheta: _finish folds the 1/m into the update
+        opt = self.opt
+        if self.clip is None and opt.name == "sgd":
+            # _finish for plain SGD without clipping, written out (a call and its tests saved,
+            # ~5% of a small step): the same calls on the same numbers, so step() and the
+            # recorded path stay bit-identical (tests/engine/test_stepping.py, test_plan_cycle.py).
+            # Anything unusual (a non-finite norm, a huge step) goes to _finish, which redoes it.
+            gn2 = float(vdot(g, g))
+            grad_norm = math.sqrt(gn2) * scale if gn2 < math.inf else math.inf
+            if lr * grad_norm < 1e290:
+                opt.lr = lr
+                delta = opt.delta(g, scale)
+                opt.t += 1
+                theta = self.net.theta
+                _subtract(theta, delta, theta)
+                self.step_count = step
+                if ends_epoch:
+                    self.epoch_count += 1
+                self.history.add(value)
+                self.halted = None
+                if step >= self._due:
+                    self._scheduled()
+                self._result = _tuple_new(StepResult, (step, self.epoch_count, value, lr, grad_norm, False, None, A, Y))
+                self.last = plan
+                plan.Y = Y
+                plan.delta = delta
+                plan.g_scale = scale
+                return self._result
+        delta = self._finish(step, Xa, Y, m, value, lr, g, ends_epoch, A, False, scale)
         if delta is not None:
             self.last = plan  # the latest cycle's arrays live in the plan until the next step
             plan.Y = Y
             plan.delta = delta
+            plan.g_scale = self._g_scale  # plan.g applies it when first read
         return self._result
 
     def _step_general(self) -> StepResult:
@@ -347,19 +371,35 @@ class Trainer:
             pass
         return self._result
 
-    def _finish(self, step, Xa, Y, m, value, lr, g, ends_epoch, A, record):
+    def _finish(self, step, Xa, Y, m, value, lr, g, ends_epoch, A, record, scale=1.0):
         """The tail both cycles share: guard the gradient, clip it, guard the update and
         the weights it lands on, write, and book the step. Returns the update delta,
-        or None when the guard refused the step (then nothing was written)."""
+        or None when the guard refused the step (then nothing was written).
+
+        g is the gradient divided by `scale` (the batch's sum, scale 1/m, where no L2 or
+        L1 term was added). Plain SGD without clipping takes the scale into its step,
+        lr g = (lr / m) (m g), and leaves g as it is: a pass over the parameters fewer.
+        Otherwise g is scaled first. Afterwards self._g_scale says what g still needs
+        to be multiplied by to be the gradient (1.0: nothing)."""
         gn2 = float(vdot(g, g))  # vdot: no floating-point-error check (the guard reads the result)
-        if gn2 < math.inf:  # finite (NaN fails this too)
-            grad_norm = math.sqrt(gn2)
-        else:
-            grad_norm = long_norm(g, self.clip)
-            if grad_norm is None:
-                return self._refuse(step, Xa, Y, m, "gradient", lr)
-        clipped = False
         clip = self.clip
+        opt = self.opt
+        sgd = opt.name == "sgd"
+        if scale != 1.0 and (clip is not None or not sgd or not gn2 < math.inf):
+            # Scaled first: clipping and the other optimizers work on the gradient itself, and
+            # m^2 sum g^2 may overflow where sum g^2 does not.
+            g *= scale
+            scale = 1.0
+            gn2 = float(vdot(g, g))
+        if gn2 < math.inf:  # finite (NaN fails this too)
+            grad_norm = math.sqrt(gn2) * scale
+        else:
+            grad_norm = long_norm(g, clip)
+            if grad_norm is None:
+                self._g_scale = scale
+                return self._refuse(step, Xa, Y, m, "gradient", lr)
+        self._g_scale = scale
+        clipped = False
         if clip is not None:
             if self.clip_mode == "norm":
                 if grad_norm > clip:
@@ -368,23 +408,26 @@ class Trainer:
             else:
                 clipped = bool(np.abs(g).max() > clip)
                 np.clip(g, -clip, clip, out=g)
-        opt = self.opt
         opt.lr = lr
-        delta = opt.delta(g)  # the optimizer's state moves on only at commit(), below
+        # The optimizer's state moves on only at commit(), below.
+        delta = opt.delta(g, scale) if sgd else opt.delta(g)
         # The update and the weights it lands on. Finite weights minus a step whose entries
         # are all below 2^970 cannot overflow (the difference rounds to at most the largest
         # float), so the step's size vouches for both: SGD's is at most lr ||g|| (no NumPy
         # call needed), any other optimizer's squared norm is finite only if every entry is
         # below 2^512. Only a step that fails this is looked at entry by entry.
-        if not (lr * grad_norm < 1e290 if opt.name == "sgd" else float(vdot(delta, delta)) < math.inf):
+        if not (lr * grad_norm < 1e290 if sgd else float(vdot(delta, delta)) < math.inf):
             bad = bad_update(self.net, delta, step)
             if bad is not None:
                 return self._refuse(step, Xa, Y, m, "update", lr, where=bad)
-        opt.commit()
+        if sgd:
+            opt.t += 1  # SGD.commit(): no state to move on (a call saved)
+        else:
+            opt.commit()
         if record:
             delta = delta.copy()  # the optimizer reuses its step buffer; records must keep theirs
         theta = self.net.theta
-        np.subtract(theta, delta, theta)
+        _subtract(theta, delta, theta)
         # Book the step before the record path yields its update records: a caller that
         # stops iterating midway (the UI's op mode) still leaves a consistent trainer.
         self.step_count = step
@@ -394,7 +437,7 @@ class Trainer:
         self.halted = None
         if step >= self._due:
             self._scheduled()
-        self._result = StepResult(step, self.epoch_count, value, lr, grad_norm, clipped, None, A, Y)
+        self._result = _tuple_new(StepResult, (step, self.epoch_count, value, lr, grad_norm, clipped, None, A, Y))
         return delta
 
     def _refuse(self, step, Xa, Y, m, stage, lr, where=None):
