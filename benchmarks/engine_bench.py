@@ -6,6 +6,7 @@
     /work/venv/bin/python benchmarks/engine_bench.py --quick    # fewer rounds, for a smoke check
     /work/venv/bin/python benchmarks/engine_bench.py --memory   # RSS over 2e5 steps and 1e7 history steps
     /work/venv/bin/python benchmarks/engine_bench.py --only xor --before /tmp/old   # and another checkout's engine
+    /work/venv/bin/python benchmarks/engine_bench.py --cpu      # CPU time, BLAS on 1 thread: for a shared machine
 
 1. XOR 2-3-1, one full-batch training step (preset `seed`) through Trainer.step(), against
    the same step fused by hand for this one network (the floor: issue 14's target is
@@ -283,12 +284,16 @@ class SklearnXOR:
 
 # ----- timing -----------------------------------------------------------------------
 
+CLOCK = perf  # --cpu: time.process_time (this process's CPU time), with BLAS pinned to 1 thread
+
+
 def time_calls(fn, n):
-    """Seconds per call of fn over n calls."""
-    t0 = perf()
+    """Seconds per call of fn over n calls (wall clock, or CPU time with --cpu)."""
+    clock = CLOCK
+    t0 = clock()
     for _ in range(n):
         fn()
-    return (perf() - t0) / n
+    return (clock() - t0) / n
 
 
 def calls_for(fn, seconds):
@@ -361,7 +366,11 @@ def default_threads():
 
 def choose_threads(make_ours, n, rounds):
     """Time ours with BLAS pinned to 1 thread and unpinned, interleaved by rounds; return
-    (threads to use, or None to leave the default; median pinned / unpinned time ratio)."""
+    (threads to use, or None to leave the default; median pinned / unpinned time ratio).
+    With --cpu, always 1: CPU time counts every thread's work (and a spinning BLAS worker's
+    wait), so it measures a step only when the step runs on one thread."""
+    if CLOCK is not perf and threadpool_limits is not None:
+        return 1, 1.0
     if threadpool_limits is None or (default_threads() or 1) <= 1:
         return None, 1.0
     ours = make_ours()
@@ -378,6 +387,8 @@ def choose_threads(make_ours, n, rounds):
 
 
 def thread_note(threads, ratio):
+    if CLOCK is not perf:
+        return "--cpu: times are this process's CPU time, with BLAS pinned to 1 thread for every table"
     if ratio == 1.0 and threads is None:
         return "BLAS threads: not adjustable here (threadpoolctl missing or 1 thread)"
     if threads == 1:
@@ -958,10 +969,16 @@ def main(argv=None):
                    help="only the memory table: RSS over a long run (--memory-steps, --history-steps)")
     p.add_argument("--memory-steps", type=float, default=2e5, help="Trainer.step() calls (default 2e5)")
     p.add_argument("--history-steps", type=float, default=1e7, help="History.add() calls (default 1e7)")
+    p.add_argument("--cpu", action="store_true",
+                   help="time CPU (time.process_time) instead of the wall clock, with BLAS pinned to 1 thread: "
+                        "on a machine shared with other work, CPU time per step holds up where wall-clock time does not")
     p.add_argument("--before", metavar="TREE",
                    help="also time another checkout's engine in the same run (tables 1 and 3): its ratios "
                         "to the same targets, and ours / its step")
     args = p.parse_args(argv)
+    if args.cpu:
+        global CLOCK
+        CLOCK = time.process_time
     if args.before:
         global BEFORE
         BEFORE = load_before(args.before)

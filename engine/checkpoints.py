@@ -92,27 +92,33 @@ class Checkpoints:
         """Remember the trainer as it is now. kind: "doubling", "recent" or "lr" (a change of the run)."""
         step = trainer.step_count
         kind = kind or _kind(step)
+        items = list(self.items)  # a new list: a reader holding the old one sees it unchanged
         # One checkpoint per step: a new one replaces an older one at the same step (the
         # state is the same), keeping the more durable kind.
-        old = [c for c in self.items if c["step"] == step]
-        if old and old[0]["kind"] == "doubling":
-            kind = "doubling"
-        self.items = [c for c in self.items if c["step"] != step]
-        self.items.append({
+        same = [c for c in items if c["step"] == step]
+        if same:
+            if same[0]["kind"] == "doubling":
+                kind = "doubling"
+            items = [c for c in items if c["step"] != step]
+        items.append({
             "step": step, "epoch": trainer.epoch_count, "kind": kind,
             "theta": trainer.net.theta.copy(), "opt_t": trainer.opt.t,
             "opt_state": {k: v.copy() for k, v in trainer.opt.state.items()},
             # Where the shuffling stood: steps replayed after a rewind see the same batches.
             "shuffling": trainer.shuffling_state(),
-            "lr": trainer.base_lr, "history": trainer.history.copy(),
+            "lr": trainer.base_lr, "history": trainer.history.snapshot(),
         })
-        self.items.sort(key=lambda c: c["step"])
-        for kind_, keep in (("recent", RECENT_KEPT), ("lr", LR_KEPT)):
-            of_kind = [c for c in self.items if c["kind"] == kind_]
-            drop = {id(c) for c in of_kind[:-keep]}
-            if drop:
-                self.items = [c for c in self.items if id(c) not in drop]
-        trainer.history.marks = self.steps
+        if len(items) > 1 and items[-2]["step"] > step:  # usually the newest: already in order
+            items.sort(key=lambda c: c["step"])
+        # Only the kind just added can have grown past its bound.
+        keep = RECENT_KEPT if kind == "recent" else LR_KEPT if kind == "lr" else None
+        if keep is not None:
+            of_kind = [c for c in items if c["kind"] == kind]
+            if len(of_kind) > keep:
+                drop = {id(c) for c in of_kind[:-keep]}
+                items = [c for c in items if id(c) not in drop]
+        self.items = items
+        trainer.history.marks = tuple(c["step"] for c in items)
 
     def choose(self, trainer):
         """The checkpoint rewind goes to: the newest before the first sharp rise and
@@ -128,7 +134,7 @@ class Checkpoints:
         trainer.opt.state = {k: v.copy() for k, v in chosen["opt_state"].items()}
         trainer.step_count, trainer.epoch_count = chosen["step"], chosen["epoch"]
         trainer.restore_shuffling(chosen["shuffling"])
-        trainer.history = chosen["history"].copy()
+        trainer.history = chosen["history"].restore()
         self.items = [c for c in self.items if c["step"] <= chosen["step"]]
         trainer.history.marks = self.steps
         return chosen["step"]

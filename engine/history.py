@@ -117,6 +117,7 @@ class History:
         if capacity < 2 or capacity % 2:
             raise ValueError("capacity must be an even number >= 2")
         self.capacity, self.recent = capacity, recent
+        self._cap = 2 * recent           # the tail's length that triggers _compact (the trainer's hot path reads it)
         self._w = 1                      # steps per bucket (a power of two)
         self._nb = 0                     # buckets in use; the last may be partly filled
         self._fill = 0                   # steps in the last bucket
@@ -142,7 +143,7 @@ class History:
         """The next step's minibatch loss (the trainer's hot path: an append, mostly)."""
         tail = self._tail
         tail.append(loss)
-        if len(tail) >= 2 * self.recent:
+        if len(tail) >= self._cap:  # Trainer.step writes this out: keep the two alike
             self._compact()
 
     def extend(self, losses) -> None:
@@ -169,7 +170,9 @@ class History:
         tail = self._tail
         k = (len(tail) - self.recent) // self.recent * self.recent
         self._absorb(np.array(tail[:k], dtype=np.float64))
-        del tail[:k]
+        # A new list, not del tail[:k]: the tail and the evaluation lists only ever grow in
+        # place, so a snapshot (checkpoints) can keep them by reference and length.
+        self._tail = tail[k:]
         self._tail_start += k
 
     def _absorb(self, values):
@@ -277,6 +280,19 @@ class History:
         h._curve = h._curve_key = None
         return h
 
+    def snapshot(self) -> "HistorySnapshot":
+        """The history as it is now, for a checkpoint: restore() gives a copy() of it.
+
+        Cheap to take (a checkpoint comes every 256 steps): the exact tail and the
+        evaluation lists only grow in place (_compact starts a new tail list), so they are
+        kept by reference and length; only the buckets, rewritten in place, are copied."""
+        nb = self._nb
+        state = dict(self.__dict__)
+        state["_lo"], state["_hi"], state["_last"] = self._lo[:nb].copy(), self._hi[:nb].copy(), self._last[:nb].copy()
+        state["_curve"] = state["_curve_key"] = None
+        lengths = {name: len(state[name]) for name in ("_tail",) + EVAL_FIELDS}
+        return HistorySnapshot(state, lengths)
+
     # ----- files ------------------------------------------------------------------------------
 
     def to_dict(self) -> dict:
@@ -347,3 +363,28 @@ class History:
 
 def _fmt(x) -> str:
     return "" if x is None or (isinstance(x, float) and math.isnan(x)) else repr(float(x))
+
+
+class HistorySnapshot:
+    """A History as it was (History.snapshot()); restore() makes a new History of it, each time."""
+
+    __slots__ = ("_state", "_lengths")
+
+    def __init__(self, state, lengths):
+        self._state, self._lengths = state, lengths
+
+    @property
+    def n_steps(self) -> int:
+        return self._state["_tail_start"] - 1 + self._lengths["_tail"]
+
+    def restore(self) -> History:
+        h = History.__new__(History)
+        h.__dict__.update(self._state)
+        for name, n in self._lengths.items():
+            setattr(h, name, self._state[name][:n])  # a new list of the first n entries
+        for name in ("_lo", "_hi", "_last"):
+            full = np.empty(h.capacity)
+            part = self._state[name]
+            full[:len(part)] = part
+            setattr(h, name, full)
+        return h

@@ -22,6 +22,7 @@ SCHEDULES = ("constant", "step", "exponential", "cosine")
 # The largest learning rate anything here produces: it keeps lr * g finite for any
 # gradient whose squared norm is finite (each |g_i| < 1.4e154), which the trainer checks.
 MAX_LR = 1e6
+_multiply = np.multiply
 
 
 def bound_rate(rate) -> float:
@@ -116,7 +117,7 @@ class SGD(Optimizer):
             if buf is None or buf.shape != g.shape or buf.dtype != g.dtype:
                 buf = self._scratch["step"] = np.empty_like(g)
             self._step, self._for = buf, g
-        return np.multiply(g, self.lr * scale if scale != 1.0 else self.lr, out=self._step)
+        return _multiply(g, self.lr * scale if scale != 1.0 else self.lr, self._step)  # out positional: cheaper
 
     def reset(self):
         super().reset()

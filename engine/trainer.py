@@ -347,7 +347,11 @@ class Trainer:
                 self.step_count = step
                 if ends_epoch:
                     self.epoch_count += 1
-                self.history.add(value)
+                history = self.history  # History.add(value), written out
+                tail = history._tail
+                tail.append(value)
+                if len(tail) >= history._cap:
+                    history._compact()
                 self.halted = None
                 if step >= self._due:
                     self._scheduled()
@@ -499,22 +503,27 @@ class Trainer:
 
     def _measure(self, X, Y):
         net = self.net
-        cache = {}
         Xa = self._Xa if X is self.X else augment(net.inputs(X), net.dtype)
         ws = self._eval_ws.get(len(X))
         if ws is None:
             ws = self._eval_ws[len(X)] = Workspace(net, len(X))
-        for _ in forward_ops(net, Xa, ws, cache, False):
-            pass
-        L = net.L
-        value = self.loss.value(cache[f"Z{L}"], cache[f"A{L}"], Y, net.layers[-1].act)
+        # forward_ops(net, Xa, ws, {}, False), call for call, without its generator and cache
+        # dict: the trainer evaluates on a schedule (dense early in a run), inside step().
+        A_prev = Xa
+        *hidden, out = net.layers
+        for layer, A, Aa in zip(hidden, ws.A[1:], ws.Aa[1:]):
+            layer.act.forward(A_prev.dot(layer.Wb), out=A)
+            A_prev = Aa
+        Z = A_prev.dot(out.Wb)
+        A = out.act.forward(Z)
+        value = self.loss.value(Z, A, Y, out.act)
         if self.l2:
             value += l2_penalty(net, self.l2, len(X))
         if self.l1:
             value += l1_penalty(net, self.l1, len(X))
         if self.task == "regression":
-            return value, r2(cache[f"A{L}"], Y)
-        return value, accuracy(cache[f"A{L}"], Y)
+            return value, r2(A, Y)
+        return value, accuracy(A, Y)
 
     def evaluate(self, record=True) -> dict:
         """Loss and accuracy on the whole training set (and the test set, if any).
