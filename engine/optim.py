@@ -35,6 +35,10 @@ def bound_rate(rate) -> float:
 
 
 class Optimizer:
+    """delta(g, scale=1.0): the step for the gradient scale * g. The trainer passes the
+    batch's summed gradient and scale = 1/m (Trainer._finish): each rule folds the 1/m
+    into a constant it multiplies by anyway, which saves a pass over the parameters."""
+
     name = ""
     rule = ""  # the update rule, for the step-through view
 
@@ -45,9 +49,9 @@ class Optimizer:
         self._scratch: dict[str, np.ndarray] = {}  # not state: reusable work arrays
         self._pending: dict[str, np.ndarray] = {}  # the state after the step delta() computed
 
-    def delta(self, g):
-        """The step for gradient g. The state moves on only at commit(), so a step the
-        trainer's guard refuses leaves the optimizer exactly as it was."""
+    def delta(self, g, scale=1.0):
+        """The step for gradient scale * g. The state moves on only at commit(), so a step
+        the trainer's guard refuses leaves the optimizer exactly as it was."""
         raise NotImplementedError
 
     def commit(self):
@@ -137,10 +141,10 @@ class Momentum(Optimizer):
         super().__init__(lr)
         self.beta = float(beta)
 
-    def delta(self, g):
+    def delta(self, g, scale=1.0):
         v_old, v = self._next("v", g)
         np.multiply(v_old, self.beta, out=v)
-        v += np.multiply(g, 1.0 - self.beta, out=self._tmp("tmp", g))
+        v += np.multiply(g, (1.0 - self.beta) * scale, out=self._tmp("tmp", g))
         return np.multiply(v, self.lr, out=self._tmp("step", g))
 
     def settings(self):
@@ -155,25 +159,26 @@ class Adam(Optimizer):
         super().__init__(lr)
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
 
-    def delta(self, g):
+    def delta(self, g, scale=1.0):
         t = self.t + 1
         m_old, m = self._next("m", g)
         v_old, v = self._next("v", g)
         tmp = self._tmp("tmp", g)
-        np.multiply(m_old, self.beta1, out=m)
-        m += np.multiply(g, 1.0 - self.beta1, out=tmp)
-        np.multiply(v_old, self.beta2, out=v)
-        np.multiply(g, g, out=tmp)
-        tmp *= 1.0 - self.beta2
-        v += tmp
+        multiply, add = _multiply, np.add  # out positional: cheaper than out=
+        multiply(m_old, self.beta1, m)
+        add(m, multiply(g, (1.0 - self.beta1) * scale, tmp), m)
+        multiply(v_old, self.beta2, v)
+        multiply(g, g, tmp)
+        multiply(tmp, (1.0 - self.beta2) * (scale * scale), tmp)  # (1 - beta2) (scale g)^2
+        add(v, tmp, v)
         # Bias correction: early averages are pulled toward their zero start. With
         # c1 = 1 - beta1^t, c2 = 1 - beta2^t: lr m_hat / (sqrt(v_hat) + eps) equals
         # (lr sqrt(c2) / c1) m / (sqrt(v) + eps sqrt(c2)), which takes one pass fewer.
         root_c2 = math.sqrt(1.0 - self.beta2 ** t)
-        denom = np.sqrt(v, out=tmp)
-        denom += self.eps * root_c2
-        step = np.divide(m, denom, out=self._tmp("step", g))
-        step *= self.lr * root_c2 / (1.0 - self.beta1 ** t)
+        denom = np.sqrt(v, tmp)
+        add(denom, self.eps * root_c2, denom)
+        step = np.divide(m, denom, self._tmp("step", g))
+        multiply(step, self.lr * root_c2 / (1.0 - self.beta1 ** t), step)
         return step
 
     def settings(self):
@@ -188,21 +193,26 @@ class RMSProp(Optimizer):
         super().__init__(lr)
         self.rho, self.eps = float(rho), float(eps)
 
-    def delta(self, g):
+    def delta(self, g, scale=1.0):
         s_old, s = self._next("s", g)
         tmp = self._tmp("tmp", g)
         np.multiply(s_old, self.rho, out=s)
         np.multiply(g, g, out=tmp)
-        tmp *= 1.0 - self.rho
+        tmp *= (1.0 - self.rho) * (scale * scale)
         s += tmp
         denom = np.sqrt(s, out=tmp)
         denom += self.eps
-        step = np.multiply(g, self.lr, out=self._tmp("step", g))
+        step = np.multiply(g, self.lr * scale, out=self._tmp("step", g))
         step /= denom
         return step
 
     def settings(self):
         return {"lr": self.lr, "rho": self.rho, "eps": self.eps}
+
+
+# The rules whose delta() takes the scale (see Optimizer): a subclass that overrides
+# delta(g) is given the gradient itself.
+FOLDS_SCALE = frozenset({SGD.delta, Momentum.delta, Adam.delta, RMSProp.delta})
 
 
 def make(name, lr, beta=0.9, beta1=0.9, beta2=0.999, eps=1e-8, rho=0.9) -> Optimizer:

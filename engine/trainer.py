@@ -27,7 +27,7 @@ from .losses import get as get_loss
 from .metrics import accuracy, r2
 from .network import Workspace, augment, backward_ops, dropout_mask, forward_ops, l1_penalty, l2_penalty
 from .guard import bad_update, first_nonfinite, long_norm
-from .optim import MAX_LR, Schedule, bound_rate
+from .optim import FOLDS_SCALE, MAX_LR, SGD, Schedule, bound_rate
 from .plan import Cycle, Plan
 from .records import PHASES, NonFinite, Op, Phase, StepResult
 
@@ -331,7 +331,7 @@ class Trainer:
         else:
             scale = plan.inv_m_float  # g is m dL/dtheta: _finish folds the 1/m into the update
         opt = self.opt
-        if self.clip is None and opt.name == "sgd":
+        if self.clip is None and opt.__class__ is SGD:
             # _finish for plain SGD without clipping, written out (a call and its tests saved,
             # ~5% of a small step): the same calls on the same numbers, so step() and the
             # recorded path stay bit-identical (tests/engine/test_stepping.py, test_plan_cycle.py).
@@ -340,7 +340,7 @@ class Trainer:
             grad_norm = math.sqrt(gn2) * scale if gn2 < math.inf else math.inf
             if lr * grad_norm < 1e290:
                 opt.lr = lr
-                delta = opt.delta(g, scale)
+                delta = opt.delta(g, scale) if scale != 1.0 else opt.delta(g)
                 opt.t += 1
                 theta = self.net.theta
                 _subtract(theta, delta, theta)
@@ -381,17 +381,18 @@ class Trainer:
         or None when the guard refused the step (then nothing was written).
 
         g is the gradient divided by `scale` (the batch's sum, scale 1/m, where no L2 or
-        L1 term was added). Plain SGD without clipping takes the scale into its step,
-        lr g = (lr / m) (m g), and leaves g as it is: a pass over the parameters fewer.
-        Otherwise g is scaled first. Afterwards self._g_scale says what g still needs
-        to be multiplied by to be the gradient (1.0: nothing)."""
+        L1 term was added). Without clipping, the optimizer folds the scale into a constant
+        of its rule (SGD: lr g = (lr / m) (m g); Adam: (1 - beta1) and (1 - beta2)) and g is
+        left as it is: a pass over the parameters fewer. With clipping, g is scaled first.
+        Afterwards self._g_scale says what g still needs to be multiplied by to be the
+        gradient (1.0: nothing); Plan.g applies it when read."""
         gn2 = float(vdot(g, g))  # vdot: no floating-point-error check (the guard reads the result)
         clip = self.clip
         opt = self.opt
         sgd = opt.name == "sgd"
-        if scale != 1.0 and (clip is not None or not sgd or not gn2 < math.inf):
-            # Scaled first: clipping and the other optimizers work on the gradient itself, and
-            # m^2 sum g^2 may overflow where sum g^2 does not.
+        if scale != 1.0 and (clip is not None or not gn2 < math.inf or type(opt).delta not in FOLDS_SCALE):
+            # Scaled first: clipping works on the gradient itself, m^2 sum g^2 may overflow
+            # where sum g^2 does not, and an optimizer of the caller's may not take a scale.
             g *= scale
             scale = 1.0
             gn2 = float(vdot(g, g))
@@ -414,7 +415,7 @@ class Trainer:
                 np.clip(g, -clip, clip, out=g)
         opt.lr = lr
         # The optimizer's state moves on only at commit(), below.
-        delta = opt.delta(g, scale) if sgd else opt.delta(g)
+        delta = opt.delta(g, scale) if scale != 1.0 else opt.delta(g)
         # The update and the weights it lands on. Finite weights minus a step whose entries
         # are all below 2^970 cannot overflow (the difference rounds to at most the largest
         # float), so the step's size vouches for both: SGD's is at most lr ||g|| (no NumPy

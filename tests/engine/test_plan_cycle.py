@@ -25,6 +25,10 @@ RUNS = {
                               batch_size=50, lr=0.2),
     "adam-7": dict(dataset="moons", sizes=[2, 4, 1], optimizer="adam", lr=0.01, batch_size=7),
     "sgd-clip-7": dict(dataset="moons", sizes=[2, 4, 1], batch_size=7, lr=0.5, clip=0.1),
+    "momentum-7": dict(dataset="moons", sizes=[2, 4, 1], optimizer="momentum", lr=0.1, batch_size=7),
+    "rmsprop-float32-50": dict(dataset="circles", sizes=[2, 8, 1], optimizer="rmsprop", lr=0.01, batch_size=50,
+                               dtype="float32"),
+    "adam-float32-full-batch": dict(dataset="moons", sizes=[2, 6, 1], optimizer="adam", lr=0.02, dtype="float32"),
 }
 
 
