@@ -32,6 +32,7 @@ from .plan import Cycle, Plan
 from .records import PHASES, NonFinite, Op, Phase, StepResult
 
 _subtract = np.subtract
+_multiply = np.multiply
 _tuple_new = tuple.__new__  # StepResult(...) without its Python __new__ (engine/records.py)
 
 __all__ = ["MAX_LR", "PHASES", "History", "NonFinite", "Op", "Phase", "StepResult", "Trainer", "accuracy"]
@@ -340,7 +341,10 @@ class Trainer:
             grad_norm = math.sqrt(gn2) * scale if gn2 < math.inf else math.inf
             if lr * grad_norm < 1e290:
                 opt.lr = lr
-                delta = opt.delta(g, scale) if scale != 1.0 else opt.delta(g)
+                if opt._for is g:  # SGD.delta(g, scale), written out: its step buffer is checked
+                    delta = _multiply(g, lr * scale if scale != 1.0 else lr, opt._step)
+                else:
+                    delta = opt.delta(g, scale) if scale != 1.0 else opt.delta(g)
                 opt.t += 1
                 theta = self.net.theta
                 _subtract(theta, delta, theta)
