@@ -95,7 +95,7 @@ class Checkpoints:
         items = list(self.items)  # a new list: a reader holding the old one sees it unchanged
         # One checkpoint per step: a new one replaces an older one at the same step (the
         # state is the same), keeping the more durable kind.
-        same = [c for c in items if c["step"] == step]
+        same = [c for c in items if c["step"] == step] if items and items[-1]["step"] >= step else None
         if same:
             if same[0]["kind"] == "doubling":
                 kind = "doubling"

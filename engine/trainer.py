@@ -97,6 +97,7 @@ class Trainer:
     def reset_state(self):
         """Forget progress: step counters, shuffling, optimizer state and history."""
         self._rng = np.random.default_rng(self.seed)
+        self._rng_state = None  # the generator's state, cached until it next draws (shuffling_state)
         self.step_count = 0
         self.epoch_count = 0
         self._pos = 0
@@ -160,7 +161,12 @@ class Trainer:
         """Where the shuffling stands: {"rng": the generator's state, "perm": this epoch's
         order of the rows (None before the first), "pos": the next row's place in it}.
         Each epoch's order is a new array, never written, so it is kept as it is."""
-        return {"rng": self._rng.bit_generator.state, "perm": self._perm, "pos": self._pos}
+        # Cached: a checkpoint takes this every 256 steps, and building the state is costly
+        # next to a small step; the trainer forgets the cache wherever the generator draws.
+        state = self._rng_state
+        if state is None:
+            state = self._rng_state = self._rng.bit_generator.state
+        return {"rng": state, "perm": self._perm, "pos": self._pos}
 
     def restore_shuffling(self, state):
         """Put the shuffling where `state` (from shuffling_state(), or a file) says.
@@ -172,6 +178,7 @@ class Trainer:
         """
         if state.get("rng") is not None:
             self._rng.bit_generator.state = state["rng"]
+            self._rng_state = None
         pos, perm, n = int(state.get("pos") or 0), state.get("perm"), len(self.X)
         if self.batch_size is not None and 0 < pos < n and perm is not None:
             perm = np.asarray(perm)
@@ -213,6 +220,7 @@ class Trainer:
         n = len(self.X)
         if self._pos == 0:
             self._perm = self._rng.permutation(n)
+            self._rng_state = None
         i, j = self._pos, min(self._pos + self.batch_size, n)
         self._pos = 0 if j >= n else j
         rows = self._perm[i:j]
@@ -248,6 +256,7 @@ class Trainer:
         if self.dropout:
             # One mask per hidden layer, drawn from the run's generator: the seed reproduces it.
             p = self.dropout
+            self._rng_state = None
             dropout = (p, {layer.index: dropout_mask(self._rng, m, layer.n_out, p, net.dtype)
                            for layer in net.layers[:-1]})
         yield from forward_ops(net, Xa, ws, cache, record, dropout)

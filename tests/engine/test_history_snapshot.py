@@ -56,3 +56,18 @@ def test_rewind_restores_the_checkpoint_history():
     assert step == target["step"] and tr.history.n_steps == step
     expected.marks = tr.history.marks  # the checkpoints after it are gone: the marks say so
     same(tr.history, expected)
+
+
+def test_shuffling_state_follows_every_draw_of_the_generator():
+    """shuffling_state() caches the generator's state between draws: it must still be the
+    generator's state after a new epoch's permutation, a dropout mask, a restore."""
+    for cfg in (dict(dataset="moons", sizes=[2, 4, 1], batch_size=16),
+                dict(dataset="moons", sizes=[2, 6, 1], dropout=0.3),
+                dict(dataset="moons", sizes=[2, 4, 1])):
+        tr = engine.build(engine.RunConfig.from_dict(cfg))
+        first = tr.shuffling_state()["rng"]
+        for _ in range(40):
+            tr.step()
+            assert tr.shuffling_state()["rng"] == tr._rng.bit_generator.state
+        tr.restore_shuffling({"rng": first, "perm": None, "pos": 0})
+        assert tr.shuffling_state()["rng"] == first == tr._rng.bit_generator.state
