@@ -175,3 +175,30 @@ async def test_the_heatmap_colours_equal_the_cell_by_cell_drawing(shape, cw, cur
             assert got == want
             assert all(hm.render_line(y).cell_length == 66 for y in range(18))
             M = M + rng.normal(scale=0.05, size=shape)
+
+
+async def test_a_new_theme_reaches_the_heatmap_padding_and_the_confusion_cells():
+    from textual.app import App
+
+    from tui.widgets.boundary.confusion_matrix import ConfusionMatrix
+    from tui.widgets.weights.heatmap import Heatmap
+
+    class Host(App):
+        def compose(self):
+            yield Heatmap("W", id="map")
+            yield ConfusionMatrix(id="cm")
+
+    app = Host()
+    async with app.run_test(size=(60, 20)) as pilot:
+        hm, cm = app.query_one(Heatmap), app.query_one(ConfusionMatrix)
+        hm.styles.height = 4
+        await pilot.pause()
+        hm.set_matrix(np.arange(12.0).reshape(3, 4), numbers=False, cell_w=2)   # 8 of 60 cells: the rest is padding
+        cm.set_counts(np.array([[3, 1], [0, 4]]), "caption")
+        await pilot.pause()
+        before = list(hm.render_line(0))[-1].style.bgcolor, list(cm.render_line(1))[-1].style.bgcolor
+        assert before == (hm.rich_style.bgcolor, cm.rich_style.bgcolor)
+        app.theme = "textual-light" if app.theme != "textual-light" else "nord"
+        await pilot.pause()
+        after = list(hm.render_line(0))[-1].style.bgcolor, list(cm.render_line(1))[-1].style.bgcolor
+        assert after == (hm.rich_style.bgcolor, cm.rich_style.bgcolor) and after != before

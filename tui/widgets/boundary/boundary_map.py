@@ -15,11 +15,12 @@ so most lines stay as they were).
 from __future__ import annotations
 
 import numpy as np
+from rich.segment import Segment
 from textual.strip import Strip
 from textual.widget import Widget
 
 from tui.widgets import colours
-from tui.widgets.repaint import CachedStrips, changed_lines, run_strip
+from tui.widgets.repaint import CachedStrips, SegmentTable, changed_lines
 
 HALF = "▀"
 GLYPH_POINTS = 60   # up to this many points, draw each as a glyph
@@ -73,20 +74,18 @@ class BoundaryMap(CachedStrips, Widget):
             half = rows // 2
             # One code per cell: its two pixels' codes and its glyph (STYLES makes the Style once).
             cell = (((codes[0:2 * half:2] + SHIFT) * (2 * SHIFT) + codes[1:2 * half:2] + SHIFT) * 64 + glyph)
-            chars = np.where(glyph == 0, HALF_ORD, np.where(glyph > HOLLOW, HOLLOW_ORD, DOT_ORD)).astype(np.uint32)
             for y in range(half):
                 line_key = cell[y].tobytes()
                 keys.append(line_key)
                 if y < len(old_keys) and old_keys[y] == line_key:
                     strips.append(old_strips[y])   # same colours: the strip (and the screen) stay
                     continue
-                strips.append(run_strip(chars[y].tobytes().decode("utf-32-le"), cell[y], STYLES, cols))
+                strips.append(SEGMENTS.strip(cell[y], cols))
         self._strips, self._keys = strips, keys
         changed_lines(self, old_keys, keys)
 
 
 SHIFT = 1 << 15     # pixel codes run from -SHIFT (data points) to SHIFT (class * (LEVELS + 1) + level)
-HALF_ORD, DOT_ORD, HOLLOW_ORD = ord(HALF), ord("●"), ord("○")
 
 
 def _make_style(code: int):
@@ -100,6 +99,14 @@ def _make_style(code: int):
 
 
 STYLES = colours.StyleTable(_make_style)
+
+
+def _make_segment(code: int, n: int) -> Segment:
+    g = code % 64
+    return Segment((HALF if not g else "○" if g > HOLLOW else "●") * n, STYLES[code])
+
+
+SEGMENTS = SegmentTable(_make_segment)
 
 
 def _rgb(code: int):

@@ -19,11 +19,12 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+from rich.segment import Segment
 from textual.strip import Strip
 from textual.widget import Widget
 
 from tui.widgets import colours
-from tui.widgets.repaint import CachedStrips, changed_lines, run_strip
+from tui.widgets.repaint import CachedStrips, SegmentTable, changed_lines
 
 # (map width, map height in lines, gap between columns), largest first: the first that fits is used.
 GEOMETRIES = ((8, 4, 5), (6, 3, 4), (4, 2, 4), (4, 2, 3), (3, 2, 2), (2, 1, 2), (2, 1, 1), (1, 1, 1))
@@ -111,15 +112,16 @@ class UnitDiagram(CachedStrips, Widget):
                         unit if l == layer else None)
         if ncol < len(sizes):
             _put(chars, codes, 0, col_x[-1] + mw + 2, f"+{len(sizes) - ncol} layers", LABEL_CODE)
+        cells = (chars.astype(np.int64) << CHAR_SHIFT) | codes    # a cell's character and style in one code
         keys, strips = [], []
         old_strips = self._strips
         for y in range(height):
-            key = chars[y].tobytes() + codes[y].tobytes()
+            key = cells[y].tobytes()
             keys.append(key)
             if y < len(old_keys) and old_keys[y] == key:
                 strips.append(old_strips[y])
                 continue
-            strips.append(run_strip(chars[y].tobytes().decode("utf-32-le"), codes[y], STYLES, width))
+            strips.append(SEGMENTS.strip(cells[y], width))
         self._strips, self._keys = strips, keys
         changed_lines(self, old_keys, keys)
 
@@ -241,6 +243,8 @@ def _make_style(code):
 
 
 STYLES = colours.StyleTable(_make_style)
+CHAR_SHIFT = 10      # style codes stay under 1 << CHAR_SHIFT
+SEGMENTS = SegmentTable(lambda cell, n: Segment(chr(cell >> CHAR_SHIFT) * n, STYLES[cell & ((1 << CHAR_SHIFT) - 1)]))
 
 
 def _resample(a, rows, cols):

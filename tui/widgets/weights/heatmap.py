@@ -22,7 +22,7 @@ from textual.widget import Widget
 
 from tui.fmt import num
 from tui.widgets import colours
-from tui.widgets.repaint import BaseStyle, changed_lines, run_strip
+from tui.widgets.repaint import BaseStyle, SegmentTable, changed_lines
 
 CELL_W = 8          # a number cell: 7 characters and a gap
 HALF = "▀"
@@ -60,6 +60,7 @@ class Heatmap(BaseStyle, Widget):
         self._keys: list = []        # the key of each line on screen now
         self._shown = None           # (size, codes): colour mode, each line's cell codes (see _line_keys)
         self._view_memo = (None, None)
+        self._cache_base = None      # the base style the cached strips were padded with
         self.message = None          # shown when there is no matrix
 
     # ----- data --------------------------------------------------------------------
@@ -198,6 +199,9 @@ class Heatmap(BaseStyle, Widget):
         else:   # not drawn at this size yet (a resize before the next set_matrix)
             keys = self._keys = self._line_keys()
             key = keys[y] if y < len(keys) else ("blank", width)
+        if self._cache_base is not self.base_style:   # a new theme: the padding's colour changed
+            self._cache.clear()
+            self._cache_base = self.base_style
         strip = self._cache.get(key)
         if strip is None:
             if len(self._cache) > 4 * max(8, self.size.height):
@@ -226,19 +230,20 @@ class Heatmap(BaseStyle, Widget):
             r = r0 + y
             if y >= n_rows:
                 return Strip.blank(width, self.base_style)
-            segments = []
-            for c in range(c0, c0 + n_cols):
-                on = self.cursor == (r, c)
-                segments.append(Segment(fmt(float(M[r, c]), CELL_W - 1) + " ", _CELL[on][int(L[r, c])]))
-            return Strip(segments).adjust_cell_length(width, self.base_style)
+            at = self.cursor[1] - c0 if self.cursor is not None and self.cursor[0] == r else -1
+            cells = zip(M[r, c0:c0 + n_cols].tolist(), L[r, c0:c0 + n_cols].tolist())
+            segments = [Segment(fmt(v, CELL_W - 1) + " ", _CELL[i == at][lv]) for i, (v, lv) in enumerate(cells)]
+            used = n_cols * CELL_W
+            if used < width:   # the padding in the same Strip: each Strip made costs its caches
+                segments.append(Segment(" " * (width - used), self.base_style))
+            return Strip(segments, used).crop(0, width) if used > width else Strip(segments, width)
         codes = self._shown[1]
         if y >= len(codes):
             return Strip.blank(width, self.base_style)
         # One segment per run of equal colour pairs, its Style from a table built once.
         cw = self._cell_width()
         line = codes[y] if cw == 1 else np.repeat(codes[y], cw)
-        strip = run_strip(HALF * len(line), line, _HALF_TABLE, len(line))
-        return strip if len(line) == width else strip.adjust_cell_length(width, self.base_style)
+        return SEGMENTS.strip(line, width, self.base_style)
 
     # ----- mouse -------------------------------------------------------------------
 
@@ -278,6 +283,7 @@ _HALF = [[colours.plain_style(fg=_code_rgb(t)) if b == NONE else colours.half_st
 
 
 _HALF_TABLE = [style for row in _HALF for style in row]   # by code top * (NONE + 1) + bottom
+SEGMENTS = SegmentTable(lambda code, n: Segment(HALF * n, _HALF_TABLE[code]))
 
 
 def _pair_codes(L, cursor=None):
