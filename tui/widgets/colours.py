@@ -97,3 +97,18 @@ def region_rgb(k: int, confidence_level: int):
 def point_rgb(k: int):
     """A data point of class k: its class colour, brightened so it stands out on its region."""
     return mix(class_rgb(k), (255, 255, 255), 0.25)
+
+
+class StyleTable(dict):
+    """Styles by an integer code, each made once by `make(code)` on first use.
+
+    The line-API widgets colour a line as an array of codes (a level, a pair of levels,
+    a label); a lookup here is one dict access, with no Style built per cell or per frame."""
+
+    def __init__(self, make):
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, code):
+        style = self[code] = self._make(code)
+        return style

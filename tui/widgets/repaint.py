@@ -7,6 +7,8 @@ the old and new keys here, so Textual composes only the lines that differ.
 
 from __future__ import annotations
 
+import numpy as np
+from rich.segment import Segment
 from textual.geometry import Region
 from textual.strip import Strip
 
@@ -34,7 +36,76 @@ def changed_lines(widget, old_keys, keys, layout: bool = False) -> None:
         widget.refresh(*regions)
 
 
-class CachedStrips:
+LENGTH_BITS = 16      # a run's length in the low bits of its segment key (lines under 65536 cells)
+
+
+class SegmentTable(dict):
+    """Segments by (cell code, run length), each made once by make(cell code, length).
+
+    A line-API widget codes each cell of a line as one integer (its character and style,
+    in whatever encoding `make` reads); strip() cuts the line into runs of equal codes with
+    NumPy and looks every run's Segment up here, so a line costs a few NumPy calls and a
+    dict lookup per run, not a Segment and a Style built per run."""
+
+    LIMIT = 50_000    # entries before the table starts afresh (old colours are not coming back)
+
+    def __init__(self, make):
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, key):
+        segment = self[key] = self._make(key >> LENGTH_BITS, key & ((1 << LENGTH_BITS) - 1))
+        return segment
+
+    def strip(self, cells, width: int, pad_style=None) -> Strip:
+        """The Strip of one line of cell codes (a 1-D int array), padded with blanks in
+        pad_style to `width` (or cut to it). One Strip is made: each costs its caches."""
+        n = len(cells)
+        if not n:
+            return Strip.blank(width, pad_style)
+        cells = np.asarray(cells, dtype=np.int64)
+        change = np.empty(n + 1, dtype=bool)   # few NumPy calls: each costs more than its work here
+        change[0] = change[n] = True
+        np.not_equal(cells[1:], cells[:-1], out=change[1:n])
+        bounds = change.nonzero()[0]           # the runs' starts, then n
+        starts = bounds[:-1]
+        lengths = bounds[1:] - starts
+        if len(self) > self.LIMIT:
+            self.clear()
+        segments = list(map(self.__getitem__, ((cells[starts] << LENGTH_BITS) | lengths).tolist()))
+        if n < width:
+            segments.append(Segment(" " * (width - n), pad_style))
+        elif n > width:
+            return Strip(segments, n).crop(0, width)
+        return Strip(segments, width)
+
+
+class BaseStyle:
+    """self.base_style: the widget's rich_style, read again only after a style update or a
+    change of theme.
+
+    Textual's rich_style walks every ancestor's styles on each read (about as much as
+    drawing a line), and render_line needs it for every line it pads or blanks. A CSS
+    change reaches this widget as notify_style_update; a theme change may leave this
+    widget's own rules as they were (no notification), hence the theme in the key."""
+
+    _base_style = (None, None)
+
+    @property
+    def base_style(self):
+        theme = getattr(self.app, "theme", None)
+        seen, style = self._base_style
+        if style is None or seen != theme:
+            style = self.rich_style
+            self._base_style = (theme, style)
+        return style
+
+    def notify_style_update(self) -> None:
+        self._base_style = (None, None)
+        super().notify_style_update()
+
+
+class CachedStrips(BaseStyle):
     """render_line for a widget that draws its lines into self._strips (one Strip a line):
     each is served as drawn, fitted once to the current width, and blank below the last."""
 
@@ -43,6 +114,6 @@ class CachedStrips:
         if y < len(self._strips):
             strip = self._strips[y]
             if strip.cell_length != width:
-                strip = self._strips[y] = strip.adjust_cell_length(width, self.rich_style)
+                strip = self._strips[y] = strip.adjust_cell_length(width, self.base_style)
             return strip
-        return Strip.blank(width, self.rich_style)
+        return Strip.blank(width, self.base_style)

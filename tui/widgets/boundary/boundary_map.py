@@ -20,7 +20,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from tui.widgets import colours
-from tui.widgets.repaint import CachedStrips, changed_lines
+from tui.widgets.repaint import CachedStrips, SegmentTable, changed_lines
 
 HALF = "▀"
 GLYPH_POINTS = 60   # up to this many points, draw each as a glyph
@@ -47,8 +47,9 @@ class BoundaryMap(CachedStrips, Widget):
         """classes, conf_levels: (2H, W) ints; points, hollow: lists of (pixel row, pixel col, class)
         (hollow: the test points, drawn as ○).
 
-        Cells are grouped into runs of equal colour with NumPy, so a frame costs a few
-        Python operations per run of colour, not per pixel."""
+        Each cell gets one integer code (its two pixels and its glyph) with NumPy; a line whose
+        codes are as before keeps its strip, a changed one is one Segment per run of equal
+        codes, its Style from a table built once per code."""
         self.pixels = classes
         self.levels = conf_levels
         strips, keys = [], []
@@ -70,31 +71,42 @@ class BoundaryMap(CachedStrips, Widget):
                 ok = (pts[:, 0] >= 0) & (pts[:, 0] < rows) & (pts[:, 1] >= 0) & (pts[:, 1] < cols)
                 pts = pts[ok]
                 codes[pts[:, 0], pts[:, 1]] = -1 - pts[:, 2]
-            base = int(codes.max()) + 2
-            low = int(codes.min())
-            for y in range(rows // 2):
-                top, bot, gl = codes[2 * y], codes[2 * y + 1], glyph[y]
-                line_key = top.tobytes() + bot.tobytes() + gl.tobytes()
+            half = rows // 2
+            # One code per cell: its two pixels' codes and its glyph (STYLES makes the Style once).
+            cell = (((codes[0:2 * half:2] + SHIFT) * (2 * SHIFT) + codes[1:2 * half:2] + SHIFT) * 64 + glyph)
+            for y in range(half):
+                line_key = cell[y].tobytes()
                 keys.append(line_key)
                 if y < len(old_keys) and old_keys[y] == line_key:
                     strips.append(old_strips[y])   # same colours: the strip (and the screen) stay
                     continue
-                key = ((top - low) * base + (bot - low)) * 64 + gl
-                cuts = np.flatnonzero(np.diff(key)) + 1
-                starts = [0, *cuts.tolist()]
-                ends = [*cuts.tolist(), cols]
-                segments = []
-                for a, b in zip(starts, ends):
-                    t, u, g = int(top[a]), int(bot[a]), int(gl[a])
-                    if g:
-                        k, mark = ((g - 1) % HOLLOW, "○") if g > HOLLOW else (g - 1, "●")
-                        style = colours.plain_style(fg=colours.point_rgb(k), bg=_rgb(t), bold=True)
-                        segments.append(Segment(mark * (b - a), style))
-                    else:
-                        segments.append(Segment(HALF * (b - a), colours.half_style(_rgb(t), _rgb(u))))
-                strips.append(Strip(segments, cols))
+                strips.append(SEGMENTS.strip(cell[y], cols))
         self._strips, self._keys = strips, keys
         changed_lines(self, old_keys, keys)
+
+
+SHIFT = 1 << 15     # pixel codes run from -SHIFT (data points) to SHIFT (class * (LEVELS + 1) + level)
+
+
+def _make_style(code: int):
+    """The Style of a cell code: ((top pixel + SHIFT) * 2 SHIFT + bottom pixel + SHIFT) * 64 + glyph."""
+    pair, g = divmod(code, 64)
+    top, bottom = (v - SHIFT for v in divmod(pair, 2 * SHIFT))
+    if g:
+        k = (g - 1) % HOLLOW if g > HOLLOW else g - 1
+        return colours.plain_style(fg=colours.point_rgb(k), bg=_rgb(top), bold=True)
+    return colours.half_style(_rgb(top), _rgb(bottom))
+
+
+STYLES = colours.StyleTable(_make_style)
+
+
+def _make_segment(code: int, n: int) -> Segment:
+    g = code % 64
+    return Segment((HALF if not g else "○" if g > HOLLOW else "●") * n, STYLES[code])
+
+
+SEGMENTS = SegmentTable(_make_segment)
 
 
 def _rgb(code: int):

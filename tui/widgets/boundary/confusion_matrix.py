@@ -11,6 +11,8 @@ a few levels so their styles are built once and shared.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from rich.segment import Segment
 from textual.geometry import Size
@@ -18,7 +20,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from tui.widgets import colours
-from tui.widgets.repaint import changed_lines
+from tui.widgets.repaint import BaseStyle, changed_lines
 
 GOOD = (80, 200, 120)
 BAD = colours.POS
@@ -28,7 +30,12 @@ SHADES = 12   # tint levels per colour
 
 
 def _tint(good: bool, share: float):
-    level = int(round(min(1.0, share) * SHADES))
+    return _tint_style(good, int(round(min(1.0, share) * SHADES)))
+
+
+@lru_cache(maxsize=None)
+def _tint_style(good: bool, level: int):
+    """One Style per (right or wrong, tint level), built once."""
     bg = colours.mix(colours.MID, GOOD if good else BAD, 0.25 + 0.75 * level / SHADES)
     return colours.plain_style(fg=INK, bg=bg, bold=good)
 
@@ -37,7 +44,7 @@ DIM = colours.plain_style(dim=True)
 DOT = colours.plain_style(fg=EMPTY)
 
 
-class ConfusionMatrix(Widget):
+class ConfusionMatrix(BaseStyle, Widget):
     """Counts per (true, predicted) class pair."""
 
     def __init__(self, **kwargs):
@@ -45,6 +52,7 @@ class ConfusionMatrix(Widget):
         self.counts = None
         self._keys: list = []      # per line: what it shows
         self._strips: list = []
+        self._fitted: dict = {}    # line -> (its strip, width, base style, the strip as shown)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return len(self._strips) or 1
@@ -85,7 +93,13 @@ class ConfusionMatrix(Widget):
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
+        base = self.base_style
         if y >= len(self._strips):
-            return Strip.blank(width, self.rich_style)
-        # The widget's own style (the panel's background) under the cells' colours.
-        return self._strips[y].crop_extend(0, width, self.rich_style).apply_style(self.rich_style)
+            return Strip.blank(width, base)
+        # The widget's own style (the panel's background) under the cells' colours, applied
+        # once per line drawn (and width and style), not on every repaint.
+        strip = self._strips[y]
+        done = self._fitted.get(y)
+        if done is None or done[0] is not strip or done[1] != width or done[2] != base:
+            done = self._fitted[y] = (strip, width, base, strip.crop_extend(0, width, base).apply_style(base))
+        return done[3]

@@ -22,7 +22,7 @@ from textual.widget import Widget
 
 from tui.fmt import num
 from tui.widgets import colours
-from tui.widgets.repaint import changed_lines
+from tui.widgets.repaint import BaseStyle, SegmentTable, changed_lines
 
 CELL_W = 8          # a number cell: 7 characters and a gap
 HALF = "▀"
@@ -34,7 +34,7 @@ def fmt(v: float, width: int = 7, sig: int = 3) -> str:
     return num(float(v), width, sig).rjust(width)
 
 
-class Heatmap(Widget):
+class Heatmap(BaseStyle, Widget):
     """A matrix as a heatmap; a cursor cell; click to choose a cell."""
 
     class CellClicked(Message):
@@ -58,6 +58,9 @@ class Heatmap(Widget):
         self._origin = (0, 0)        # first matrix row and column in view
         self._cache: dict = {}       # line key -> Strip
         self._keys: list = []        # the key of each line on screen now
+        self._shown = None           # (size, codes): colour mode, each line's cell codes (see _line_keys)
+        self._view_memo = (None, None)
+        self._cache_base = None      # the base style the cached strips were padded with
         self.message = None          # shown when there is no matrix
 
     # ----- data --------------------------------------------------------------------
@@ -70,8 +73,11 @@ class Heatmap(Widget):
         what it shows (the levels, the numbers, the cursor), and strips are cached by key."""
         self._M = None if M is None else np.asarray(M)
         if self._M is not None:
-            finite = self._M[np.isfinite(self._M)]
-            self._scale = float(np.abs(finite).max()) if finite.size else 0.0
+            peak = float(np.abs(self._M).max()) if self._M.size else 0.0
+            if not np.isfinite(peak):   # the scale of the finite entries (NaN and inf drawn at the ends)
+                finite = self._M[np.isfinite(self._M)]
+                peak = float(np.abs(finite).max()) if finite.size else 0.0
+            self._scale = peak
             self._levels = levels(self._M, self._scale) if self._M.ndim == 2 else None
         self.cursor = cursor
         self.message = message if M is None else None
@@ -79,9 +85,8 @@ class Heatmap(Widget):
             self.numbers = numbers
         if cell_w is not None:
             self.cell_w = cell_w
-        width, height = self.size
         old = self._keys
-        self._keys = [self._line_key(y) for y in range(height)] if self._M is not None and width else []
+        self._keys = self._line_keys() if self._M is not None and self.size.width else []
         changed_lines(self, old, self._keys)
 
     @property
@@ -102,6 +107,7 @@ class Heatmap(Widget):
     def on_resize(self, event: events.Resize) -> None:
         self._cache.clear()
         self._keys = []
+        self._shown = None
 
     # ----- geometry ----------------------------------------------------------------
 
@@ -110,6 +116,14 @@ class Heatmap(Widget):
 
     def _view(self):
         """(first row, first col, rows shown, cols shown) keeping the cursor in view."""
+        memo = (self._M.shape, self.size, self.cursor, self.numbers, self.cell_w, self._origin)
+        if memo == self._view_memo[0]:
+            return self._view_memo[1]
+        view = self._view_of()
+        self._view_memo = ((*memo[:-1], self._origin), view)   # the same state gives the same view
+        return view
+
+    def _view_of(self):
         rows, cols = self._M.shape
         width, height = self.size
         cw = self._cell_width()
@@ -149,35 +163,45 @@ class Heatmap(Widget):
 
     # ----- drawing -----------------------------------------------------------------
 
-    def _line_key(self, y: int):
-        """Everything line y shows: equal keys draw equal strips."""
+    def _line_keys(self):
+        """Everything each line shows (equal keys draw equal strips); in colour mode also the
+        lines' cell codes, kept for _render: a level pair per cell, at once with NumPy."""
+        width, height = self.size
         M = self._M
         if M is None or M.size == 0 or M.ndim != 2:
-            return ("message", self.message, y, self.size.width)
+            return [("message", self.message, y, width) for y in range(height)]
         r0, c0, n_rows, n_cols = self._view()
-        width = self.size.width
         cur = self.cursor
+        keys = []
         if self.numbers:
-            if y >= n_rows:
-                return ("blank", width)
-            r = r0 + y
-            row = M[r, c0:c0 + n_cols]
-            at = cur[1] - c0 if cur is not None and cur[0] == r else -1
-            return (True, width, row.tobytes(), self._levels[r, c0:c0 + n_cols].tobytes(), at)
-        r_top = r0 + 2 * y
-        if r_top >= M.shape[0] or 2 * y >= n_rows:
-            return ("blank", width)
-        r_bot = r_top + 1 if r_top + 1 < min(M.shape[0], r0 + n_rows) else None
-        L = self._levels
-        top = L[r_top, c0:c0 + n_cols].tobytes()
-        bot = None if r_bot is None else L[r_bot, c0:c0 + n_cols].tobytes()
-        at_top = cur[1] - c0 if cur is not None and cur[0] == r_top else -1
-        at_bot = cur[1] - c0 if cur is not None and cur[0] == r_bot else -1
-        return (False, width, self._cell_width(), top, bot, at_top, at_bot)
+            L = self._levels
+            for y in range(height):
+                if y >= n_rows:
+                    keys.append(("blank", width))
+                    continue
+                r = r0 + y
+                at = cur[1] - c0 if cur is not None and cur[0] == r else -1
+                keys.append((True, width, M[r, c0:c0 + n_cols].tobytes(), L[r, c0:c0 + n_cols].tobytes(), at))
+            return keys
+        codes = _pair_codes(self._levels[r0:r0 + n_rows, c0:c0 + n_cols],
+                            None if cur is None else (cur[0] - r0, cur[1] - c0))
+        self._shown = ((self.size, self._view(), cur), codes)
+        head = (False, width, self._cell_width())
+        for y in range(height):
+            keys.append((*head, codes[y].tobytes()) if y < len(codes) else ("blank", width))
+        return keys
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        key = self._line_key(y)
+        keys = self._keys
+        if y < len(keys) and self._M is not None and (self.numbers or self._current()):
+            key = keys[y]
+        else:   # not drawn at this size yet (a resize before the next set_matrix)
+            keys = self._keys = self._line_keys()
+            key = keys[y] if y < len(keys) else ("blank", width)
+        if self._cache_base is not self.base_style:   # a new theme: the padding's colour changed
+            self._cache.clear()
+            self._cache_base = self.base_style
         strip = self._cache.get(key)
         if strip is None:
             if len(self._cache) > 4 * max(8, self.size.height):
@@ -185,6 +209,10 @@ class Heatmap(Widget):
             strip = self._render(y, width)
             self._cache[key] = strip
         return strip
+
+    def _current(self):
+        shown = self._shown
+        return shown is not None and shown[0] == (self.size, self._view(), self.cursor)
 
     def _render(self, y: int, width: int) -> Strip:
         if width <= 0:
@@ -194,43 +222,28 @@ class Heatmap(Widget):
             if self.message:
                 lines = Text(self.message, style="bold red").wrap(self.app.console, width)
                 if y < len(lines):
-                    return Strip(lines[y].render(self.app.console)).adjust_cell_length(width, self.rich_style)
-            return Strip.blank(width, self.rich_style)
-        rows, cols = M.shape
+                    return Strip(lines[y].render(self.app.console)).adjust_cell_length(width, self.base_style)
+            return Strip.blank(width, self.base_style)
         r0, c0, n_rows, n_cols = self._view()
         L = self._levels
-        segments = []
         if self.numbers:
             r = r0 + y
             if y >= n_rows:
-                return Strip.blank(width, self.rich_style)
-            for c in range(c0, c0 + n_cols):
-                on = self.cursor == (r, c)
-                segments.append(Segment(fmt(float(M[r, c]), CELL_W - 1) + " ", _CELL[on][int(L[r, c])]))
-        else:
-            r_top = r0 + 2 * y
-            if r_top >= rows or 2 * y >= n_rows:
-                return Strip.blank(width, self.rich_style)
-            r_bot = r_top + 1 if r_top + 1 < min(rows, r0 + n_rows) else None
-            cw = self._cell_width()
-            # Codes 0..2*LEVELS are levels shifted by LEVELS; CURSOR marks the cursor cell; NONE: no lower row.
-            top = L[r_top, c0:c0 + n_cols].astype(np.int64) + colours.LEVELS
-            bot = (np.full(n_cols, NONE, dtype=np.int64) if r_bot is None
-                   else L[r_bot, c0:c0 + n_cols].astype(np.int64) + colours.LEVELS)
-            if self.cursor is not None:
-                cr, cc = self.cursor
-                if c0 <= cc < c0 + n_cols:
-                    if cr == r_top:
-                        top[cc - c0] = CURSOR
-                    elif cr == r_bot:
-                        bot[cc - c0] = CURSOR
-            # One segment per run of equal colour pairs: the styles come from a table built once.
-            code = top * (NONE + 1) + bot
-            cuts = (np.flatnonzero(np.diff(code)) + 1).tolist()
-            for a, b in zip([0, *cuts], [*cuts, n_cols]):
-                segments.append(Segment(HALF * (cw * (b - a)), _half(int(top[a]), int(bot[a]))))
-        strip = Strip(segments)
-        return strip.adjust_cell_length(width, self.rich_style)
+                return Strip.blank(width, self.base_style)
+            at = self.cursor[1] - c0 if self.cursor is not None and self.cursor[0] == r else -1
+            cells = zip(M[r, c0:c0 + n_cols].tolist(), L[r, c0:c0 + n_cols].tolist())
+            segments = [Segment(fmt(v, CELL_W - 1) + " ", _CELL[i == at][lv]) for i, (v, lv) in enumerate(cells)]
+            used = n_cols * CELL_W
+            if used < width:   # the padding in the same Strip: each Strip made costs its caches
+                segments.append(Segment(" " * (width - used), self.base_style))
+            return Strip(segments, used).crop(0, width) if used > width else Strip(segments, width)
+        codes = self._shown[1]
+        if y >= len(codes):
+            return Strip.blank(width, self.base_style)
+        # One segment per run of equal colour pairs, its Style from a table built once.
+        cw = self._cell_width()
+        line = codes[y] if cw == 1 else np.repeat(codes[y], cw)
+        return SEGMENTS.strip(line, width, self.base_style)
 
     # ----- mouse -------------------------------------------------------------------
 
@@ -269,5 +282,17 @@ _HALF = [[colours.plain_style(fg=_code_rgb(t)) if b == NONE else colours.half_st
           for b in range(NONE + 1)] for t in range(CURSOR + 1)]
 
 
-def _half(top, bot):
-    return _HALF[top][bot]
+_HALF_TABLE = [style for row in _HALF for style in row]   # by code top * (NONE + 1) + bottom
+SEGMENTS = SegmentTable(lambda code, n: Segment(HALF * n, _HALF_TABLE[code]))
+
+
+def _pair_codes(L, cursor=None):
+    """(lines, cols) codes of the half blocks showing the levels L (rows, cols), two rows a line:
+    top * (NONE + 1) + bottom, with CURSOR for the cursor cell and NONE under an odd last row."""
+    rows, cols = L.shape
+    top = L[0::2].astype(np.int16) + colours.LEVELS
+    bot = np.full(top.shape, NONE, dtype=np.int16)
+    bot[: rows // 2] = L[1::2] + colours.LEVELS
+    if cursor is not None and 0 <= cursor[0] < rows and 0 <= cursor[1] < cols:
+        (top if cursor[0] % 2 == 0 else bot)[cursor[0] // 2, cursor[1]] = CURSOR
+    return top * (NONE + 1) + bot
