@@ -27,6 +27,7 @@ from textual.widget import Widget
 
 from tui.widgets import colours
 from tui.widgets.loss import raster
+from tui.widgets.quick_lines import QuickLines
 from tui.widgets.repaint import changed_lines
 from tui.widgets.weights.heatmap import fmt
 
@@ -69,7 +70,7 @@ def curve_series(curve, full=True):
     return out
 
 
-class LossPlot(Widget):
+class LossPlot(QuickLines, Widget):
     """Step loss (envelope), full-data and test loss on the left axis; accuracy on the right."""
 
     DEFAULT_CSS = "LossPlot { height: 1fr; }"
