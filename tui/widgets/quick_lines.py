@@ -13,7 +13,8 @@ QuickLines (listed before the Textual base class) answers from what the last ful
 returned when every line asked for is still in Textual's own line cache, unchanged (the
 same strip object, not marked dirty) and the widget is as wide as then: exactly what
 Textual would return, as Textual itself serves those lines from that cache. Anything
-else (a dirty line, a resize, a horizontal crop, a link under the mouse) goes the usual way.
+else (a dirty line, a resize, a horizontal crop, a link under the mouse) goes the usual way:
+`_render_lines_uncached`, Textual's Widget.render_lines unless a subclass has a cheaper one.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class QuickLines:
             else:
                 if not (self.auto_links and self.hover_style._link_id):
                     return out
-        strips = super().render_lines(crop)
+        strips = self._render_lines_uncached(crop)
         if full_width and width == styles_cache._width:
             if served is None:
                 served = self.__dict__["_served"] = {}
@@ -54,3 +55,6 @@ class QuickLines:
                 if raw is not None:
                     served[y] = (raw, strip)
         return strips
+
+    def _render_lines_uncached(self, crop: Region) -> list[Strip]:
+        return super().render_lines(crop)
