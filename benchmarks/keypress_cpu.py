@@ -138,7 +138,8 @@ async def main(n, preset="default", size=(120, 40)):
         if RESULT:
             with open(RESULT, "w") as f:
                 json.dump({"per_press_ms": per * 1000, "second_pass_ms": per2 * 1000, "idle_ms": IDLE[0] * 1000, "areas": {k.strip(): v / n * 1000 for k, v in areas.items()},
-                           "render_lines_ms": sum(widgets.values()) / n * 1000}, f)
+                           "render_lines_ms": sum(widgets.values()) / n * 1000,
+                           "widgets": {k: v / n * 1000 for k, v in widgets.items()}}, f)
 
 
 def compare(a) -> None:
@@ -161,6 +162,9 @@ def compare(a) -> None:
     rows = [("per press", lambda r: r["per_press_ms"]), ("per press, second pass (timers on)", lambda r: r["second_pass_ms"]),
             ("idle CPU subtracted, per press", lambda r: r["idle_ms"]), ("render_lines (all widgets)", lambda r: r["render_lines_ms"])]
     rows += [(k, (lambda k: lambda r: r["areas"].get(k, 0.0))(k)) for k in results["now"][0]["areas"]]
+    names = sorted({k for r in results["now"] for k in r["widgets"]},
+                   key=lambda k: -statistics.median(r["widgets"].get(k, 0.0) for r in results["now"]))
+    rows += [(f"  render {k}", (lambda k: lambda r: r["widgets"].get(k, 0.0))(k)) for k in names[:16]]
     for label, get in rows:
         before = statistics.median(get(r) for r in results["before"])
         now = statistics.median(get(r) for r in results["now"])

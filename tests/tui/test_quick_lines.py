@@ -120,3 +120,23 @@ async def test_text_lines_own_path_draws_what_textual_draws_and_follows_the_them
         after = t.render_lines(crop)[0]
         assert after.text == before.text and _cells([after]) != _cells([before])
         assert {seg.style.bgcolor for seg in after} == {t.rich_style.bgcolor}
+
+
+async def test_on_the_dashboard_every_quick_widget_draws_what_textual_draws():
+    """After steps (changed lines, a moved loss curve), each QuickLines widget's lines, served
+    by its own path, have the cells Textual's Widget.render_lines gives from scratch."""
+    from tests.tui.app_helpers import make_app
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(12):
+            await pilot.press("space")
+        await pilot.pause()
+        widgets = [w for w in app.screen.walk_children() if isinstance(w, QuickLines) and w.region.area]
+        names = {type(w).__name__ for w in widgets}
+        assert {"LossPlot", "TextLines", "LossPanel", "DiagnosticsPanel", "StatusBar"} <= names
+        for w in widgets:
+            crop = Region(0, 0, w.outer_size.width, w.outer_size.height)
+            ours = w.render_lines(crop)
+            w._styles_cache.clear()
+            assert _cells(ours) == _cells(Widget.render_lines(w, crop)), w

@@ -147,10 +147,11 @@ class TextLines(QuickLines, Widget):
             return len(self._split(width))
         return len(self._lines)
 
+    PLAIN_LINES = True   # QuickLines: a plain box's lines go straight into Textual's line cache
+
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._base = None
-        self._plain = None
 
     def render_lines(self, crop):
         # render_line runs only for lines with no strip yet; those share one lookup of the
@@ -158,47 +159,6 @@ class TextLines(QuickLines, Widget):
         self._base = None
         return super().render_lines(crop)
 
-    _plain = None
-
-    def _plain_box(self) -> bool:
-        """No border, outline, padding, tint, text opacity or hatch: Textual's styling of a line
-        of this widget is the line itself (textual/_styles_cache.py StylesCache.render_line)."""
-        if self._plain is None:
-            s = self.styles
-            self._plain = not (s.border or s.outline or any(s.padding) or s.text_opacity != 1.0 or s.tint.a
-                               or (s.has_rule("hatch") and s.hatch != "none") or self.BLANK)
-        return self._plain
-
-    def _render_lines_uncached(self, crop):
-        """StylesCache.render for a plain box: each line not in Textual's line cache (or marked
-        dirty by a refresh) is this widget's render_line, stored there as Textual stores it;
-        then the app's line filters, as Widget.render_lines applies them."""
-        x, y0, width, height = crop
-        if not (x == 0 and self._plain_box() and width == self.outer_size.width == self.size.width):
-            return super()._render_lines_uncached(crop)
-        styles_cache = self._styles_cache
-        if width != styles_cache._width:
-            styles_cache.clear()
-            styles_cache._width = width
-        cache, dirty = styles_cache._cache, styles_cache._dirty_lines
-        strips = []
-        checked = False
-        for y in range(y0, y0 + height):
-            strip = cache.get(y)
-            if strip is None or y in dirty:
-                if not checked:
-                    if self.opacity != 1.0:   # a fading ancestor: Textual blends every line
-                        return super()._render_lines_uncached(crop)
-                    checked = True
-                strip = cache[y] = self.render_line(y)
-            strips.append(strip)
-        dirty.difference_update(range(y0, y0 + height))
-        filters = self.app.get_line_filters()
-        if filters:
-            background = self.background_colors[1]
-            for line_filter in filters:
-                strips = [strip.apply_filter(line_filter, background) for strip in strips]
-        return strips
 
     def render_line(self, y: int) -> Strip:
         base = self._base

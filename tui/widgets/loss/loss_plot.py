@@ -77,6 +77,7 @@ class LossPlot(QuickLines, Widget):
     """Step loss (envelope), full-data and test loss on the left axis; accuracy on the right."""
 
     DEFAULT_CSS = "LossPlot { height: 1fr; }"
+    PLAIN_LINES = True   # QuickLines: its rows go straight into Textual's line cache
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
