@@ -132,7 +132,7 @@ async def main(n, preset="default", size=(120, 40)):
             print(f"  {label:48s} {v / n * 1000:6.2f}")
         print(f"  render_lines of {len(widgets)} widgets (total {sum(widgets.values()) / n * 1000:.2f} ms; calls a press,"
               " of them served without Textual's Widget.render_lines):")
-        for label, v in widgets.most_common(14):
+        for label, v in widgets.most_common():
             print(f"    {label:46s} {v / n * 1000:6.2f}   {calls[label] / n:4.1f} calls,"
                   f" {(calls[label] - textual_calls[label]) / n:4.1f} served")
         if RESULT:
