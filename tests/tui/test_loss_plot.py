@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pytest
 
 import engine
 from tests.tui.app_helpers import make_app, status, text_of, wait_for
@@ -211,3 +212,42 @@ async def test_the_compare_panel_draws_both_runs_from_their_curves(tmp_path):
             assert f"step loss {snap.compare_curve.last_loss:.4g}" in key
     finally:
         store.close()
+
+
+async def test_early_in_a_run_a_step_keeps_the_axes_and_rebuilds_few_rows():
+    """Issue 14: the x axis spans 10, 20, 40, 50, 80, 100... steps and the y axis runs between
+    round ticks, so a step early in a run (when every step used to rescale the x axis and
+    rebuild every row) changes a few rows; what shows is still what a fresh plot draws."""
+    app = make_app(epochs=10**9)
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(22):
+            await pilot.press("space")
+        await pilot.pause()
+        plot = app.screen.query_one("#loss-plot")
+        height = plot.size.height
+        before, presses = plot.rows_built, 15
+        for _ in range(presses):    # steps 23..37: inside the 0..40 axis
+            await pilot.press("space")
+            await pilot.pause()
+        assert app.state.trainer.step_count == 37 and raster.x_span(37) == 40
+        per_step = (plot.rows_built - before) / presses
+        print(f"rows rebuilt per step: {per_step:.1f} of {height}")
+        assert per_step < height / 3
+        assert text_of(plot).splitlines()[-1].split()[-1] == "40"    # the axis ends at its span
+        bottom, top = plot.y_range
+        curve = app.state.latest.curve
+        assert bottom <= curve.lo.min() and curve.hi.max() <= top
+        lines = [plot.render_line(y).text for y in range(height)]
+        plot._key, plot._strips, plot._cells = None, [], {}
+        plot._rebuild()
+        assert [plot.render_line(y).text for y in range(height)] == lines
+
+
+def test_the_axes_move_in_steps():
+    assert [raster.x_span(n) for n in (0, 10, 11, 21, 40, 41, 51, 81, 101, 3001, 80_001)] == \
+        [10, 10, 20, 40, 40, 50, 80, 100, 200, 4000, 100_000]
+    assert raster.snap_range(0.31, 0.69, 4, False) == pytest.approx((0.3, 0.7))
+    lo, hi = raster.snap_range(np.log10(0.013), np.log10(7.3), 4, True)
+    assert (10 ** lo, 10 ** hi) == pytest.approx((0.01, 10))
+    # A new minimum inside the same tick keeps the axis.
+    assert raster.snap_range(0.305, 0.69, 4, False) == raster.snap_range(0.31, 0.69, 4, False)

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from textual.widgets import Footer
 
+from tui.widgets.quick_lines import QuickLines
 
-class FitFooter(Footer):
+
+class FitFooter(QuickLines, Footer):
     """A Footer that shows only the keys that fit whole."""
 
     _tries = 0

@@ -19,6 +19,8 @@ from textual.containers import Vertical
 from textual.geometry import Region
 from textual.widget import Widget
 
+from tui.widgets.quick_lines import QuickLines
+
 
 @runtime_checkable
 class PanelHost(Protocol):
@@ -45,7 +47,7 @@ _TITLE = Widget.__dict__["border_title"]
 _SUBTITLE = Widget.__dict__["border_subtitle"]
 
 
-class Panel(Vertical):
+class Panel(QuickLines, Vertical):
     """A dashboard panel. Subclasses implement draw(snapshot)."""
 
     MIN_INTERVAL = 0.0   # seconds between redraws while playing

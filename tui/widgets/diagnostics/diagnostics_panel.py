@@ -17,6 +17,7 @@ from tui import fmt
 from tui.widgets.halt import halt_line
 from tui.widgets.names import units
 from tui.widgets.panel import Panel
+from tui.widgets.quick_lines import QuickLines
 from tui.widgets.text_lines import TextLines
 
 # Row labels for the keys the engine reports today; unknown keys show as they come.
@@ -43,6 +44,10 @@ STEP_KEYS = {"grad_norm_W", "grad_norm_b", "grad_ratio", "update_ratio"}
 TABLE_SKIP = {"layer", "dead_units"}
 
 
+class _Scroll(QuickLines, VerticalScroll):
+    """The body's scroll box, asked for its (unchanged) lines on every step."""
+
+
 class DiagnosticsPanel(Panel):
     """Per-layer numbers and warnings from the engine."""
 
@@ -51,7 +56,7 @@ class DiagnosticsPanel(Panel):
 
     def compose(self):
         self.body = TextLines(id="diag-body")
-        with VerticalScroll(id="diag-scroll"):
+        with _Scroll(id="diag-scroll"):
             yield self.body
 
     def draw(self, snap) -> None:

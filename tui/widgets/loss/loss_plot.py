@@ -11,7 +11,10 @@ The Curve is bounded (about 1024 buckets plus the exact recent steps), so a fram
 costs the same at step 100 and at step 10 million; the lines are rebuilt only when
 the pixels, labels or size change, and then only the rows that look different are
 rebuilt and repainted (each row keyed by its pixels and labels); the rest are served from
-cached strips.
+cached strips. The axes move in steps (raster.x_span: 10, 20, 40, 50, 80, 100... steps;
+raster.snap_range: the y axis between round ticks), so a new step usually changes the
+pixels of one column, not every row; a series whose data did not change since the last
+frame (the evaluations, between evaluations) is not rasterised again.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from textual.widget import Widget
 
 from tui.widgets import colours
 from tui.widgets.loss import raster
+from tui.widgets.quick_lines import QuickLines
 from tui.widgets.repaint import changed_lines
 from tui.widgets.weights.heatmap import fmt
 
@@ -69,10 +73,11 @@ def curve_series(curve, full=True):
     return out
 
 
-class LossPlot(Widget):
+class LossPlot(QuickLines, Widget):
     """Step loss (envelope), full-data and test loss on the left axis; accuracy on the right."""
 
     DEFAULT_CSS = "LossPlot { height: 1fr; }"
+    PLAIN_LINES = True   # QuickLines: its rows go straight into Textual's line cache
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -91,6 +96,7 @@ class LossPlot(Widget):
         self._key = None         # per row on screen: what it shows (its pixels, labels, width)
         self._strips: list[Strip] = []
         self._built_for = None   # (width, height, base style) the strips were built for
+        self._cells = {}         # series content and axes -> its braille cells (the last frame's)
 
     # ----- data ---------------------------------------------------------------------------
 
@@ -135,7 +141,7 @@ class LossPlot(Widget):
         self.builds += 1
         changed_lines(self, old_keys, keys)
 
-    def _y_axis(self, left):
+    def _y_axis(self, left, count: int):
         values = np.concatenate([np.concatenate([s.lo, s.hi]) for s in left] + [np.asarray(self._extra)]) \
             if left else np.asarray(self._extra)
         values = values[np.isfinite(values)]
@@ -150,32 +156,38 @@ class LossPlot(Widget):
         if hi - lo < 1e-12 * max(1.0, abs(hi)):
             pad = 0.5 if log else max(abs(hi) * 0.5, 1e-3)
             lo, hi = lo - pad, hi + pad
+        lo, hi = raster.snap_range(lo, hi, count, log)
         return log, lo, hi
 
     def _raster(self, width, height):
         """(content key, build(base) -> strips) for the current data at this size."""
         left = [s for s in self._series if not s.right]
         right = [s for s in self._series if s.right and np.isfinite(s.lo).any()]
-        log, v_lo, v_hi = self._y_axis(left)
-        self.y_range = (10 ** v_lo, 10 ** v_hi) if log else (v_lo, v_hi)
         axis = height >= 4
         ph = max(1, height - 2) if axis else max(1, height)
+        log, v_lo, v_hi = self._y_axis(left, max(2, ph // 3))
+        self.y_range = (10 ** v_lo, 10 ** v_hi) if log else (v_lo, v_hi)
         rw = RIGHT_W if right else 0
         pw = width - LABEL_W - 1 - rw
         if pw < 2 or not height:
             return [], None
         rows, pixels = 4 * ph, 2 * pw
-        x_max = max(1, self._n)
+        x_max = raster.x_span(self._n)
         bits = np.zeros((ph, pw), dtype=np.uint16)
         colour = np.full((ph, pw), -1, dtype=np.int64)
         rgbs = []
+        axes = (x_max, pixels, rows, log, v_lo, v_hi)
+        last, self._cells = self._cells, {}
         for s in self._series:  # in the order given: a later series' colour wins a shared cell
-            lo_v, hi_v = raster.columns(s.step_lo, s.step_hi, s.lo, s.hi, x_max, pixels, s.fill)
-            if s.right:
-                top, bot = raster.rows_of(hi_v, 0.0, 1.0, rows, False), raster.rows_of(lo_v, 0.0, 1.0, rows, False)
-            else:
-                top, bot = raster.rows_of(hi_v, v_lo, v_hi, rows, log), raster.rows_of(lo_v, v_lo, v_hi, rows, log)
-            cells = raster.braille(raster.dots(top, bot, rows))
+            if not (np.isfinite(s.lo).any() and np.isfinite(s.hi).any()):
+                continue   # nothing to draw (no test split)
+            key = (axes, s.fill, s.right, s.step_lo.tobytes(), s.step_hi.tobytes(), s.lo.tobytes(), s.hi.tobytes())
+            cells = last.get(key)
+            if cells is None:
+                cells = self._series_cells(s, axes)
+            self._cells[key] = cells
+            if cells is False:
+                continue   # nothing finite to draw (no test split)
             if s.rgb not in rgbs:
                 rgbs.append(s.rgb)
             colour[cells > 0] = rgbs.index(s.rgb)
@@ -199,7 +211,7 @@ class LossPlot(Widget):
             right_labels[(ph - 1) // 2] = "0.5" if r2 else "50%"
         x_ticks, mark_cols, target_col = {}, set(), None
         if axis:
-            for t in raster.step_ticks(self._n, max(1, min(6, pw // 8))):
+            for t in raster.step_ticks(x_max, max(1, min(6, pw // 8))):
                 x_ticks[int(raster.pixel_of(t, x_max, pixels)) // 2] = raster.short_step(t)
             marks = [m for m in self._marks if 0 <= m <= self._n]
             mark_cols = {int(c) // 2 for c in raster.pixel_of(marks, x_max, pixels)}
@@ -267,6 +279,19 @@ class LossPlot(Widget):
             return Strip([Segment("".join(text), axis_style)]).adjust_cell_length(width, base)
 
         return keys, build_row
+
+    @staticmethod
+    def _series_cells(s, axes):
+        """One series' braille cells on these axes (False when it has no finite value)."""
+        x_max, pixels, rows, log, v_lo, v_hi = axes
+        lo_v, hi_v = raster.columns(s.step_lo, s.step_hi, s.lo, s.hi, x_max, pixels, s.fill)
+        if np.isnan(lo_v).all():
+            return False
+        if s.right:
+            top, bot = raster.rows_of(hi_v, 0.0, 1.0, rows, False), raster.rows_of(lo_v, 0.0, 1.0, rows, False)
+        else:
+            top, bot = raster.rows_of(hi_v, v_lo, v_hi, rows, log), raster.rows_of(lo_v, v_lo, v_hi, rows, log)
+        return raster.braille(raster.dots(top, bot, rows))
 
     def render_line(self, y: int) -> Strip:
         width, height = self.size

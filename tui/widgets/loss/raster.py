@@ -7,6 +7,10 @@ minimum to its maximum, and stretched to touch its neighbours so the curve is
 continuous. Pixel columns with no bucket are filled in between their neighbours:
 joined by a straight line ("line"), or held at the previous value until the next one
 ("hold": a staircase, for accuracy, which only takes a few values).
+
+The axes move in steps (x_span, snap_range): the x axis spans 1, 2, 4, 5 or 8 times a power of
+ten steps, the y axis runs between round ticks, so from one step to the next most pixels
+stay where they were and the plot redraws only the rows that changed (issue 14).
 """
 
 from __future__ import annotations
@@ -20,10 +24,47 @@ import numpy as np
 _BIT_ORDER = np.array([0, 2, 4, 1, 3, 5, 6, 7])
 
 
+_SPANS = (1, 2, 4, 5, 8)   # x axis lengths (times a power of ten): each at most twice the one before
+MIN_SPAN = 10
+
+
+def x_span(n: int) -> int:
+    """The last step on the x axis for a run at step n: the first of 10, 20, 40, 50, 80, 100,
+    200... that holds n (the curve fills half the width or more, and the axis keeps its scale
+    for many steps)."""
+    if n <= MIN_SPAN:
+        return MIN_SPAN
+    power = 10 ** (len(str(int(n))) - 1)
+    for m in _SPANS + (10,):
+        if m * power >= n:
+            return m * power
+    return 10 * power   # pragma: no cover - the loop always returns
+
+
+def snap_range(lo: float, hi: float, count: int, log: bool):
+    """lo..hi widened to round values: multiples of the tick step of nice_ticks(lo, hi, count) on
+    a linear axis; 1, 2 or 5 times a power of ten on a log one (lo and hi as log10). The axis
+    then moves only when a value crosses a round value, not with every new minimum."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return lo, hi
+    if log:
+        def down(v):
+            k = math.floor(v + 1e-12)
+            return max(k + math.log10(m) for m in (1, 2, 5) if k + math.log10(m) <= v + 1e-12)
+
+        def up(v):
+            k = math.floor(v - 1e-12)
+            return min(k + math.log10(m) for m in (1, 2, 5, 10) if k + math.log10(m) >= v - 1e-12)
+        return down(lo), up(hi)
+    step = tick_step(lo, hi, count)
+    return math.floor(lo / step + 1e-9) * step, math.ceil(hi / step - 1e-9) * step
+
+
 def pixel_of(steps, x_max: int, pixels: int):
     """The pixel column of each step: steps 0..x_max share the pixels evenly."""
     x = np.floor(np.asarray(steps, dtype=np.float64) * (pixels / (max(1, x_max) + 1))).astype(np.int64)
-    return np.clip(x, 0, pixels - 1)
+    # np.minimum/np.maximum: np.clip's wrappers cost more than the work at these sizes
+    return np.minimum(np.maximum(x, 0), pixels - 1)
 
 
 def columns(step_lo, step_hi, lo, hi, x_max: int, pixels: int, fill: str = "line"):
@@ -47,12 +88,18 @@ def columns(step_lo, step_hi, lo, hi, x_max: int, pixels: int, fill: str = "line
     else:
         idx, px = np.arange(len(x0)), x0
     # Buckets come in step order, so px never decreases: reduce each run of equal px.
-    starts = np.flatnonzero(np.r_[True, px[1:] != px[:-1]])
+    step_up = np.empty(len(px), dtype=bool)
+    step_up[0] = True
+    np.not_equal(px[1:], px[:-1], out=step_up[1:])
+    starts = np.flatnonzero(step_up)
     cols = px[starts]
     low[cols] = np.minimum.reduceat(lo[idx], starts)
     high[cols] = np.maximum.reduceat(hi[idx], starts)
     newest = np.full(pixels, -1, dtype=np.int64)  # per column, the newest bucket in it
-    newest[cols] = idx[np.r_[starts[1:], len(idx)] - 1]
+    ends = np.empty(len(starts), dtype=np.int64)
+    ends[:-1] = starts[1:]
+    ends[-1] = len(idx)
+    newest[cols] = idx[ends - 1]
     have = np.flatnonzero(np.isfinite(low))
     low[~np.isfinite(low)] = np.nan
     high[~np.isfinite(high)] = np.nan
@@ -85,7 +132,7 @@ def rows_of(values, v_lo: float, v_hi: float, rows: int, log: bool):
         r = np.rint(t * (rows - 1))
     out = np.full(v.shape, -1, dtype=np.int64)
     ok = np.isfinite(r)
-    out[ok] = np.clip(r[ok], 0, rows - 1).astype(np.int64)
+    out[ok] = np.minimum(np.maximum(r[ok], 0), rows - 1).astype(np.int64)
     return out
 
 
@@ -101,8 +148,10 @@ def dots(top_rows, bottom_rows, rows: int):
         return grid
     top, bot = np.minimum(top, bot), np.maximum(top, bot)
     # Reach the neighbour on the left where both columns are drawn.
-    prev_ok = np.r_[False, ok[:-1]] & ok
-    p_top, p_bot = np.r_[0, top[:-1]], np.r_[0, bot[:-1]]
+    prev_ok = np.zeros_like(ok)
+    np.logical_and(ok[:-1], ok[1:], out=prev_ok[1:])
+    p_top, p_bot = np.zeros_like(top), np.zeros_like(bot)
+    p_top[1:], p_bot[1:] = top[:-1], bot[:-1]
     top = np.where(prev_ok & (top > p_bot), p_bot, top)
     bot = np.where(prev_ok & (bot < p_top), p_top, bot)
     r = np.arange(rows)[:, None]
@@ -121,13 +170,18 @@ def braille(grid):
     return np.packbits(cells, axis=-1, bitorder="little")[..., 0].astype(np.uint16)
 
 
+def tick_step(lo: float, hi: float, count: int) -> float:
+    """The round step (1, 2, 2.5 or 5 times a power of ten) between about `count` ticks over lo..hi."""
+    raw = (hi - lo) / max(1, count)
+    mag = 10 ** math.floor(math.log10(raw))
+    return next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+
+
 def nice_ticks(lo: float, hi: float, count: int):
     """Round values between lo and hi, about `count` of them."""
     if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo or count < 2:
         return [lo] if math.isfinite(lo) else []
-    raw = (hi - lo) / count
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    step = tick_step(lo, hi, count)
     first = math.ceil(lo / step - 1e-9) * step
     ticks = []
     t = first
