@@ -4,7 +4,8 @@
 the same cycle one phase at a time and `ops()` one matrix operation at a time
 (`_cycle`, built on engine/network.py's forward_ops/backward_ops). Both paths do the
 same arithmetic and end in the same tail (`_finish`: guard, clipping, update,
-bookkeeping), so they leave bit-identical parameters. engine/reference.py is the same
+bookkeeping; step() writes out its plain-SGD case, call for call), so they leave
+bit-identical parameters. engine/reference.py is the same
 cycle written plainly, layer by layer, in the course's notation.
 
 A guard checks the loss, the gradient, the update and the new weights before anything
