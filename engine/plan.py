@@ -2,16 +2,17 @@
 up once, so a step makes only the NumPy calls its arithmetic needs.
 
 A small network's step is NumPy call overhead and little else (about 1 us a call), so
-Trainer.step walks `fwd` and `bwd` (one named tuple per layer) with the same
-products as engine/network.py's forward_ops/backward_ops, call for call, in their
-cheapest forms: ndarray.dot with a positional out=, results written into reused
-buffers, constants as 0-d arrays. tests/engine/test_stepping.py checks that both ways
-leave bit-identical weights.
+Trainer.step calls `cycle`, a function written for this network (Plan._compile, with
+exec: its text is `source`): the same products and activations as engine/network.py's
+forward_ops/backward_ops, call for call, in their cheapest forms (ndarray.dot with a
+positional out=, results written into reused buffers, constants as 0-d arrays), with no
+per-layer loop, tuple unpacking or function frame left. tests/engine/test_stepping.py
+and test_plan_cycle.py check that both ways leave bit-identical weights.
 
 A Plan is also the record of the latest cycle (the interface of `Cycle`): Z and A per
-layer, the flat gradient g and the update delta of the step just taken. Z and the
-backward pass's dA live in buffers the next step reuses; the output A is fresh every
-step, as StepResult keeps it.
+layer, the flat gradient g (scaled on first read: see `g`) and the update delta of the
+step just taken. Z and the backward pass's dA live in buffers the next step reuses; the
+output A is fresh every step, as StepResult keeps it.
 """
 
 from __future__ import annotations

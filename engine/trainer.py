@@ -4,7 +4,8 @@
 the same cycle one phase at a time and `ops()` one matrix operation at a time
 (`_cycle`, built on engine/network.py's forward_ops/backward_ops). Both paths do the
 same arithmetic and end in the same tail (`_finish`: guard, clipping, update,
-bookkeeping), so they leave bit-identical parameters. engine/reference.py is the same
+bookkeeping; step() writes out its plain-SGD case, call for call), so they leave
+bit-identical parameters. engine/reference.py is the same
 cycle written plainly, layer by layer, in the course's notation.
 
 A guard checks the loss, the gradient, the update and the new weights before anything
@@ -15,7 +16,6 @@ stay the last finite ones, and the step record says which quantity went non-fini
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 
@@ -24,12 +24,13 @@ from .checkpoints import Checkpoints, is_checkpoint_step, next_checkpoint_step
 from .features import equation as feature_equation
 from .history import History, is_eval_step, next_eval_step
 from .losses import get as get_loss
-from .metrics import accuracy, r2
+from .metrics import accuracy
 from .network import Workspace, augment, backward_ops, dropout_mask, forward_ops, l1_penalty, l2_penalty
 from .guard import bad_update, first_nonfinite, long_norm
 from .optim import FOLDS_SCALE, MAX_LR, SGD, Schedule, bound_rate
 from .plan import Cycle, Plan
 from .records import PHASES, NonFinite, Op, Phase, StepResult
+from .running import Running
 
 _subtract = np.subtract
 _multiply = np.multiply
@@ -39,7 +40,7 @@ __all__ = ["MAX_LR", "PHASES", "History", "NonFinite", "Op", "Phase", "StepResul
 
 
 
-class Trainer:
+class Trainer(Running):
     """Trains `net` on (X, Y) with `loss` and optimizer `opt`.
 
     batch_size=None trains full batch; otherwise each epoch shuffles the data with a
@@ -488,75 +489,3 @@ class Trainer:
     def result(self) -> StepResult | None:
         """The StepResult of the latest step (after step(), phases() or ops() finished)."""
         return getattr(self, "_result", None)
-
-    def epoch(self):
-        """Steps to the end of the current epoch. Returns the metrics on the full data.
-
-        Stops early, returning what it has, when the guard refuses a step.
-        """
-        start = self.epoch_count
-        t0 = time.perf_counter()
-        while self.epoch_count == start:
-            r = self.step()
-            if not r.ok:
-                break
-        self.seconds += time.perf_counter() - t0
-        return self.evaluate()
-
-    def fit(self, epochs, callback=None):
-        """Train for `epochs` epochs (evaluating at each epoch's end); stops on a refused step."""
-        for _ in range(int(epochs)):
-            metrics = self.epoch()
-            if callback is not None:
-                callback(self, metrics)
-            if self.halted is not None:
-                break
-        return self.evaluate()
-
-    # ----- evaluation ----------------------------------------------------------------
-
-    def _measure(self, X, Y):
-        net = self.net
-        Xa = self._Xa if X is self.X else augment(net.inputs(X), net.dtype)
-        ws = self._eval_ws.get(len(X))
-        if ws is None:
-            ws = self._eval_ws[len(X)] = Workspace(net, len(X))
-        # forward_ops(net, Xa, ws, {}, False), call for call, without its generator and cache
-        # dict: the trainer evaluates on a schedule (dense early in a run), inside step().
-        A_prev = Xa
-        *hidden, out = net.layers
-        for layer, A, Aa in zip(hidden, ws.A[1:], ws.Aa[1:]):
-            layer.act.forward(A_prev.dot(layer.Wb), out=A)
-            A_prev = Aa
-        Z = A_prev.dot(out.Wb)
-        A = out.act.forward(Z)
-        value = self.loss.value(Z, A, Y, out.act)
-        if self.l2:
-            value += l2_penalty(net, self.l2, len(X))
-        if self.l1:
-            value += l1_penalty(net, self.l1, len(X))
-        if self.task == "regression":
-            return value, r2(A, Y)
-        return value, accuracy(A, Y)
-
-    def evaluate(self, record=True) -> dict:
-        """Loss and accuracy on the whole training set (and the test set, if any).
-
-        Recorded in the history only at the steps of the schedule (engine.history), which
-        the trainer evaluates at by itself: callers' extra evaluations leave no trace, so
-        the same run records the same evaluations however it was driven."""
-        loss, acc = self._measure(self.X, self.Y)
-        # A regression run has no accuracy: its score is r2 (and test_r2), and the keys
-        # "accuracy"/"test_accuracy" are absent, never a number that means nothing.
-        score = "r2" if self.task == "regression" else "accuracy"
-        metrics = {"step": self.step_count, "epoch": self.epoch_count, "loss": loss, score: acc}
-        if self.X_test is not None and len(self.X_test):
-            tl, ta = self._measure(self.X_test, self.Y_test)
-            metrics["test_loss"], metrics[f"test_{score}"] = tl, ta
-        if record and is_eval_step(self.step_count):
-            self.history.add_eval(self.step_count, metrics)
-        self.evaluated = metrics  # a caller that saw it come in after a step reuses it (tui.run)
-        return metrics
-
-    def predict(self, X):
-        return self.net.predict(X)
