@@ -21,12 +21,19 @@ also skips Textual's styling of its changed lines, which for such a box returns 
 unchanged (textual/_styles_cache.py StylesCache.render_line, content case): the lines go
 into Textual's own line cache (so Textual's refresh and resize rules still apply), then
 through the app's line filters, as Widget.render_lines does.
+
+Both read Textual's StylesCache (_cache, _dirty_lines, _width: Textual 8.2); with a Textual
+that has no such cache they stand aside. tests/tui/test_quick_lines.py checks every such
+widget on the dashboard against Textual's own render.
 """
 
 from __future__ import annotations
 
+from textual._styles_cache import StylesCache
 from textual.geometry import Region
 from textual.strip import Strip
+
+_USABLE = all(hasattr(StylesCache(), name) for name in ("_cache", "_dirty_lines", "_width"))
 
 
 class QuickLines:
@@ -36,6 +43,8 @@ class QuickLines:
     _plain = None
 
     def render_lines(self, crop: Region) -> list[Strip]:
+        if not _USABLE:
+            return super().render_lines(crop)
         styles_cache = self._styles_cache
         cache = styles_cache._cache
         x, y0, width, height = crop

@@ -14,13 +14,10 @@ A changed line is turned into a strip here, not by Rich: Text.render + Strip.app
 adjust_cell_length cost about 1 ms a line (a Style added per segment, the widget's style
 looked up through every ancestor twice); text_strip() builds the segments straight from
 the Text's spans, with each combination of styles made once (issue 14). The widget's own
-style is looked up once per frame. A TextLines without border, padding, outline, tint or
-opacity (all of them on the dashboard) also skips Textual's styling of each line, which
-for such a widget returns the line unchanged: its lines go straight into Textual's line
-cache (the same cache, so Textual's refresh and resize rules still apply) and through the
-app's line filters. Unlike Text.render, a Text's own style (Text("...",
-style="red")) is drawn even when it has no spans: the diagnostics' warnings and halt line
-lost their colour through it.
+style is looked up once per frame. Unchanged lines and, in a box with no border or padding,
+changed ones skip Textual's per-widget styling (QuickLines, PLAIN_LINES). Unlike
+Text.render, a Text's own style (Text("...", style="red")) is drawn even when it has no
+spans: the diagnostics' warnings and halt line lost their colour through it.
 """
 
 from __future__ import annotations
@@ -158,7 +155,6 @@ class TextLines(QuickLines, Widget):
         # widget's style (it walks every ancestor), made at the first of them.
         self._base = None
         return super().render_lines(crop)
-
 
     def render_line(self, y: int) -> Strip:
         base = self._base
