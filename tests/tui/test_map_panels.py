@@ -4,6 +4,8 @@ old cell-by-cell drawing made (tests/tui/map_reference.py)."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from textual.geometry import Size
@@ -202,3 +204,27 @@ async def test_a_new_theme_reaches_the_heatmap_padding_and_the_confusion_cells()
         await pilot.pause()
         after = list(hm.render_line(0))[-1].style.bgcolor, list(cm.render_line(1))[-1].style.bgcolor
         assert after == (hm.rich_style.bgcolor, cm.rich_style.bgcolor) and after != before
+
+
+def test_a_chosen_unit_and_layer_drawn_by_changed_lines_equal_a_full_repaint():
+    """On a real terminal: the unit diagram's marked unit, its bold weight lines and the
+    boundary's unit map, drawn by changed lines over steps, equal a full repaint."""
+    pytest.importorskip("pyte")
+    from tests.tui.test_partial_repaint import Screen, _command
+
+    term = Screen(_command() + ["--preset", "moons"], 120, 40)
+    try:
+        term.settle("PAUSED")
+        for key, step in ((b">", 0), (b" ", 1), (b">", 1), (b" ", 2), (b"]", 2), (b" ", 3)):
+            os.write(term.master, key)
+            term.settle(f"step {step} " if step else None)
+        assert "unit 1" in term.text()
+        partial, partial_colours = term.text(), term.colours()
+        term.resize(100, 40)
+        term.settle()
+        term.resize(120, 40)
+        term.settle(lambda: (term.text(), term.colours()) == (partial, partial_colours))
+        assert term.text() == partial
+        assert term.colours() == partial_colours
+    finally:
+        term.close()

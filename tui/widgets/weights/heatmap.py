@@ -58,7 +58,7 @@ class Heatmap(BaseStyle, Widget):
         self._origin = (0, 0)        # first matrix row and column in view
         self._cache: dict = {}       # line key -> Strip
         self._keys: list = []        # the key of each line on screen now
-        self._shown = None           # (size, codes): colour mode, each line's cell codes (see _line_keys)
+        self._shown = None           # ((size, view, cursor), codes): colour mode, each line's cell codes
         self._view_memo = (None, None)
         self._cache_base = None      # the base style the cached strips were padded with
         self.message = None          # shown when there is no matrix
