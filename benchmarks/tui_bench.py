@@ -176,17 +176,19 @@ def netstep_argv(preset, tree=None, epochs=True):
     return base + run
 
 
-# The panels' titles (tui/screens/building.py's TITLES); at 110x32 and up all five show.
-FRAME_TITLES = ("Network", "Loss", "Weights & gradients", "Diagnostics", "Decision boundary")
+# The panels' titles (tui/screens/building.py's TITLES; digits' predictions panel says
+# "Predictions", the others "Decision boundary"); at 110x32 and up all five show.
+FRAME_TITLES = ("Network", "Loss", "Weights & gradients", "Diagnostics")
 
 
 def first_frame(preset, size, tree=None):
     """Seconds (and child CPU seconds) from starting `netstep --preset P` to the dashboard on
     screen (status line and every title the layout shows), and to the run in it (PAUSED)."""
-    titles = FRAME_TITLES if size[0] >= 110 and size[1] >= 32 else ("Loss", "Decision boundary")
+    titles = FRAME_TITLES if size[0] >= 110 and size[1] >= 32 else ("Loss",)
 
     def dashboard(text):
-        return ("PAUSED" in text or "building the run" in text) and all(t in text for t in titles)
+        return (("PAUSED" in text or "building the run" in text) and all(t in text for t in titles)
+                and ("Decision boundary" in text or "Predictions" in text))
 
     term = Term(netstep_argv(preset, tree, epochs=False), size)
     out = {}
@@ -197,6 +199,7 @@ def first_frame(preset, size, tree=None):
         ready = term.wait_for(lambda s: "PAUSED" in s, 60)
         if ready is not None:
             out["ready"] = ready - term.t0
+            out["ready_cpu"] = child_cpu(term.proc.pid)
     term.close()
     return out
 
@@ -275,7 +278,11 @@ def main():
                         help="also run each case on this source tree (e.g. `git archive OLD | tar -x -C TREE`), "
                              "interleaved with ours, and print its medians as 'before'")
     parser.add_argument("--targets-only", action="store_true", help="only the cases the issue-14 targets name")
+    parser.add_argument("--first-only", action="store_true",
+                        help="only the first frame of each preset at 120x40 (seconds), a few seconds per run")
     args = parser.parse_args()
+    if args.first_only:
+        return first_only(args)
     presses, play = (10, 2.0) if args.quick else (30, 4.0)
     presets = args.presets.split(",")
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
@@ -324,6 +331,39 @@ def main():
         was = "" if b is None else f"  (before: {b:8.3f}, ratio {b / target:6.2f})"
         print(f"  {label:58s} {v:8.3f}  target {'<=' if how == 'max' else '>='} {target:g}  "
               f"ratio {v / target:6.2f}  {'met' if met else 'MISSED'}{was}")
+
+
+def first_only(args):
+    """The first-frame targets alone: `netstep --preset P` at 120x40, ours and --before's
+    interleaved, every run; the medians, and the ratio ours / before of each number."""
+    trees = [None] + ([os.path.abspath(args.before)] if args.before else [])
+    presets = args.presets.split(",")
+    print(f"first frame through a pty, 120x40  (load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}); "
+          f"'first': to the dashboard on screen, '_cpu': the child's CPU seconds then, 'ready': to PAUSED")
+    got = {}
+    for run in range(args.runs):
+        for preset in presets:
+            for tree in trees:
+                r = first_frame(preset, (120, 40), tree)
+                got.setdefault((preset, tree), []).append(r)
+                name = preset + ("*" if tree else "")
+                print(f"  run {run + 1}  {name:9s} " + "  ".join(f"{k} {r.get(k, float('nan')):.3f}"
+                                                                 for k in ("first", "first_cpu", "ready", "ready_cpu")), flush=True)
+    print(f"\nmedians of {args.runs} runs" + (f"  (* = {os.path.abspath(args.before)})" if args.before else ""))
+    med = {}
+    for (preset, tree), rs in got.items():
+        med[preset, tree] = {k: statistics.median(r[k] for r in rs if k in r)
+                             for k in ("first", "first_cpu", "ready", "ready_cpu") if any(k in r for r in rs)}
+        m = med[preset, tree]
+        line = f"  {preset + ('*' if tree else ''):9s} " + "  ".join(f"{k} {v:.3f}" for k, v in m.items())
+        print(line)
+    for preset in presets:
+        m = med[preset, None]
+        line = f"  first frame, {preset}, 120x40: {m['first']:.3f} s, target <= 0.5 s, ratio {m['first'] / 0.5:.2f}"
+        if args.before:
+            b = med[preset, trees[-1]]
+            line += "; ours / before: " + ", ".join(f"{k} {m[k] / b[k]:.2f}" for k in m if k in b)
+        print(line)
 
 
 def _median(rs):

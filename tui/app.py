@@ -70,12 +70,13 @@ class NetstepApp(ShapeActions, OpActions, FileActions, BeyondActions, App):
             super().__init__()
             self.reason = reason
 
-    def __init__(self, trainer=None, tick_hz: float | None = None, *, build=None, what: str = "", **kwargs):
+    def __init__(self, trainer=None, tick_hz: float | None = None, *, build=None, preset: str | None = None,
+                 **kwargs):
         """trainer: a built run (engine.Trainer), on screen from the first frame. Or build:
         a function returning one, called in a worker thread once the dashboard's frame is
-        painted (it says "building the run" and `what`, such as "preset digits", until
-        then; only help and quit work meanwhile). A UserError from build ends the app
-        with return code 2 and the error in build_error."""
+        painted (it says "building the run" and which preset's, until then; only help and
+        quit work meanwhile). A UserError from build ends the app with return code 2 and
+        the error in build_error."""
         if (trainer is None) == (build is None):
             raise TypeError("NetstepApp takes a trainer or build=, not both")
         if trainer is None:
@@ -86,7 +87,7 @@ class NetstepApp(ShapeActions, OpActions, FileActions, BeyondActions, App):
         self.state = None        # the RunController, once the run is built
         self.build_error = None  # what stopped building the run (a user error), shown after exit
         self._build = build
-        self.building_what = what
+        self.preset = preset      # the preset being built (the frame's titles and status line)
         self.view = View()
         self.tick_hz = tick_hz
         self._worker = None

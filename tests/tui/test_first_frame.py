@@ -22,7 +22,7 @@ from test_app_pty import HANG_GUARD, Terminal
 from tui.app import NetstepApp
 from tui.commands import app_cmd
 from tui.commands.common import UserError
-from tui.screens.building import TITLES, BuildingScreen
+from tui.screens.building import TITLES, BuildingScreen, titles_for
 from tui.screens.main import MainScreen, panel_classes
 
 # The real netstep (tui.cli.main), with the terminal driver's write wrapped: at the first
@@ -54,7 +54,7 @@ sys.exit(main(%(argv)r))
 
 def _probe(tmp_path, argv):
     path = str(tmp_path / "probe.json")
-    code = PROBE % {"path": path, "argv": argv, "titles": list(TITLES.values())}
+    code = PROBE % {"path": path, "argv": argv, "titles": list(titles_for(argv[1]).values())}
     return [sys.executable, "-c", code], path
 
 
@@ -105,13 +105,25 @@ def test_the_frame_names_what_the_engine_has():
     assert {name: cls.TITLE for name, cls in panel_classes().items()} == TITLES
 
 
+@pytest.mark.parametrize("preset", app_cmd.PRESETS)
+async def test_each_presets_frame_has_the_titles_its_dashboard_shows(preset):
+    app = NetstepApp(engine.build(engine.presets[preset]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.screen.query("#status-line") and "PAUSED" in status(app), "the dashboard")
+        await pilot.pause()
+        for name, title in titles_for(preset).items():
+            shown = app.screen.query_one(f"#{name}").border_title
+            # The real title adds what the run shows (the network's shape, the layer...).
+            assert shown == title or shown.startswith(title + " ") or shown.startswith(title + " ·"), (name, shown)
+
+
 def _gated_app(gate: threading.Event, **changes):
     def build():
         gate.wait(HANG_GUARD)
         config = engine.presets["default"]
         return engine.build(config.replace(**changes) if changes else config)
 
-    return NetstepApp(build=build, what="preset default")
+    return NetstepApp(build=build, preset="default")
 
 
 async def test_keys_before_the_run_say_so_then_work():

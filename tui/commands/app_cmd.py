@@ -44,7 +44,7 @@ def run_quick(argv) -> int:
         args = p.parse_args(argv)
         return build_trainer(run_config(args))
 
-    app = NetstepApp(build=build, what=f"preset {quick_preset(argv)}")
+    app = NetstepApp(build=build, preset=quick_preset(argv))
     app.run()
     if app.build_error is not None:   # such as digits whose bundled data is unreadable
         message = str(app.build_error)
