@@ -181,6 +181,13 @@ def netstep_argv(preset, tree=None, epochs=True):
 FRAME_TITLES = ("Network", "Loss", "Weights & gradients", "Diagnostics")
 
 
+# The floor: a bare Textual app (one Static with the same words), started the same way.
+BARE_APP = ("from textual.app import App\nfrom textual.widgets import Static\n"
+            "class Bare(App):\n    def compose(self):\n"
+            "        yield Static('PAUSED building the run Network Loss Weights & gradients Diagnostics Predictions')\n"
+            "Bare().run()\n")
+
+
 def first_frame(preset, size, tree=None):
     """Seconds (and child CPU seconds) from starting `netstep --preset P` to the dashboard on
     screen (status line and every title the layout shows), and to the run in it (PAUSED)."""
@@ -190,7 +197,8 @@ def first_frame(preset, size, tree=None):
         return (("PAUSED" in text or "building the run" in text) and all(t in text for t in titles)
                 and ("Decision boundary" in text or "Predictions" in text))
 
-    term = Term(netstep_argv(preset, tree, epochs=False), size)
+    argv = [sys.executable, "-c", BARE_APP] if tree == "bare" else netstep_argv(preset, tree, epochs=False)
+    term = Term(argv, size)
     out = {}
     seen = term.wait_for(dashboard, 60)
     if seen is not None:
@@ -338,10 +346,13 @@ def first_only(args):
     interleaved, every run; the medians, and the ratio ours / before of each number."""
     trees = [None] + ([os.path.abspath(args.before)] if args.before else [])
     presets = args.presets.split(",")
+    floor = []
     print(f"first frame through a pty, 120x40  (load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}); "
           f"'first': to the dashboard on screen, '_cpu': the child's CPU seconds then, 'ready': to PAUSED")
     got = {}
     for run in range(args.runs):
+        floor.append(first_frame("bare", (120, 40), "bare")["first"])
+        print(f"  run {run + 1}  bare Textual app (the floor): first {floor[-1]:.3f}", flush=True)
         for preset in presets:
             for tree in trees:
                 r = first_frame(preset, (120, 40), tree)
@@ -357,9 +368,12 @@ def first_only(args):
         m = med[preset, tree]
         line = f"  {preset + ('*' if tree else ''):9s} " + "  ".join(f"{k} {v:.3f}" for k, v in m.items())
         print(line)
+    bare = statistics.median(floor)
+    print(f"  bare Textual app: first {bare:.3f}")
     for preset in presets:
         m = med[preset, None]
-        line = f"  first frame, {preset}, 120x40: {m['first']:.3f} s, target <= 0.5 s, ratio {m['first'] / 0.5:.2f}"
+        line = (f"  first frame, {preset}, 120x40: {m['first']:.3f} s, target <= 0.5 s, ratio {m['first'] / 0.5:.2f}; "
+                f"ours / bare Textual {m['first'] / bare:.2f}")
         if args.before:
             b = med[preset, trees[-1]]
             line += "; ours / before: " + ", ".join(f"{k} {m[k] / b[k]:.2f}" for k in m if k in b)
