@@ -27,13 +27,14 @@ from tui.actions.beyond import BeyondActions
 from tui.actions.files import FileActions
 from tui.actions.ops import OpActions
 from tui.actions.shape import ShapeActions
-from tui.classroom.link import attach as attach_classroom, open_sent
+from tui.actions.start import StartActions
+from tui.classroom.link import open_sent
 from tui.lazy import lazy
 from tui.notify import notify_once
 from tui.palette import TrainerCommands
 from tui.run.view import View
 from tui.screens.building import BuildingScreen
-from tui.screens.main import MainScreen, panel_classes
+from tui.screens.main import MainScreen
 
 # Nothing above imports NumPy: the engine, the run controller and the panels' modules are
 # imported once the dashboard's frame is on screen (NetstepApp(build=...) builds the run
@@ -52,7 +53,7 @@ def cycle_values(field: str) -> tuple:
             "optimizer": engine.optim.OPTIMIZERS}[field]
 
 
-class NetstepApp(ShapeActions, OpActions, FileActions, BeyondActions, App):
+class NetstepApp(StartActions, ShapeActions, OpActions, FileActions, BeyondActions, App):
     """netstep: watch a neural network train, one cycle per keypress or at full speed."""
 
     TITLE = "netstep"
@@ -81,7 +82,8 @@ class NetstepApp(ShapeActions, OpActions, FileActions, BeyondActions, App):
             raise TypeError("NetstepApp takes a trainer or build=, not both")
         if trainer is None:
             # Read by App.__init__: the first screen is get_default_screen()'s, the frame.
-            # (Not a mode: a mode's first screen re-parses every stylesheet twice, ~30 ms.)
+            # (Not a mode: a mode's first screen re-parses every stylesheet and restyles
+            # every widget once more, which the first frame would wait for.)
             self.DEFAULT_MODE = "_default"
         super().__init__(**kwargs)
         self.state = None        # the RunController, once the run is built
@@ -99,60 +101,10 @@ class NetstepApp(ShapeActions, OpActions, FileActions, BeyondActions, App):
         self.store = None        # the lessons' progress store, opened by the first L
         self._cpu_mark = None
         if trainer is not None:
-            self._install(self._controller(trainer))
-
-    @staticmethod
-    def _controller(trainer):
-        from tui.run import RunController
-
-        return RunController(trainer)
-
-    def _install(self, state) -> None:
-        from tui.run import TICK_HZ
-
-        self.state = state
-        self.tick_hz = self.tick_hz or TICK_HZ
+            self._install(self._controller(trainer))   # tui/actions/start.py
 
     def on_mount(self) -> None:
-        if self.state is None:
-            # After the first frame is written: the worker then has the GIL to itself.
-            self.call_after_refresh(self._build_run)
-            return
-        self._start()
-
-    def _start(self) -> None:
-        self.set_interval(1 / self.tick_hz, self._tick)
-        attach_classroom(self)   # served: publish where we are, show what the teacher sends
-
-    @work(thread=True, exclusive=True, group="build")
-    def _build_run(self) -> None:
-        """Import the engine, build the run and its first snapshot, off the UI thread."""
-        from tui.commands.common import UserError
-
-        try:
-            state = self._controller(self._build())
-        except UserError as e:
-            self.call_from_thread(self._build_failed, e)
-            return
-        panel_classes()   # the dashboard's panels' modules: imported here, not in the UI thread
-
-        self.call_from_thread(self._built, state)
-
-    def get_default_screen(self):
-        return BuildingScreen()   # only while building: otherwise the first screen is MODES'
-
-    def _built(self, state) -> None:
-        self._install(state)
-        frame = self.screen
-        self.switch_mode("dashboard")   # MainScreen: its panels draw the run as they mount
-        self._start()
-        # The frame stays as the "_default" mode's screen (Textual cannot remove that mode),
-        # never shown again: drop its widgets.
-        frame.query("*").remove()
-
-    def _build_failed(self, error) -> None:
-        self.build_error = error
-        self.exit(return_code=2)
+        self.start_run()   # tui/actions/start.py: now, or once the frame is on screen
 
     # ----- the panels' host (tui.widgets.panel.PanelHost) ----------------------------
 
