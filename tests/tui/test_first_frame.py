@@ -150,6 +150,22 @@ async def test_keys_before_the_run_say_so_then_work():
         assert app.screen_stack == [app.screen]
 
 
+async def test_help_open_while_the_run_is_built():
+    gate = threading.Event()
+    app = _gated_app(gate)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        frame = app.screen
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: app.screen is not frame, "the help screen")
+        gate.set()
+        await wait_for(pilot, lambda: app.state is not None and isinstance(app.screen, MainScreen)
+                       and not isinstance(app.screen, BuildingScreen), "the dashboard")
+        assert not frame.query("PanelFrame")           # the frame's widgets are gone
+        await pilot.press("space")
+        await wait_for(pilot, lambda: app.state.trainer.step_count == 1, "one step")
+
+
 async def test_quit_while_building():
     gate = threading.Event()
     app = _gated_app(gate)

@@ -61,7 +61,7 @@ class StartActions:
 
     def _built(self, state) -> None:
         self._install(state)
-        frame = self.screen
+        frame = self.screen_stack[0]    # help or the palette may be open over it: they go too
         self.switch_mode("dashboard")   # MainScreen: its panels draw the run as they mount
         self._start()
         # The frame stays as the "_default" mode's screen (Textual cannot remove that mode),
