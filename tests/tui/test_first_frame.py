@@ -17,13 +17,13 @@ import threading
 import pytest
 
 import engine
-from app_helpers import status, wait_for
+from app_helpers import status, wait_for, wait_for_run
 from test_app_pty import HANG_GUARD, Terminal
 from tui.app import NetstepApp
 from tui.commands import app_cmd
 from tui.commands.common import UserError
 from tui.screens.building import TITLES, BuildingScreen, titles_for
-from tui.screens.main import MainScreen, panel_classes
+from tui.screens.main import panel_classes
 
 # The real netstep (tui.cli.main), with the terminal driver's write wrapped: at the first
 # write holding the frame, note which modules are loaded; at exit, again.
@@ -141,9 +141,7 @@ async def test_keys_before_the_run_say_so_then_work():
         assert any("building the run" in m for m in notes)
         assert app.state is None
         gate.set()
-        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen)
-                       and not isinstance(app.screen, BuildingScreen), "the dashboard")
-        await wait_for(pilot, lambda: app.screen.query("#status-line") and "PAUSED" in status(app), "the status line")
+        await wait_for_run(pilot, app)
         assert app.state.trainer.step_count == 0        # the keys pressed while building did nothing
         await pilot.press("space")
         await wait_for(pilot, lambda: app.state.trainer.step_count == 1, "one step")
@@ -159,8 +157,7 @@ async def test_help_open_while_the_run_is_built():
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: app.screen is not frame, "the help screen")
         gate.set()
-        await wait_for(pilot, lambda: app.state is not None and isinstance(app.screen, MainScreen)
-                       and not isinstance(app.screen, BuildingScreen), "the dashboard")
+        await wait_for_run(pilot, app)
         assert not frame.query("PanelFrame")           # the frame's widgets are gone
         await pilot.press("space")
         await wait_for(pilot, lambda: app.state.trainer.step_count == 1, "one step")

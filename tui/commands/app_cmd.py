@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 
-from tui.commands.common import EXIT_USAGE, Parser, UserError, add_run_options, build_trainer, run_config
+from tui.commands.common import EXIT_USAGE, Parser, add_run_options, build_trainer, run_config
 
 # engine.presets' names (tests/tui/test_first_frame.py checks they agree). A name not
 # here takes the checked path, so a new preset is only slower to open, never wrong.
@@ -63,5 +63,3 @@ def run(args) -> int:
     NetstepApp(trainer).run()  # L opens the lessons inside the app, over the run
     return 0
 
-
-__all__ = ["PRESETS", "UserError", "quick_preset", "run", "run_quick"]
