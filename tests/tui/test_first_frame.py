@@ -11,6 +11,7 @@ pressed before the run exists say so instead of failing.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 
@@ -192,3 +193,25 @@ def test_a_trainer_or_a_build_not_both():
         NetstepApp()
     with pytest.raises(TypeError):
         NetstepApp(engine.build(engine.presets["default"]), build=lambda: None)
+
+
+@pytest.mark.parametrize("preset", ["default", "digits"])
+def test_the_dashboard_drawn_over_the_frame_equals_a_full_repaint(preset):
+    """Nothing of the frame stays on the terminal once the dashboard replaces it (after a
+    step, as tests/tui/test_partial_repaint.py compares: the run's first draws have settled)."""
+    from test_partial_repaint import Screen, _command as netstep
+
+    term = Screen(netstep() + ["--preset", preset], 120, 40)
+    try:
+        term.settle("PAUSED")
+        assert "building the run" not in term.text()
+        os.write(term.master, b" ")
+        term.settle("step 1 ")
+        shown, shown_colours = term.text(), term.colours()
+        term.resize(100, 40)
+        term.settle()
+        term.resize(120, 40)
+        term.settle(lambda: (term.text(), term.colours()) == (shown, shown_colours))
+        assert term.text() == shown and term.colours() == shown_colours
+    finally:
+        term.close()
