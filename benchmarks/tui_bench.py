@@ -10,8 +10,13 @@ keeps a pyte screen of it, so the frames are encoded and written exactly as a us
 terminal receives them (Textual's headless driver skips that, which hid much of the
 cost). Per case it measures:
 
-1. First frame: process start to the first screen showing the dashboard (PAUSED in
-   the status line). Includes Python start-up and every import.
+1. First frame: a fresh `netstep --preset P`, exactly what a user types (no other flag:
+   a flag is checked before any screen, so it imports the engine first), from process
+   start to the dashboard on screen: its status line and the title of every panel the
+   layout shows, with or without numbers yet (the app paints the dashboard's frame,
+   "building the run", before importing the engine). Also the child's CPU seconds then
+   (/proc; they hold up under load where the wall clock does not), and "ready": until
+   the run is in it (PAUSED on the status line). Includes Python start-up and imports.
 2. CPU per paused `space`: the child's utime + stime (/proc/PID/stat, all its threads)
    over N presses spaced SPACING apart, less the child's CPU over an idle window of the
    same length, divided by N. Also the key-to-screen latency: from writing the key to
@@ -160,14 +165,51 @@ class Term:
         os.close(self.master)
 
 
-def netstep_argv(preset, tree=None):
+def netstep_argv(preset, tree=None, epochs=True):
     """The app's command line; `tree`: a source tree (another commit's) run with this Python."""
+    run = ["--preset", preset] + (["--epochs", "1000000000"] if epochs else [])
     if tree is not None:
         return [sys.executable, "-c", f"import sys; sys.path.insert(0, {tree!r}); from tui.cli import entry; entry()",
-                "--preset", preset, "--epochs", "1000000000"]
+                *run]
     script = os.path.join(os.path.dirname(sys.executable), "netstep")
     base = [script] if os.path.exists(script) else [sys.executable, "-m", "tui"]
-    return base + ["--preset", preset, "--epochs", "1000000000"]
+    return base + run
+
+
+# The panels' titles (tui/screens/building.py's TITLES; digits' predictions panel says
+# "Predictions", the others "Decision boundary"); at 110x32 and up all five show.
+FRAME_TITLES = ("Network", "Loss", "Weights & gradients", "Diagnostics")
+
+
+# The floor: a bare Textual app (one Static with the same words), started the same way.
+BARE_APP = ("from textual.app import App\nfrom textual.widgets import Static\n"
+            "class Bare(App):\n    def compose(self):\n"
+            "        yield Static('PAUSED building the run Network Loss Weights & gradients Diagnostics Predictions')\n"
+            "Bare().run()\n")
+
+
+def first_frame(preset, size, tree=None):
+    """Seconds (and child CPU seconds) from starting `netstep --preset P` to the dashboard on
+    screen (status line and every title the layout shows), and to the run in it (PAUSED)."""
+    titles = FRAME_TITLES if size[0] >= 110 and size[1] >= 32 else ("Loss",)
+
+    def dashboard(text):
+        return (("PAUSED" in text or "building the run" in text) and all(t in text for t in titles)
+                and ("Decision boundary" in text or "Predictions" in text))
+
+    argv = [sys.executable, "-c", BARE_APP] if tree == "bare" else netstep_argv(preset, tree, epochs=False)
+    term = Term(argv, size)
+    out = {}
+    seen = term.wait_for(dashboard, 60)
+    if seen is not None:
+        out["first"] = seen - term.t0
+        out["first_cpu"] = child_cpu(term.proc.pid)
+        ready = term.wait_for(lambda s: "PAUSED" in s, 60)
+        if ready is not None:
+            out["ready"] = ready - term.t0
+            out["ready_cpu"] = child_cpu(term.proc.pid)
+    term.close()
+    return out
 
 
 def headless_rate(preset, seconds):
@@ -192,7 +234,6 @@ def run_case(preset, size, presses, play, tree=None):
         term.close()
         out["error"] = "the dashboard never appeared"
         return out
-    out["first"] = seen - term.t0
     term.drain(1.5)                         # let start-up work (first evaluations, timers) settle
     pid = term.proc.pid
     c0 = child_cpu(pid)
@@ -229,6 +270,9 @@ def run_case(preset, size, presses, play, tree=None):
     if play:
         out["loop_rate"] = headless_rate(preset, play)
         out["ratio"] = out["app_rate"] / out["loop_rate"]
+    out.update(first_frame(preset, size, tree))   # its own process: the flags above are checked first
+    if "first" not in out:
+        out["error"] = "the first frame never appeared"
     return out
 
 
@@ -242,7 +286,11 @@ def main():
                         help="also run each case on this source tree (e.g. `git archive OLD | tar -x -C TREE`), "
                              "interleaved with ours, and print its medians as 'before'")
     parser.add_argument("--targets-only", action="store_true", help="only the cases the issue-14 targets name")
+    parser.add_argument("--first-only", action="store_true",
+                        help="only the first frame of each preset at 120x40 (seconds), a few seconds per run")
     args = parser.parse_args()
+    if args.first_only:
+        return first_only(args)
     presses, play = (10, 2.0) if args.quick else (30, 4.0)
     presets = args.presets.split(",")
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
@@ -293,13 +341,52 @@ def main():
               f"ratio {v / target:6.2f}  {'met' if met else 'MISSED'}{was}")
 
 
+def first_only(args):
+    """The first-frame targets alone: `netstep --preset P` at 120x40, ours and --before's
+    interleaved, every run; the medians, and the ratio ours / before of each number."""
+    trees = [None] + ([os.path.abspath(args.before)] if args.before else [])
+    presets = args.presets.split(",")
+    floor = []
+    print(f"first frame through a pty, 120x40  (load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}); "
+          f"'first': to the dashboard on screen, '_cpu': the child's CPU seconds then, 'ready': to PAUSED")
+    got = {}
+    for run in range(args.runs):
+        floor.append(first_frame("bare", (120, 40), "bare")["first"])
+        print(f"  run {run + 1}  bare Textual app (the floor): first {floor[-1]:.3f}", flush=True)
+        for preset in presets:
+            for tree in trees:
+                r = first_frame(preset, (120, 40), tree)
+                got.setdefault((preset, tree), []).append(r)
+                name = preset + ("*" if tree else "")
+                print(f"  run {run + 1}  {name:9s} " + "  ".join(f"{k} {r.get(k, float('nan')):.3f}"
+                                                                 for k in ("first", "first_cpu", "ready", "ready_cpu")), flush=True)
+    print(f"\nmedians of {args.runs} runs" + (f"  (* = {os.path.abspath(args.before)})" if args.before else ""))
+    med = {}
+    for (preset, tree), rs in got.items():
+        med[preset, tree] = {k: statistics.median(r[k] for r in rs if k in r)
+                             for k in ("first", "first_cpu", "ready", "ready_cpu") if any(k in r for r in rs)}
+        m = med[preset, tree]
+        line = f"  {preset + ('*' if tree else ''):9s} " + "  ".join(f"{k} {v:.3f}" for k, v in m.items())
+        print(line)
+    bare = statistics.median(floor)
+    print(f"  bare Textual app: first {bare:.3f}")
+    for preset in presets:
+        m = med[preset, None]
+        line = (f"  first frame, {preset}, 120x40: {m['first']:.3f} s, target <= 0.5 s, ratio {m['first'] / 0.5:.2f}; "
+                f"ours / bare Textual {m['first'] / bare:.2f}")
+        if args.before:
+            b = med[preset, trees[-1]]
+            line += "; ours / before: " + ", ".join(f"{k} {m[k] / b[k]:.2f}" for k in m if k in b)
+        print(line)
+
+
 def _median(rs):
     """One case's runs as one: the median of each number (latencies pooled)."""
     ok = [r for r in rs if "error" not in r]
     if not ok:
         return rs[0]
     out = dict(ok[0])
-    for k in ("first", "cpu_ms", "idle_ms", "app_rate", "hz", "loop_rate", "ratio"):
+    for k in ("first", "first_cpu", "ready", "cpu_ms", "idle_ms", "app_rate", "hz", "loop_rate", "ratio"):
         if all(k in r for r in ok):
             out[k] = statistics.median(r[k] for r in ok)
     out["latency"] = [x for r in ok for x in r["latency"]]
@@ -319,6 +406,7 @@ def _print_case(r):
             f"{statistics.median(lat):11.1f} / {percentile(lat, 95):7.1f}")
     if "ratio" in r:
         line += f" {r['ratio']:10.3f} {r['app_rate']:9,.0f} {r['loop_rate']:10,.0f} {r['hz']:6.1f}"
+    line += f"   first frame cpu {r.get('first_cpu', float('nan')):.2f} s, run ready {r.get('ready', float('nan')):.2f} s"
     print(line, flush=True)
 
 if __name__ == "__main__":

@@ -22,34 +22,42 @@ from textual.app import App
 from textual.message import Message
 from textual.worker import get_current_worker
 
-import engine
-from engine.init import INITS
 from tui import keys
 from tui.actions.beyond import BeyondActions
 from tui.actions.files import FileActions
 from tui.actions.ops import OpActions
 from tui.actions.shape import ShapeActions
-from tui.classroom.link import attach as attach_classroom, open_sent
+from tui.actions.start import StartActions
+from tui.classroom.link import open_sent
+from tui.lazy import lazy
 from tui.notify import notify_once
 from tui.palette import TrainerCommands
-from tui.run import TICK_HZ, RunController, View
+from tui.run.view import View
+from tui.screens.building import BuildingScreen
 from tui.screens.main import MainScreen
+
+# Nothing above imports NumPy: the engine, the run controller and the panels' modules are
+# imported once the dashboard's frame is on screen (NetstepApp(build=...) builds the run
+# in a worker after the first frame; a run given built imports them before).
+engine = lazy("engine")
 
 UI_BUDGET = 0.12    # share of a core the drawing may take while playing; above it, panels slow down
 MAX_SLOWDOWN = 4.0   # even on a slow machine every panel moves at least every 2 s
-CYCLES = {
-    "dataset": engine.datasets.NAMES,
-    "hidden": engine.activations.HIDDEN,
-    "init": INITS,
-    "optimizer": engine.optim.OPTIMIZERS,
-}
 
 
-class NetstepApp(ShapeActions, OpActions, FileActions, BeyondActions, App):
+def cycle_values(field: str) -> tuple:
+    """The values d, a, i and o step through (the engine's own name tuples)."""
+    from engine.init import INITS
+
+    return {"dataset": engine.datasets.NAMES, "hidden": engine.activations.HIDDEN, "init": INITS,
+            "optimizer": engine.optim.OPTIMIZERS}[field]
+
+
+class NetstepApp(StartActions, ShapeActions, OpActions, FileActions, BeyondActions, App):
     """netstep: watch a neural network train, one cycle per keypress or at full speed."""
 
     TITLE = "netstep"
-    CSS_PATH = ["app.tcss", "widgets/widgets.tcss"]
+    CSS_PATH = ["app.tcss", "widgets/widgets.tcss", "screens/main.tcss"]
     BINDINGS = keys.bindings()
     COMMANDS = App.COMMANDS | {TrainerCommands}
     # A mode (not get_default_screen) so that the screen's own stylesheet is loaded.
@@ -63,9 +71,25 @@ class NetstepApp(ShapeActions, OpActions, FileActions, BeyondActions, App):
             super().__init__()
             self.reason = reason
 
-    def __init__(self, trainer, tick_hz: float = TICK_HZ, **kwargs):
+    def __init__(self, trainer=None, tick_hz: float | None = None, *, build=None, preset: str | None = None,
+                 **kwargs):
+        """trainer: a built run (engine.Trainer), on screen from the first frame. Or build:
+        a function returning one, called in a worker thread once the dashboard's frame is
+        painted (it says "building the run" and which preset's, until then; only help and
+        quit work meanwhile). A UserError from build ends the app with return code 2 and
+        the error in build_error."""
+        if (trainer is None) == (build is None):
+            raise TypeError("NetstepApp takes a trainer or build=, not both")
+        if trainer is None:
+            # Read by App.__init__: the first screen is get_default_screen()'s, the frame.
+            # (Not a mode: a mode's first screen re-parses every stylesheet and restyles
+            # every widget once more, which the first frame would wait for.)
+            self.DEFAULT_MODE = "_default"
         super().__init__(**kwargs)
-        self.state = RunController(trainer)
+        self.state = None        # the RunController, once the run is built
+        self.build_error = None  # what stopped building the run (a user error), shown after exit
+        self._build = build
+        self.preset = preset      # the preset being built (the frame's titles and status line)
         self.view = View()
         self.tick_hz = tick_hz
         self._worker = None
@@ -76,15 +100,16 @@ class NetstepApp(ShapeActions, OpActions, FileActions, BeyondActions, App):
         self.slowdown = 1.0      # multiplies each panel's minimum interval while playing
         self.store = None        # the lessons' progress store, opened by the first L
         self._cpu_mark = None
+        if trainer is not None:
+            self._install(self._controller(trainer))   # tui/actions/start.py
 
     def on_mount(self) -> None:
-        self.set_interval(1 / self.tick_hz, self._tick)
-        attach_classroom(self)   # served: publish where we are, show what the teacher sends
+        self.start_run()   # tui/actions/start.py: now, or once the frame is on screen
 
     # ----- the panels' host (tui.widgets.panel.PanelHost) ----------------------------
 
     def latest_snapshot(self):
-        return self.state.latest
+        return self.state.latest if self.state is not None else None
 
     def register_panel(self, panel) -> None:
         self.panel_registry.add(panel)
@@ -172,6 +197,8 @@ class NetstepApp(ShapeActions, OpActions, FileActions, BeyondActions, App):
 
     async def pause(self) -> None:
         """Stop the worker and wait until it has let go of the trainer."""
+        if self.state is None:   # the run is still being built
+            return
         self.state.playing = False
         worker = self._worker
         if worker is not None and not worker.is_finished:
@@ -194,6 +221,8 @@ class NetstepApp(ShapeActions, OpActions, FileActions, BeyondActions, App):
                         title="Done", timeout=6)
 
     def check_action(self, action: str, parameters):
+        if self.state is None:   # building the run: the frame says so (BuildingScreen)
+            return action in ("quit", "help", "command_palette")
         # Under a dialog, or in the lessons, the dashboard's keys belong to that screen.
         if action in keys.DASHBOARD_ACTIONS and not is_dashboard(self.screen):
             return False
@@ -283,7 +312,7 @@ class NetstepApp(ShapeActions, OpActions, FileActions, BeyondActions, App):
         config = state.config
         if field == "hidden" and not isinstance(config.hidden, str):
             return await self.cycle_layer_activation()  # per-layer activations: the chosen layer's
-        options = CYCLES[field]
+        options = cycle_values(field)
         current = config.hidden if field == "hidden" and isinstance(config.hidden, str) else getattr(config, field)
         start = options.index(current) if current in options else -1
         last_error = None
@@ -393,7 +422,7 @@ def is_dashboard(screen) -> bool:
     The operation view's module is imported when it is first opened (not at start, which
     the first frame waits for): until then no screen can be one."""
     if isinstance(screen, MainScreen):
-        return True
+        return not isinstance(screen, BuildingScreen)
     ops = sys.modules.get("tui.screens.ops")
     return ops is not None and isinstance(screen, ops.OpScreen)
 

@@ -46,6 +46,12 @@ def make_parser():
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
+        from tui.commands import app_cmd
+
+        if app_cmd.quick_preset(argv) is not None:
+            # A preset alone: nothing to check first, so the parser (whose help texts
+            # import the engine) and the run wait until the dashboard's frame is on screen.
+            return app_cmd.run_quick(argv)
         args = make_parser().parse_args(argv)
         return args.handler(args)
     except UserError as e:

@@ -43,5 +43,19 @@ async def wait_for(pilot, condition, what="condition"):
         await pilot.pause(0.02)
 
 
+async def wait_for_run(pilot, app):
+    """An app made with build= (the run built after its first frame): until the dashboard
+    shows the run. make_app's apps have theirs from the start and need no wait."""
+    from tui.screens.building import BuildingScreen
+    from tui.screens.main import MainScreen
+
+    def shown():
+        screen = app.screen
+        return (app.state is not None and isinstance(screen, MainScreen) and not isinstance(screen, BuildingScreen)
+                and bool(screen.query("#status-line")) and "PAUSED" in status(app))
+
+    await wait_for(pilot, shown, "the dashboard with the run")
+
+
 def status(app) -> str:
     return text_of(app.screen.query_one("#status-line"))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 
-import engine
+from tui.lazy import lazy
+
+engine = lazy("engine")  # imported when first used: the first frame does not wait for NumPy
 
 
 class BeyondActions:

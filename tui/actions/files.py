@@ -6,7 +6,9 @@ import csv
 import io
 import os
 
-import engine
+from tui.lazy import lazy
+
+engine = lazy("engine")  # imported when first used: the first frame does not wait for NumPy
 # The dialogs are imported when first opened: the first frame does not wait for them.
 
 

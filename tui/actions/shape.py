@@ -9,9 +9,10 @@ looks (T, k) are views only: nothing is rebuilt.
 
 from __future__ import annotations
 
-import engine
-from engine.activations import HIDDEN
+from tui.lazy import lazy
 from tui.notify import notify_once
+
+engine = lazy("engine")  # imported when first used: the first frame does not wait for NumPy
 
 UNDO_DEPTH = 16   # runs kept for ctrl+z (each holds its data and history)
 
@@ -97,7 +98,7 @@ class ShapeActions:
         changes = dict(sizes=sizes)
         if hidden is not None:
             del hidden[l - 1]
-            changes["hidden"] = hidden if hidden else HIDDEN[0]
+            changes["hidden"] = hidden if hidden else engine.activations.HIDDEN[0]
         await self._apply(config, changes, f"removed hidden layer {l}", max(1, l - 1) if l > 1 else 1)
 
     async def action_add_unit(self) -> None:
@@ -126,6 +127,7 @@ class ShapeActions:
             notify_once(self, "shape", "choose a hidden layer with [ ] to change its activation", timeout=3)
             return
         now = hidden[l - 1]
+        HIDDEN = engine.activations.HIDDEN
         hidden[l - 1] = HIDDEN[(HIDDEN.index(now) + 1) % len(HIDDEN)] if now in HIDDEN else HIDDEN[0]
         await self._apply(config, dict(hidden=hidden), f"layer {l}: {hidden[l - 1]}", l)
 

@@ -13,17 +13,27 @@ from textual.containers import Container
 from textual.screen import Screen
 from tui.widgets.footer import FitFooter as Footer
 
-from tui.widgets.boundary.predictions_panel import PredictionsPanel
-from tui.widgets.diagnostics.diagnostics_panel import DiagnosticsPanel
-from tui.widgets.loss.loss_panel import LossPanel
-from tui.widgets.network.network_panel import NetworkPanel
 from tui.widgets.size_notice import SizeNotice
 from tui.widgets.status.status_bar import StatusBar
-from tui.widgets.weights.weights_panel import WeightsPanel
 
 FULL = (110, 32)
 COMPACT = (80, 24)
 SIDE = ("weights", "network", "diagnostics")
+
+
+def panel_classes() -> dict:
+    """The dashboard's panels by id, in the full layout's order.
+
+    Imported here, not at the top: they import NumPy, and the app paints the dashboard's
+    frame (tui/screens/building.py) before that; its worker calls this to import them."""
+    from tui.widgets.boundary.predictions_panel import PredictionsPanel
+    from tui.widgets.diagnostics.diagnostics_panel import DiagnosticsPanel
+    from tui.widgets.loss.loss_panel import LossPanel
+    from tui.widgets.network.network_panel import NetworkPanel
+    from tui.widgets.weights.weights_panel import WeightsPanel
+
+    return {"network": NetworkPanel, "loss": LossPanel, "weights": WeightsPanel, "diagnostics": DiagnosticsPanel,
+            "predictions": PredictionsPanel}
 
 
 def layout_for(width: int, height: int, full=FULL, compact=COMPACT) -> str:
@@ -49,11 +59,8 @@ class MainScreen(Screen):
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
         with Container(id="panels"):
-            yield NetworkPanel(id="network")
-            yield LossPanel(id="loss")
-            yield WeightsPanel(id="weights")
-            yield DiagnosticsPanel(id="diagnostics")
-            yield PredictionsPanel(id="predictions")
+            for name, panel in panel_classes().items():
+                yield panel(id=name)
         yield SizeNotice(id="too-small")
         yield Footer()
 
