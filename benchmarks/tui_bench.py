@@ -78,11 +78,24 @@ def percentile(xs, p):
     return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
 
 
-def child_cpu(pid) -> float:
-    """utime + stime of the process (every thread), in seconds."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rpartition(")")[2].split()
+def child_cpu(pid, tid=None) -> float:
+    """utime + stime of the process (every thread), or of one of its threads, in seconds."""
+    path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
+    try:
+        with open(path) as f:
+            fields = f.read().rpartition(")")[2].split()
+    except OSError:   # the thread ended
+        return 0.0
     return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def thread_cpus(pid) -> dict:
+    """{thread id: CPU seconds} for every thread of the process."""
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return {}
+    return {int(t): child_cpu(pid, t) for t in tids}
 
 
 class Term:
@@ -184,7 +197,7 @@ def headless_rate(preset, seconds):
             return n / (perf() - t0)
 
 
-def run_case(preset, size, presses, play, tree=None):
+def run_case(preset, size, presses, play, tree=None, play_only=False):
     term = Term(netstep_argv(preset, tree), size)
     out = {"preset": preset, "size": size, "tree": tree}
     seen = term.wait_for(lambda s: "PAUSED" in s, 60)
@@ -195,6 +208,8 @@ def run_case(preset, size, presses, play, tree=None):
     out["first"] = seen - term.t0
     term.drain(1.5)                         # let start-up work (first evaluations, timers) settle
     pid = term.proc.pid
+    if play_only:
+        presses = 0
     c0 = child_cpu(pid)
     term.drain(presses * SPACING)
     idle = child_cpu(pid) - c0
@@ -209,22 +224,33 @@ def run_case(preset, size, presses, play, tree=None):
             lat.append(done - t)
         term.drain(max(0.0, SPACING - (time.perf_counter() - t)))
     busy = child_cpu(pid) - c0
-    out["cpu_ms"] = max(0.0, busy - idle) / presses * 1000
-    out["idle_ms"] = idle / presses * 1000
+    if presses:
+        out["cpu_ms"] = max(0.0, busy - idle) / presses * 1000
+        out["idle_ms"] = idle / presses * 1000
     out["latency"] = lat
     if play:
         s0 = term.step() or 0
         term.key(b"p")
-        t0 = time.perf_counter()
+        term.drain(0.3)                     # the worker thread exists now
+        s0, t0 = term.step() or s0, time.perf_counter()
+        c0 = thread_cpus(pid)
         b0 = len(term.bursts)
         term.drain(play)
-        term.key(b"p")
-        t1 = time.perf_counter()
+        s1, t1 = term.step() or s0, time.perf_counter()
+        c1 = thread_cpus(pid)
         hz = (len(term.bursts) - b0) / (t1 - t0)
+        term.key(b"p")
         term.drain(0.8)
-        s1 = term.step() or s0
         out["app_rate"] = (s1 - s0) / (t1 - t0)
         out["hz"] = hz
+        # Per thread, CPU share of the wall time: the main thread (event loop: drawing, the
+        # compositor), the busiest other one (the training worker) and the rest (the writer).
+        used = {tid: c1[tid] - c0.get(tid, 0.0) for tid in c1}
+        main = used.pop(pid, 0.0)
+        worker = max(used.values(), default=0.0)
+        out["cpu_main"] = main / (t1 - t0)
+        out["cpu_worker"] = worker / (t1 - t0)
+        out["cpu_other"] = (sum(used.values()) - worker) / (t1 - t0)
     term.close()
     if play:
         out["loop_rate"] = headless_rate(preset, play)
@@ -242,6 +268,8 @@ def main():
                         help="also run each case on this source tree (e.g. `git archive OLD | tar -x -C TREE`), "
                              "interleaved with ours, and print its medians as 'before'")
     parser.add_argument("--targets-only", action="store_true", help="only the cases the issue-14 targets name")
+    parser.add_argument("--play-only", action="store_true",
+                        help="only the playing cases (120x40), no paused presses: the app's threads' CPU while playing")
     args = parser.parse_args()
     presses, play = (10, 2.0) if args.quick else (30, 4.0)
     presets = args.presets.split(",")
@@ -260,6 +288,8 @@ def main():
     if args.targets_only:
         named = {(t[1], t[2]) for t in TARGETS}
         cases = [c for c in cases if c in named]
+    if args.play_only:
+        cases = [c for c in cases if c[1] == (120, 40)]
     trees = [None] + ([os.path.abspath(args.before)] if args.before else [])
     runs = {}
     for run in range(args.runs):
@@ -267,7 +297,7 @@ def main():
             print(f"run {run + 1} of {args.runs}")
         for preset, size in cases:
             for tree in trees:   # before and after back to back: the same machine load
-                r = run_case(preset, size, presses, play if size == (120, 40) else 0, tree)
+                r = run_case(preset, size, presses, play if size == (120, 40) else 0, tree, args.play_only)
                 runs.setdefault((tree, preset, size), []).append(r)
                 _print_case(r)
     results = {(p, s): _median(rs) for (tree, p, s), rs in runs.items() if tree is None}
@@ -299,7 +329,8 @@ def _median(rs):
     if not ok:
         return rs[0]
     out = dict(ok[0])
-    for k in ("first", "cpu_ms", "idle_ms", "app_rate", "hz", "loop_rate", "ratio"):
+    for k in ("first", "cpu_ms", "idle_ms", "app_rate", "hz", "loop_rate", "ratio", "cpu_main", "cpu_worker",
+              "cpu_other"):
         if all(k in r for r in ok):
             out[k] = statistics.median(r[k] for r in ok)
     out["latency"] = [x for r in ok for x in r["latency"]]
@@ -315,10 +346,13 @@ def _print_case(r):
         print(f"{preset:8s} {tag:>7s}  {r['error']}")
         return
     lat = [x * 1000 for x in r["latency"]] or [float("nan")]
-    line = (f"{preset:8s} {tag:>7s} {r['first']:8.2f} {r['cpu_ms']:13.1f} {r['idle_ms']:8.1f} "
+    nan = float("nan")
+    line = (f"{preset:8s} {tag:>7s} {r['first']:8.2f} {r.get('cpu_ms', nan):13.1f} {r.get('idle_ms', nan):8.1f} "
             f"{statistics.median(lat):11.1f} / {percentile(lat, 95):7.1f}")
     if "ratio" in r:
         line += f" {r['ratio']:10.3f} {r['app_rate']:9,.0f} {r['loop_rate']:10,.0f} {r['hz']:6.1f}"
+        line += (f"   threads' CPU share: main {r['cpu_main']:.3f} worker {r['cpu_worker']:.3f} "
+                 f"other {r['cpu_other']:.3f}")
     print(line, flush=True)
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from tui.run.plane import PlaneMaker
 from tui.run.rate import RateMeter
 from tui.run.snapshot import Snapshot, facts_of
 
-TICK_HZ = 16                     # the UI samples the latest snapshot this often (every screen)
+TICK_HZ = 13                     # the UI samples the latest snapshot this often (every screen): >= 12 frames/s
 CHUNK_SECONDS = 0.01             # the worker checks for commands and snapshot requests this often
 EVAL_INTERVAL = 1 / TICK_HZ      # while playing, full-data evaluate() runs only for a snapshot (below)
 EDIT_ROWS = 8                    # examples whose outputs a weight edit shows before and after

@@ -1,0 +1,64 @@
+"""While playing, a frame shows the status line; the other panels draw from the UI thread's CPU credit.
+
+The UI thread's CPU is training time lost (it holds the GIL the training thread needs), so
+tui/app.py draws the panels other than the status line only while the UI thread has spent
+less than UI_BUDGET of a core, and each at least every MAX_WAIT seconds."""
+
+from __future__ import annotations
+
+import tui.app
+from tests.tui.app_helpers import make_app, status, wait_for
+from tui.widgets.status.status_bar import StatusBar
+
+
+def _others(app):
+    return [p for p in app.panels() if not isinstance(p, StatusBar) and p.display]
+
+
+async def test_without_credit_only_the_status_line_moves_while_playing(monkeypatch):
+    monkeypatch.setattr(tui.app, "UI_BUDGET", 0.0)     # no credit ever
+    monkeypatch.setattr(tui.app, "MAX_WAIT", 1e9)
+    app = make_app(epochs=10**9)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.state.latest.playing, "the first playing snapshot")
+        drawn = {p: p._drawn for p in _others(app)}
+        frames, seen = app.frames, set()
+        while app.frames < frames + 6:
+            seen.add(status(app).split("step ")[1].split()[0])
+            await pilot.pause(0.02)
+        assert len(seen) >= 3, "the status line's step moved frame by frame"
+        assert {p: p._drawn for p in _others(app)} == drawn, "no other panel drew without credit"
+        await pilot.press("p")
+        await wait_for(pilot, lambda: not app.state.worker_active, "pause")
+        await pilot.pause()
+        final = app.state.latest
+        assert not final.playing
+        # Paused, every panel shows the final snapshot at once.
+        assert all(p._drawn == (final.run_id, final.version) for p in _others(app))
+        assert f"step {final.step:,}" in status(app)
+
+
+async def test_with_credit_the_panels_move_while_playing(monkeypatch):
+    monkeypatch.setattr(tui.app, "UI_BUDGET", 10.0)    # more than a core: always credit
+    app = make_app(epochs=10**9)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.state.latest.playing, "the first playing snapshot")
+        loss = app.screen.query_one("#loss")
+        start = loss._drawn
+        await wait_for(pilot, lambda: loss._drawn != start and app.state.latest.playing, "the loss panel drawn")
+        await pilot.press("p")
+
+
+async def test_a_panel_waits_at_most_max_wait(monkeypatch):
+    monkeypatch.setattr(tui.app, "UI_BUDGET", 0.0)
+    monkeypatch.setattr(tui.app, "MAX_WAIT", 0.3)
+    app = make_app(epochs=10**9)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.state.latest.playing, "the first playing snapshot")
+        loss = app.screen.query_one("#loss")
+        start = loss._drawn
+        await wait_for(pilot, lambda: loss._drawn != start, "the loss panel drawn after MAX_WAIT")
+        await pilot.press("p")
