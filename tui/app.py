@@ -83,6 +83,7 @@ class NetstepApp(ShapeActions, OpActions, FileActions, BeyondActions, App):
         self.store = None        # the lessons' progress store, opened by the first L
         self.credit = 0.0        # seconds of UI-thread CPU the panels may still spend while playing
         self._cpu_mark = None    # (perf_counter, thread_time) of the UI thread at the last tick
+        self._panel_frame = False  # the last frame drew a panel (not the status line)
 
     def on_mount(self) -> None:
         self.set_interval(1 / self.tick_hz, self._tick)
@@ -123,10 +124,14 @@ class NetstepApp(ShapeActions, OpActions, FileActions, BeyondActions, App):
                 panel.show(snap, force)
             return
         now = time.monotonic()
-        waiting = sorted((p for p in panels if not isinstance(p, StatusBar) and p._drawn != (snap.run_id, snap.version)),
-                         key=lambda p: p._drawn_at)
+        # Never two panel frames in a row: the status line keeps half the frames or more.
+        panel_frame, self._panel_frame = self._panel_frame, False
+        waiting = [] if panel_frame else sorted(
+            (p for p in panels if not isinstance(p, StatusBar) and p._drawn != (snap.run_id, snap.version)),
+            key=lambda p: p._drawn_at)
         for panel in waiting:
             if (panels_due or now - panel._drawn_at >= MAX_WAIT) and panel.show(snap) and _repaints(panel):
+                self._panel_frame = True
                 return   # this frame's box; a panel whose draw changed nothing leaves it to the next
         for panel in panels:
             if isinstance(panel, StatusBar):

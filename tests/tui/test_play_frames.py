@@ -7,7 +7,7 @@ less than UI_BUDGET of a core, and each at least every MAX_WAIT seconds."""
 from __future__ import annotations
 
 import tui.app
-from tests.tui.app_helpers import make_app, status, wait_for
+from tests.tui.app_helpers import make_app, status, text_of, wait_for
 from tui.widgets.status.status_bar import StatusBar
 
 
@@ -61,4 +61,53 @@ async def test_a_panel_waits_at_most_max_wait(monkeypatch):
         loss = app.screen.query_one("#loss")
         start = loss._drawn
         await wait_for(pilot, lambda: loss._drawn != start, "the loss panel drawn after MAX_WAIT")
+        await pilot.press("p")
+
+
+async def test_while_playing_the_loss_numbers_say_the_step_they_are_of(monkeypatch):
+    """Behaviour change (issue 14): playing, the full data is evaluated at most every
+    EVAL_INTERVAL, so the status line says "at step N:" before the loss and the loss panel's
+    title "(all data at step N)"; the numbers are the engine's at that step."""
+    import engine
+    import tui.run.controller as controller
+    from tui.fmt import num
+
+    monkeypatch.setattr(tui.app, "UI_BUDGET", 10.0)            # every panel draws
+    monkeypatch.setattr(controller, "EVAL_INTERVAL", 1e9)      # only the trainer's own evaluations
+    app = make_app(epochs=10**9)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.state.trainer.step_count > 3000, "3000 steps of play")
+        loss = app.screen.query_one("#loss")
+        await wait_for(pilot, lambda: app.state.latest.loss_lags and "at step" in str(loss.border_title),
+                       "a frame whose loss is of an earlier step")
+        line = status(app)                      # both read in one go: the event loop draws between awaits
+        title = str(loss.border_title)
+        key = text_of(app.screen.query_one("#loss-key")).replace("━", " ")
+        await pilot.press("p")
+    shown = int(line.split("step ")[1].split()[0].replace(",", ""))
+    at = int(line.split("at step ")[1].split(":")[0].replace(",", ""))
+    assert at < shown
+    config = engine.presets["default"].replace(epochs=10**9)
+
+    def loss_at(step):
+        t = engine.build(config)
+        for _ in range(step):
+            t.step()
+        return t.evaluate(record=False)["loss"]
+    assert f"train loss {num(loss_at(at), 9, 4)}" in line
+    key_at = int(title.split("at step ")[1].split(")")[0].replace(",", ""))
+    assert f"loss {loss_at(key_at):.4g}" in key
+
+
+async def test_with_credit_to_spare_the_status_line_still_moves(monkeypatch):
+    """However much credit, a panel takes at most every other frame: the step counter moves."""
+    monkeypatch.setattr(tui.app, "UI_BUDGET", 10.0)
+    app = make_app(epochs=10**9)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.state.latest.playing, "the first playing snapshot")
+        seen = set()
+        await wait_for(pilot, lambda: seen.add(status(app).split("step ")[1].split()[0]) or len(seen) >= 4,
+                       "the status line's step moving while panels draw")
         await pilot.press("p")
