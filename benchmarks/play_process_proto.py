@@ -53,9 +53,10 @@ def _snapshot(t, state):
             "metrics": dict(state["metrics"])}
 
 
-def _loop(t, stop, want, deliver):
+def _loop(t, stop, want, deliver, cpu=None):
     """The worker: chunks of steps; between chunks, a snapshot if asked for."""
     state = {}
+    c0 = time.thread_time()
     perf = time.perf_counter
     while not stop():
         end = perf() + CHUNK_SECONDS
@@ -63,6 +64,8 @@ def _loop(t, stop, want, deliver):
             t.step()
         if want():
             deliver(_snapshot(t, state))
+        if cpu is not None:
+            cpu[0] = time.thread_time() - c0
 
 
 def _burn(seconds):
@@ -76,9 +79,11 @@ def _burn(seconds):
 
 
 def _ui(seconds, ui_s, ask, take):
-    """The UI thread: FRAME_HZ frames a second, each asking for a snapshot and drawing ui_s of CPU."""
+    """The UI thread: FRAME_HZ frames a second, each asking for a snapshot and drawing ui_s of CPU.
+    Returns (frames per second, the UI thread's share of a core)."""
     period = 1 / FRAME_HZ
     t0 = time.perf_counter()
+    c0 = time.thread_time()
     nxt = t0
     frames = 0
     while time.perf_counter() - t0 < seconds:
@@ -88,16 +93,18 @@ def _ui(seconds, ui_s, ask, take):
         _burn(ui_s)
         frames += 1
         time.sleep(max(0.0, nxt - time.perf_counter()))
-    return frames / (time.perf_counter() - t0)
+    wall = time.perf_counter() - t0
+    return frames / wall, (time.thread_time() - c0) / wall
 
 
 def headless(preset, seconds, ui_s):
     t = _trainer(preset)
-    s0, t0 = t.step_count, time.perf_counter()
+    s0, t0, c0 = t.step_count, time.perf_counter(), time.thread_time()
     while time.perf_counter() - t0 < seconds:
         for _ in range(16):
             t.step()
-    return (t.step_count - s0) / (time.perf_counter() - t0), None
+    n = t.step_count - s0
+    return n / (time.perf_counter() - t0), n / (time.thread_time() - c0), None
 
 
 def threaded(preset, seconds, ui_s):
@@ -112,26 +119,28 @@ def threaded(preset, seconds, ui_s):
     def want():
         return flags["want"]
 
-    worker = threading.Thread(target=_loop, args=(t, lambda: flags["stop"], want, deliver))
+    cpu = [0.0]
+    worker = threading.Thread(target=_loop, args=(t, lambda: flags["stop"], want, deliver, cpu))
     s0, t0 = t.step_count, time.perf_counter()
     worker.start()
-    fps = _ui(seconds, ui_s, lambda: flags.__setitem__("want", True), lambda: box[-1:] and box.clear())
+    fps, ui = _ui(seconds, ui_s, lambda: flags.__setitem__("want", True), lambda: box[-1:] and box.clear())
     flags["stop"] = True
     steps = t.step_count - s0
     wall = time.perf_counter() - t0
     worker.join()
-    return steps / wall, fps
+    return steps / wall, steps / cpu[0], (fps, ui)
 
 
 def _child(preset, conn):
     t = _trainer(preset)
     asked = [False]
+    cpu = [0.0]
 
     def want():
         while conn.poll():
             msg = conn.recv()
             if msg == "stop":
-                conn.send(t.step_count)
+                conn.send((t.step_count, cpu[0]))
                 raise SystemExit
             asked[0] = True
         return asked[0]
@@ -142,7 +151,7 @@ def _child(preset, conn):
 
     conn.send(t.step_count)
     try:
-        _loop(t, lambda: False, want, deliver)
+        _loop(t, lambda: False, want, deliver, cpu)
     except SystemExit:
         pass
 
@@ -159,15 +168,16 @@ def process(preset, seconds, ui_s):
         while parent.poll():
             parent.recv()
 
-    fps = _ui(seconds, ui_s, lambda: parent.send("want"), take)
+    fps, ui = _ui(seconds, ui_s, lambda: parent.send("want"), take)
     parent.send("stop")
     wall = time.perf_counter() - t0
     while True:
         msg = parent.recv()
-        if isinstance(msg, int):
+        if isinstance(msg, tuple):
             break
     p.join()
-    return (msg - s0) / wall, fps
+    steps = msg[0] - s0
+    return steps / wall, steps / msg[1], (fps, ui)
 
 
 def main():
@@ -179,16 +189,27 @@ def main():
     a = ap.parse_args()
     print(f"{a.preset}: {FRAME_HZ} frames/s with {a.ui_ms:g} ms of UI CPU each, {a.seconds:g} s per case "
           f"(load average {os.getloadavg()[0]:.2f})")
+    print("  per case: steps/s (/ headless), steps per CPU second of the training loop (/ headless), "
+          "frames/s, UI share of a core")
     ratios = {"thread": [], "process": []}
+    est = {"thread": [], "process": []}
     for run in range(a.runs):
-        base, _ = headless(a.preset, a.seconds, a.ui_ms / 1000)
-        line = f"  round {run + 1}: headless {base:9,.0f} steps/s"
+        base, base_cpu, _ = headless(a.preset, a.seconds, a.ui_ms / 1000)
+        line = f"  round {run + 1}: headless {base:8,.0f} ({base_cpu:8,.0f}/cpu s)"
         for name, fn in (("thread", threaded), ("process", process)):
-            rate, fps = fn(a.preset, a.seconds, a.ui_ms / 1000)
+            rate, per_cpu, (fps, ui) = fn(a.preset, a.seconds, a.ui_ms / 1000)
             ratios[name].append(rate / base)
-            line += f"   {name} {rate:9,.0f} ({rate / base:.3f}, {fps:.1f} frames/s)"
+            eff = per_cpu / base_cpu
+            # On free cores: a thread gets the GIL only while the UI thread does not hold it
+            # (1 - UI share); a process runs beside it. Both at their own efficiency.
+            est[name].append(eff * (1 - ui) if name == "thread" else eff)
+            line += (f" | {name} {rate:8,.0f} ({rate / base:.2f}) {per_cpu:8,.0f}/cpu s ({eff:.3f}) "
+                     f"{fps:.1f} f/s ui {ui:.3f}")
         print(line, flush=True)
-    print("  medians: " + "   ".join(f"{k} / headless {statistics.median(v):.3f}" for k, v in ratios.items()))
+    print("  medians, wall clock (load-dependent): " +
+          "   ".join(f"{k} / headless {statistics.median(v):.3f}" for k, v in ratios.items()))
+    print("  medians, estimate for free cores (CPU clocks: efficiency x the GIL's share): " +
+          "   ".join(f"{k} / headless {statistics.median(v):.3f}" for k, v in est.items()))
 
 
 if __name__ == "__main__":

@@ -60,7 +60,7 @@ async def _play(preset, size, seconds):
                     only_worker(label)(time.thread_time() - t)
             setattr(obj, name, wrapper)
         trainer = state.trainer
-        for obj, name, label in ((trainer, "evaluate", "  evaluate"), (trainer.history, "curve", "  curve")):
+        for obj, name, label in ((trainer, "evaluate", "  evaluate*"), (trainer.history, "curve", "  curve")):
             f = getattr(obj, name)
 
             def wrapper(*a, f=f, label=label, **k):
@@ -142,9 +142,10 @@ def _report(tag, r):
     print(f"  training thread CPU   {r['worker_cpu'] * 1000:7.1f} ms/s")
     snap = r.get("snapshot", 0.0)
     print(f"    snapshot()          {snap * 1000:7.1f} ms/s")
-    for k in ("  evaluate", "  diagnostics", "  plane/confusion", "  curve"):
+    for k in ("  evaluate*", "  diagnostics", "  plane/confusion", "  curve"):
         print(f"    {k:20s}{r.get(k, 0.0) * 1000:7.1f} ms/s")
     print(f"    stepping and rest   {(r['worker_cpu'] - snap) * 1000:7.1f} ms/s")
+    print("    (* evaluate: the snapshots' and the trainer's own scheduled ones, inside its steps)")
     print(f"  UI thread CPU         {r['ui_cpu'] * 1000:7.1f} ms/s  ({r['ui_cpu'] / frames * 1000:.1f} ms/frame; "
           f"show_all {r['show_all'] / frames * 1000:.1f} ms/frame)")
     print(f"  process CPU           {r['process_cpu'] * 1000:7.1f} ms/s")

@@ -311,3 +311,35 @@ def test_at_a_watchers_stop_the_metrics_are_of_that_step():
     _wait(lambda: player.reason is not None, "the watcher's stop")
     assert player.pause() == "met"
     assert len(w.seen) == 40 and all(step == at for step, at in w.seen)
+
+
+def test_playing_the_curve_is_taken_at_most_every_curve_interval(monkeypatch):
+    """Behaviour change (issue 14): playing, a snapshot within CURVE_INTERVAL of the last
+    curve carries it (curve.n_steps names its last step); paused, or after a rewind, it is
+    the history's curve as it stands."""
+    import tui.run.controller as controller
+
+    clock = [1000.0]
+    monkeypatch.setattr(controller.time, "perf_counter", lambda: clock[0])
+    c = _controller()
+    t = c.trainer
+    c.playing = True
+    clock[0] += controller.CURVE_INTERVAL
+    t.step()
+    first = c.refresh()
+    assert first.curve.n_steps == first.step == 1
+    t.step()
+    carried = c.refresh()
+    assert carried.step == 2 and carried.curve is first.curve and carried.curve.n_steps == 1
+    clock[0] += controller.CURVE_INTERVAL
+    fresh = c.refresh()
+    assert fresh.curve.n_steps == fresh.step == 2
+    t.step()
+    c.playing = False
+    paused = c.refresh()
+    assert paused.curve.n_steps == paused.step == 3 and paused.curve is t.history.curve()
+    c.playing = True
+    c.refresh()
+    step = c.rewind()                           # as a queued command does between chunks
+    rewound = c.refresh()                       # no time has passed, but the history was cut back
+    assert rewound.curve.n_steps == rewound.step == step and rewound.curve is t.history.curve()

@@ -44,6 +44,10 @@ CHUNK_SECONDS = 0.01             # the worker checks for commands and snapshot r
 # it is not the snapshot's step). Paused, or in a lesson (whose verdicts read the metrics),
 # every snapshot's metrics are at its own step.
 EVAL_INTERVAL = 0.25
+# While playing, the history's curve (bounded, ~0.6 ms to copy) is taken for a snapshot at most
+# every CURVE_INTERVAL; it names its own last step (curve.n_steps), and the loss plot's x axis
+# ends there. Paused, and after a rewind or a new run, every snapshot takes it afresh.
+CURVE_INTERVAL = 0.25
 EDIT_ROWS = 8                    # examples whose outputs a weight edit shows before and after
 MAX_EDIT = 1e6                   # |weight| a hand edit may set (larger ones overflow the forward pass)
 SPEEDS = (None, 1000, 100, 10)   # steps per second while playing; None is full speed
@@ -87,6 +91,7 @@ class RunController:
         self._diag_error = None
         self._diag_at = -math.inf  # perf_counter() of the latest measurement
         self._eval_at = -math.inf  # perf_counter() of the latest evaluation for a snapshot while playing
+        self._curve = None         # (perf_counter(), curve) of the latest curve taken for a snapshot
         self.planes = PlaneMaker()  # unit maps, boundary, confusion: at most 3 a second while playing
         self.install(trainer)
         self.latest = self.snapshot()
@@ -107,6 +112,7 @@ class RunController:
         self.rate.reset()
         self._diag_key = None
         self._eval_at = -math.inf
+        self._curve = None
         self.stepper = engine.stepper.OpStepper(trainer)  # op mode: one matrix operation at a time
         self.edit = None           # the latest hand edit of a weight (until the next step)
         with _quiet():
@@ -133,6 +139,7 @@ class RunController:
         so theta - prev is no longer the latest update."""
         if weights:
             self._stepped = False
+        self._curve = None
         with _quiet():
             self.metrics = self.trainer.evaluate()
         self.version += 1
@@ -141,6 +148,7 @@ class RunController:
         """Back to the trainer's newest checkpoint from before a blow-up. Returns its step."""
         self.stepper.reset()
         step = self.trainer.rewind()
+        self._curve = None         # the history was cut back
         np.copyto(self._prev, self.trainer.net.theta)
         self._stepped = False
         self.finished = False
@@ -498,6 +506,15 @@ class RunController:
         self._eval_at = now
         self.metrics = self._latest_metrics()
 
+    def _take_curve(self):
+        """The history's curve for a snapshot (see CURVE_INTERVAL)."""
+        now = time.perf_counter()
+        if self.playing and self._curve is not None and now - self._curve[0] < CURVE_INTERVAL:
+            return self._curve[1]
+        curve = self.trainer.history.curve()
+        self._curve = (now, curve)
+        return curve
+
     def snapshot(self) -> Snapshot:
         """Copy what the panels need. Call only while owning the trainer."""
         trainer = self.trainer
@@ -531,7 +548,7 @@ class RunController:
             grad_norm=None if result is None else result.grad_norm, clipped=result is not None and result.clipped,
             lr=trainer.lr, l2=trainer.l2, optimizer=trainer.opt.name, metrics=dict(self.metrics),
             theta=theta, g=g, change=change, params=params, grads=grads, changes=changes,
-            curve=trainer.history.curve(),
+            curve=self._take_curve(),
             diagnostics=self._diag, diag_error=self._diag_error, halted=trainer.halted,
             playing=self.playing, steps_per_s=self.rate.rate() if self.playing else None,
             speed=self.speed, finished=self.finished, taken_at=time.perf_counter(),

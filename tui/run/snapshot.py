@@ -101,6 +101,7 @@ class Snapshot:
     grads: dict                 # dW1, db1 ...
     changes: dict               # dW1, db1 ... -> the latest update's change
     curve: Any                  # trainer.history.curve(): the engine's frozen, bounded copy of the history
+                                # (while playing up to CURVE_INTERVAL old: curve.n_steps is its last step)
     diagnostics: dict | None    # engine.diagnostics.measure(...).to_dict(), at `step`
     diag_error: str | None
     halted: Any                 # the guard's NonFinite record (frozen) or None
