@@ -84,6 +84,7 @@ class NetstepApp(ShapeActions, OpActions, FileActions, BeyondActions, App):
         self.credit = 0.0        # seconds of UI-thread CPU the panels may still spend while playing
         self._cpu_mark = None    # (perf_counter, thread_time) of the UI thread at the last tick
         self._panel_frame = False  # the last frame drew a panel (not the status line)
+        self._status_snap = None   # the snapshot the status line shows
 
     def on_mount(self) -> None:
         self.set_interval(1 / self.tick_hz, self._tick)
@@ -122,20 +123,26 @@ class NetstepApp(ShapeActions, OpActions, FileActions, BeyondActions, App):
         if force or not snap.playing or not self.stagger:
             for panel in panels:
                 panel.show(snap, force)
+            self._status_snap = snap
             return
         now = time.monotonic()
         # Never two panel frames in a row: the status line keeps half the frames or more.
         panel_frame, self._panel_frame = self._panel_frame, False
+        # A panel draws the snapshot the status line shows (never a newer one: the step on the
+        # status line is never behind a panel's), or this one if the status line has none yet.
+        shown = self._status_snap
+        psnap = shown if shown is not None and shown.playing and shown.run_id == snap.run_id else snap
         waiting = [] if panel_frame else sorted(
-            (p for p in panels if not isinstance(p, StatusBar) and p._drawn != (snap.run_id, snap.version)),
+            (p for p in panels if not isinstance(p, StatusBar) and p._drawn != (psnap.run_id, psnap.version)),
             key=lambda p: p._drawn_at)
         for panel in waiting:
-            if (panels_due or now - panel._drawn_at >= MAX_WAIT) and panel.show(snap) and _repaints(panel):
+            if (panels_due or now - panel._drawn_at >= MAX_WAIT) and panel.show(psnap) and _repaints(panel):
                 self._panel_frame = True
                 return   # this frame's box; a panel whose draw changed nothing leaves it to the next
         for panel in panels:
             if isinstance(panel, StatusBar):
                 panel.show(snap)
+                self._status_snap = snap
 
     def redraw(self) -> None:
         """After a change of view (layer, scale, layout): draw the latest snapshot again."""

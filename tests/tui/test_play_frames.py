@@ -111,3 +111,22 @@ async def test_with_credit_to_spare_the_status_line_still_moves(monkeypatch):
         await wait_for(pilot, lambda: seen.add(status(app).split("step ")[1].split()[0]) or len(seen) >= 4,
                        "the status line's step moving while panels draw")
         await pilot.press("p")
+
+
+async def test_no_panel_shows_a_newer_snapshot_than_the_status_line(monkeypatch):
+    """A panel frame draws the snapshot the status line shows: the status line's step is
+    never behind a panel's (a panel one frame ahead said "at step N" past the status line's)."""
+    monkeypatch.setattr(tui.app, "UI_BUDGET", 10.0)
+    app = make_app(epochs=10**9)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.state.latest.playing, "the first playing snapshot")
+        bar = app.screen.query_one(StatusBar)
+        panel_frames = 0
+        for _ in range(60):
+            await pilot.pause(0.03)
+            others = [p._drawn for p in _others(app) if p._drawn is not None]
+            assert all(d <= bar._drawn for d in others), (bar._drawn, others)
+            panel_frames += app._panel_frame
+        assert panel_frames >= 3
+        await pilot.press("p")
