@@ -80,6 +80,16 @@ async def _play(preset, size, seconds):
                 only_worker("  diagnostics")(time.thread_time() - t)
         engine.diagnostics.measure = timed_measure
 
+        from tui.widgets.panel import Panel
+        draws = collections.Counter()
+        panel_show = Panel.show
+
+        def counted_show(self, snap, force=False):
+            drew = panel_show(self, snap, force)
+            if drew:
+                draws[type(self).__name__] += 1
+            return drew
+        Panel.show = counted_show
         show_all = app.show_all
         ui = collections.Counter()
 
@@ -96,11 +106,13 @@ async def _play(preset, size, seconds):
         s0, f0 = trainer.step_count, app.frames
         w0, ui0, t0, p0 = state.worker_cpu, time.thread_time(), time.perf_counter(), time.process_time()
         sub0 = dict(worker_acc)
+        d0 = dict(draws)
         show0 = ui["show_all"]
         await asyncio.sleep(seconds)
         s1, f1 = trainer.step_count, app.frames
         w1, ui1, t1, p1 = state.worker_cpu, time.thread_time(), time.perf_counter(), time.process_time()
         sub1 = dict(worker_acc)
+        d1 = dict(draws)
         show1 = ui["show_all"]
         await pilot.press("p")
         await pilot.pause(0.3)
@@ -108,6 +120,7 @@ async def _play(preset, size, seconds):
     out = {"wall": wall, "steps_per_s": (s1 - s0) / wall, "frames_per_s": (f1 - f0) / wall,
            "worker_cpu": (w1 - w0) / wall, "ui_cpu": (ui1 - ui0) / wall, "process_cpu": (p1 - p0) / wall,
            "show_all": (show1 - show0) / wall}
+    out["draws"] = {k: (d1[k] - d0.get(k, 0)) / wall for k in d1}
     for k in sub1:
         out[k] = (sub1[k] - sub0.get(k, 0.0)) / wall
     out["loop"], out["loop_per_cpu"] = _headless(preset, seconds)
@@ -148,6 +161,7 @@ def _report(tag, r):
     print("    (* evaluate: the snapshots' and the trainer's own scheduled ones, inside its steps)")
     print(f"  UI thread CPU         {r['ui_cpu'] * 1000:7.1f} ms/s  ({r['ui_cpu'] / frames * 1000:.1f} ms/frame; "
           f"show_all {r['show_all'] / frames * 1000:.1f} ms/frame)")
+    print("  panel draws per second: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(r.get("draws", {}).items())))
     print(f"  process CPU           {r['process_cpu'] * 1000:7.1f} ms/s")
 
 

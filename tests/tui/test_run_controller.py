@@ -196,7 +196,7 @@ def test_playing_evaluates_only_for_the_snapshots():
     assert len(unscheduled) <= 3    # the requested snapshot, the stop, the final snapshot
 
 
-def test_diagnostics_while_playing_are_measured_at_most_4_a_second_and_name_their_step(monkeypatch):
+def test_diagnostics_while_playing_are_measured_at_most_every_diag_interval_and_name_their_step(monkeypatch):
     """Behaviour change (issue 14): playing, a snapshot within DIAG_INTERVAL of the last
     measurement carries it (its "step" says which step it describes) instead of measuring
     again on the training thread; paused, every snapshot measures its own step."""

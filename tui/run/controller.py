@@ -55,7 +55,7 @@ SPEEDS = (None, 1000, 100, 10)   # steps per second while playing; None is full 
 # a moved run when paused (once per key), at the snapshot's step. Playing, diagnostics (~3 ms on
 # digits) are measured at most every DIAG_INTERVAL: a snapshot in between carries the last one,
 # whose "step" names the step it describes (panel subtitle).
-DIAG_INTERVAL = 0.25
+DIAG_INTERVAL = 0.5      # the diagnostics panel redraws at most every 0.5 s (its MIN_INTERVAL) anyway
 
 
 def _quiet():
