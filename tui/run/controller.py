@@ -14,8 +14,9 @@ accepted step (the comparison run steps in lockstep there), `watcher` says where
 play must stop and look (the step's budget, a check that now holds), and `extras`
 adds the lesson's fields to each snapshot.
 
-No Textual here. A little over 500 lines: the play loop and the snapshot belong together
-(both decide what a snapshot may show); splitting them would spread that rule over two files.
+No Textual here. About 560 lines: the play loop and the snapshot belong together (both
+decide what a snapshot may show, and how often while playing it measures the loss, the
+diagnostics and the curve); splitting them would spread that rule over two files.
 """
 
 from __future__ import annotations
