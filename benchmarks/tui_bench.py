@@ -22,9 +22,11 @@ cost). Per case it measures:
    same length, divided by N. Also the key-to-screen latency: from writing the key to
    the screen's status line showing the new step (median, p95).
 3. Playing: `p`, PLAY seconds, `p`; steps per second read from the status line against
-   a plain loop of Trainer.step() on the same run in this process (run after the app
-   has quit, so the two never share the cores), and screen updates per second (output
-   bursts at least 10 ms apart).
+   a plain loop of Trainer.step() on the same run in this process (half run before the
+   app starts and half after it has quit, so the two never share the cores), screen
+   updates per second (output bursts at least 10 ms apart), and each of the app's threads'
+   share of a core (/proc/PID/task: main = the event loop and drawing, worker = training).
+   `--play-only` measures only this, at 120x40.
 
 Then it prints each issue-14 target with the measured value and value / target (a ratio
 <= 1 meets a "at most" target; >= 1 meets an "at least" one). Nothing here is a test.
@@ -83,11 +85,24 @@ def percentile(xs, p):
     return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
 
 
-def child_cpu(pid) -> float:
-    """utime + stime of the process (every thread), in seconds."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rpartition(")")[2].split()
+def child_cpu(pid, tid=None) -> float:
+    """utime + stime of the process (every thread), or of one of its threads, in seconds."""
+    path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
+    try:
+        with open(path) as f:
+            fields = f.read().rpartition(")")[2].split()
+    except OSError:   # the thread ended
+        return 0.0
     return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def thread_cpus(pid) -> dict:
+    """{thread id: CPU seconds} for every thread of the process."""
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return {}
+    return {int(t): child_cpu(pid, t) for t in tids}
 
 
 class Term:
@@ -226,7 +241,10 @@ def headless_rate(preset, seconds):
             return n / (perf() - t0)
 
 
-def run_case(preset, size, presses, play, tree=None):
+def run_case(preset, size, presses, play, tree=None, play_only=False):
+    # The headless loop runs half before the app and half after (never beside it): the
+    # machine's load drifts, and the mean of the two brackets the app's play.
+    pre = headless_rate(preset, play / 2) if play else None
     term = Term(netstep_argv(preset, tree), size)
     out = {"preset": preset, "size": size, "tree": tree}
     seen = term.wait_for(lambda s: "PAUSED" in s, 60)
@@ -236,6 +254,8 @@ def run_case(preset, size, presses, play, tree=None):
         return out
     term.drain(1.5)                         # let start-up work (first evaluations, timers) settle
     pid = term.proc.pid
+    if play_only:
+        presses = 0
     c0 = child_cpu(pid)
     term.drain(presses * SPACING)
     idle = child_cpu(pid) - c0
@@ -250,25 +270,36 @@ def run_case(preset, size, presses, play, tree=None):
             lat.append(done - t)
         term.drain(max(0.0, SPACING - (time.perf_counter() - t)))
     busy = child_cpu(pid) - c0
-    out["cpu_ms"] = max(0.0, busy - idle) / presses * 1000
-    out["idle_ms"] = idle / presses * 1000
+    if presses:
+        out["cpu_ms"] = max(0.0, busy - idle) / presses * 1000
+        out["idle_ms"] = idle / presses * 1000
     out["latency"] = lat
     if play:
         s0 = term.step() or 0
         term.key(b"p")
-        t0 = time.perf_counter()
+        term.drain(0.3)                     # the worker thread exists now
+        s0, t0 = term.step() or s0, time.perf_counter()
+        c0 = thread_cpus(pid)
         b0 = len(term.bursts)
         term.drain(play)
-        term.key(b"p")
-        t1 = time.perf_counter()
+        s1, t1 = term.step() or s0, time.perf_counter()
+        c1 = thread_cpus(pid)
         hz = (len(term.bursts) - b0) / (t1 - t0)
+        term.key(b"p")
         term.drain(0.8)
-        s1 = term.step() or s0
         out["app_rate"] = (s1 - s0) / (t1 - t0)
         out["hz"] = hz
+        # Per thread, CPU share of the wall time: the main thread (event loop: drawing, the
+        # compositor), the busiest other one (the training worker) and the rest (the writer).
+        used = {tid: c1[tid] - c0.get(tid, 0.0) for tid in c1}
+        main = used.pop(pid, 0.0)
+        worker = max(used.values(), default=0.0)
+        out["cpu_main"] = main / (t1 - t0)
+        out["cpu_worker"] = worker / (t1 - t0)
+        out["cpu_other"] = (sum(used.values()) - worker) / (t1 - t0)
     term.close()
     if play:
-        out["loop_rate"] = headless_rate(preset, play)
+        out["loop_rate"] = (pre + headless_rate(preset, play / 2)) / 2
         out["ratio"] = out["app_rate"] / out["loop_rate"]
     out.update(first_frame(preset, size, tree))   # its own process: the flags above are checked first
     if "first" not in out:
@@ -288,6 +319,8 @@ def main():
     parser.add_argument("--targets-only", action="store_true", help="only the cases the issue-14 targets name")
     parser.add_argument("--first-only", action="store_true",
                         help="only the first frame of each preset at 120x40 (seconds), a few seconds per run")
+    parser.add_argument("--play-only", action="store_true",
+                        help="only the playing cases (120x40), no paused presses: the app's threads' CPU while playing")
     args = parser.parse_args()
     if args.first_only:
         return first_only(args)
@@ -308,6 +341,8 @@ def main():
     if args.targets_only:
         named = {(t[1], t[2]) for t in TARGETS}
         cases = [c for c in cases if c in named]
+    if args.play_only:
+        cases = [c for c in cases if c[1] == (120, 40)]
     trees = [None] + ([os.path.abspath(args.before)] if args.before else [])
     runs = {}
     for run in range(args.runs):
@@ -315,7 +350,7 @@ def main():
             print(f"run {run + 1} of {args.runs}")
         for preset, size in cases:
             for tree in trees:   # before and after back to back: the same machine load
-                r = run_case(preset, size, presses, play if size == (120, 40) else 0, tree)
+                r = run_case(preset, size, presses, play if size == (120, 40) else 0, tree, args.play_only)
                 runs.setdefault((tree, preset, size), []).append(r)
                 _print_case(r)
     results = {(p, s): _median(rs) for (tree, p, s), rs in runs.items() if tree is None}
@@ -386,7 +421,8 @@ def _median(rs):
     if not ok:
         return rs[0]
     out = dict(ok[0])
-    for k in ("first", "first_cpu", "ready", "cpu_ms", "idle_ms", "app_rate", "hz", "loop_rate", "ratio"):
+    for k in ("first", "first_cpu", "ready", "cpu_ms", "idle_ms", "app_rate", "hz", "loop_rate", "ratio", "cpu_main",
+              "cpu_worker", "cpu_other"):
         if all(k in r for r in ok):
             out[k] = statistics.median(r[k] for r in ok)
     out["latency"] = [x for r in ok for x in r["latency"]]
@@ -402,10 +438,13 @@ def _print_case(r):
         print(f"{preset:8s} {tag:>7s}  {r['error']}")
         return
     lat = [x * 1000 for x in r["latency"]] or [float("nan")]
-    line = (f"{preset:8s} {tag:>7s} {r['first']:8.2f} {r['cpu_ms']:13.1f} {r['idle_ms']:8.1f} "
+    nan = float("nan")
+    line = (f"{preset:8s} {tag:>7s} {r['first']:8.2f} {r.get('cpu_ms', nan):13.1f} {r.get('idle_ms', nan):8.1f} "
             f"{statistics.median(lat):11.1f} / {percentile(lat, 95):7.1f}")
     if "ratio" in r:
         line += f" {r['ratio']:10.3f} {r['app_rate']:9,.0f} {r['loop_rate']:10,.0f} {r['hz']:6.1f}"
+        line += (f"   threads' CPU share: main {r['cpu_main']:.3f} worker {r['cpu_worker']:.3f} "
+                 f"other {r['cpu_other']:.3f}")
     line += f"   first frame cpu {r.get('first_cpu', float('nan')):.2f} s, run ready {r.get('ready', float('nan')):.2f} s"
     print(line, flush=True)
 

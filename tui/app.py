@@ -35,14 +35,20 @@ from tui.palette import TrainerCommands
 from tui.run.view import View
 from tui.screens.building import BuildingScreen
 from tui.screens.main import MainScreen
+from tui.widgets.status.status_bar import StatusBar
 
 # Nothing above imports NumPy: the engine, the run controller and the panels' modules are
 # imported once the dashboard's frame is on screen (NetstepApp(build=...) builds the run
 # in a worker after the first frame; a run given built imports them before).
 engine = lazy("engine")
 
-UI_BUDGET = 0.12    # share of a core the drawing may take while playing; above it, panels slow down
-MAX_SLOWDOWN = 4.0   # even on a slow machine every panel moves at least every 2 s
+# While playing, the UI thread's CPU is training time lost: it holds the GIL the training
+# thread needs (2 cores, pure-Python drawing). So a frame (TICK_HZ a second) always shows
+# the status line, and the other panels draw only from a CPU credit: UI_BUDGET of a core,
+# counted on the UI thread's own clock (time.thread_time: drawing, the compositor, events).
+UI_BUDGET = 0.06     # share of a core the whole UI thread may take while playing
+CREDIT_CAP = 0.03    # seconds of UI CPU the credit may save up (no burst of panels after a quiet spell)
+MAX_WAIT = 2.0       # while playing, every panel moves at least this often whatever the credit
 
 
 def cycle_values(field: str) -> tuple:
@@ -95,11 +101,14 @@ class NetstepApp(StartActions, ShapeActions, OpActions, FileActions, BeyondActio
         self._worker = None
         self._shown = None
         self.frames = 0          # snapshots handed to the panels (the benchmark reads it)
-        self.stagger = True      # while playing: one throttled panel per frame (see show_all)
+        self.stagger = True      # while playing: the status line each frame, other panels from a credit
         self.panel_registry = set()  # every mounted Panel (see Panel.on_mount)
-        self.slowdown = 1.0      # multiplies each panel's minimum interval while playing
+        self.slowdown = 1.0      # multiplies each panel's minimum interval while playing (classroom: busy)
         self.store = None        # the lessons' progress store, opened by the first L
-        self._cpu_mark = None
+        self.credit = 0.0        # seconds of UI-thread CPU the panels may still spend while playing
+        self._cpu_mark = None    # (perf_counter, thread_time) of the UI thread at the last tick
+        self._panel_frame = False  # the last frame drew a panel (not the status line)
+        self._status_snap = None   # the snapshot the status line shows
         if trainer is not None:
             self._install(self._controller(trainer))   # tui/actions/start.py
 
@@ -126,7 +135,12 @@ class NetstepApp(StartActions, ShapeActions, OpActions, FileActions, BeyondActio
             if panel.is_attached and panel.screen in stack:
                 yield panel
 
-    def show_all(self, snap=None, force=False) -> None:
+    def show_all(self, snap=None, force=False, panels_due=True) -> None:
+        """Hand snap to every panel. While playing (unless force or stagger is off) a frame
+        draws the status line, or, when panels_due (the UI thread has credit, see _tick), the
+        one panel that has waited longest instead; a panel waiting MAX_WAIT draws regardless.
+        One box per frame: Textual repaints the bounding box of everything changed in a
+        frame, and the status line (top row) with a panel far below is the whole screen."""
         snap = snap or self.state.latest
         self._shown = snap
         self.frames += 1
@@ -134,18 +148,26 @@ class NetstepApp(StartActions, ShapeActions, OpActions, FileActions, BeyondActio
         if force or not snap.playing or not self.stagger:
             for panel in panels:
                 panel.show(snap, force)
+            self._status_snap = snap
             return
-        # While playing, at most one throttled panel per frame (longest-waiting first), and
-        # on every other frame at most, so the status line keeps half the frames or more.
-        # Textual repaints the bounding box of everything changed in a frame: a status
-        # line (top row) and a panel (far below) together would repaint the whole screen.
-        if self.frames % 2:
-            for panel in sorted((p for p in panels if p.MIN_INTERVAL > 0), key=lambda p: p._drawn_at):
-                if panel.show(snap):
-                    return
+        now = time.monotonic()
+        # Never two panel frames in a row: the status line keeps half the frames or more.
+        panel_frame, self._panel_frame = self._panel_frame, False
+        # A panel draws the snapshot the status line shows (never a newer one: the step on the
+        # status line is never behind a panel's), or this one if the status line has none yet.
+        shown = self._status_snap
+        psnap = shown if shown is not None and shown.playing and shown.run_id == snap.run_id else snap
+        waiting = [] if panel_frame else sorted(
+            (p for p in panels if not isinstance(p, StatusBar) and p._drawn != (psnap.run_id, psnap.version)),
+            key=lambda p: p._drawn_at)
+        for panel in waiting:
+            if (panels_due or now - panel._drawn_at >= MAX_WAIT) and panel.show(psnap) and _repaints(panel):
+                self._panel_frame = True
+                return   # this frame's box; a panel whose draw changed nothing leaves it to the next
         for panel in panels:
-            if panel.MIN_INTERVAL == 0:
+            if isinstance(panel, StatusBar):
                 panel.show(snap)
+                self._status_snap = snap
 
     def redraw(self) -> None:
         """After a change of view (layer, scale, layout): draw the latest snapshot again."""
@@ -153,35 +175,28 @@ class NetstepApp(StartActions, ShapeActions, OpActions, FileActions, BeyondActio
 
     def _tick(self) -> None:
         state = self.state
+        due = True
         if state.worker_active:
             state.request_snapshot()
-            self._budget()
+            due = self._credit()
         else:
             self._cpu_mark = None
         snap = state.latest
         if snap is not self._shown:
-            self.show_all(snap)
+            self.show_all(snap, panels_due=due)
 
-    def _budget(self) -> None:
-        """Keep drawing to about UI_BUDGET of a core: the GIL it holds is training time lost.
-
-        Once a second, take the process's CPU time less the training thread's (what
-        drawing, the event loop and the terminal writer cost) over the wall time, and
-        scale the panels' intervals by it (the status line keeps the tick rate)."""
-        state = self.state
-        mark = (time.perf_counter(), time.process_time(), state.worker_cpu, state.worker_runs)
-        if self._cpu_mark is None or self._cpu_mark[3] != mark[3]:
-            self._cpu_mark = mark
-            return
-        wall = mark[0] - self._cpu_mark[0]
-        if wall < 1.0:
-            return
-        share = ((mark[1] - self._cpu_mark[1]) - (mark[2] - self._cpu_mark[2])) / wall
-        self._cpu_mark = mark
-        if share > UI_BUDGET:
-            self.slowdown = min(MAX_SLOWDOWN, self.slowdown * share / UI_BUDGET)
-        elif share < UI_BUDGET / 2:
-            self.slowdown = max(1.0, self.slowdown * 0.7)
+    def _credit(self) -> bool:
+        """Add UI_BUDGET of the wall time since the last tick to the credit, less the UI
+        thread's CPU since then (the last frame's drawing and compositing included).
+        Whether a panel other than the status line may draw this frame."""
+        mark = (time.perf_counter(), time.thread_time())
+        last, self._cpu_mark = self._cpu_mark, mark
+        if last is None:
+            self.credit = 0.0
+            return False
+        earned = UI_BUDGET * (mark[0] - last[0]) - (mark[1] - last[1])
+        self.credit = min(CREDIT_CAP, self.credit + earned)
+        return self.credit > 0
 
     # ----- owning the trainer ------------------------------------------------------
 
@@ -414,6 +429,12 @@ class NetstepApp(StartActions, ShapeActions, OpActions, FileActions, BeyondActio
         store = getattr(self, "store", None)
         if store is not None:
             store.close()
+
+
+def _repaints(panel) -> bool:
+    """Whether a draw left anything of the panel to repaint (Textual's own dirty marks)."""
+    return any(getattr(w, "_dirty_regions", True) or getattr(w, "_layout_required", False)
+               for w in panel.walk_children(with_self=True))
 
 
 def is_dashboard(screen) -> bool:

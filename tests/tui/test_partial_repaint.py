@@ -117,3 +117,34 @@ def test_steps_drawn_by_changed_lines_equal_a_full_repaint(preset):
         assert term.colours() == partial_colours
     finally:
         term.close()
+
+
+def _read_for(term, seconds):
+    import select
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        ready, _, _ = select.select([term.master], [], [], 0.05)
+        if ready:
+            term.stream.feed(os.read(term.master, 1 << 16))
+
+
+def test_after_playing_with_panels_drawn_from_credit_the_screen_equals_a_full_repaint():
+    """While playing, panels other than the status line draw only from the UI's CPU credit
+    (tui/app.py); once paused, the screen must be exactly what a full repaint draws."""
+    term = Screen(_command() + ["--preset", "default", "--epochs", "1000000000"], 120, 40)
+    try:
+        term.settle("PAUSED")
+        os.write(term.master, b"p")
+        _read_for(term, 1.5)                  # playing: never quiet, so no settle() here
+        assert "PLAYING" in term.text()
+        os.write(term.master, b"p")
+        term.settle("PAUSED")
+        partial, partial_colours = term.text(), term.colours()
+        term.resize(100, 40)
+        term.settle()
+        term.resize(120, 40)
+        term.settle(lambda: (term.text(), term.colours()) == (partial, partial_colours))
+        assert term.text() == partial
+        assert term.colours() == partial_colours
+    finally:
+        term.close()

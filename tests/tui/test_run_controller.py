@@ -73,9 +73,10 @@ def test_play_pause_and_a_snapshot_requested_while_playing():
     _wait(lambda: c.latest is not old, "a snapshot taken by the worker")
     snap = c.latest
     assert isinstance(snap, Snapshot) and snap.playing and snap.step > 0
-    # the loss describes the snapshot's own step; the diagnostics (measured at most
-    # DIAG_INTERVAL apart while playing) name the step they describe, never a later one
-    assert snap.metrics["step"] == snap.step and snap.diagnostics["step"] <= snap.step
+    # Behaviour change (issue 14): while playing, the loss (evaluated at most EVAL_INTERVAL
+    # apart) and the diagnostics (DIAG_INTERVAL) name the step they describe, never a later one
+    assert snap.loss_step == snap.metrics["step"] <= snap.step and snap.diagnostics["step"] <= snap.step
+    assert snap.loss_lags == (snap.loss_step != snap.step)
     with pytest.raises(dataclasses.FrozenInstanceError):
         snap.step = 0
     assert "trainer" not in {f.name for f in dataclasses.fields(snap)}
@@ -195,7 +196,7 @@ def test_playing_evaluates_only_for_the_snapshots():
     assert len(unscheduled) <= 3    # the requested snapshot, the stop, the final snapshot
 
 
-def test_diagnostics_while_playing_are_measured_at_most_4_a_second_and_name_their_step(monkeypatch):
+def test_diagnostics_while_playing_are_measured_at_most_every_diag_interval_and_name_their_step(monkeypatch):
     """Behaviour change (issue 14): playing, a snapshot within DIAG_INTERVAL of the last
     measurement carries it (its "step" says which step it describes) instead of measuring
     again on the training thread; paused, every snapshot measures its own step."""
@@ -226,3 +227,119 @@ def test_diagnostics_while_playing_are_measured_at_most_4_a_second_and_name_thei
     c.playing = False                        # paused: measured at once, whatever the clock
     paused = c.refresh()
     assert paused.step == 4 and paused.diagnostics["step"] == 4
+
+
+def _off_schedule(trainer):
+    """Step the trainer until its next step is not one it evaluates by itself."""
+    from engine.history import is_eval_step
+    while is_eval_step(trainer.step_count + 1):
+        trainer.step()
+
+
+def test_playing_evaluates_for_snapshots_at_most_every_eval_interval(monkeypatch):
+    """Behaviour change (issue 14): playing, a snapshot within EVAL_INTERVAL of the last
+    evaluation for a snapshot carries its metrics (loss_step says which step) or the trainer's
+    own newer scheduled evaluation, instead of evaluating the full data on every frame;
+    paused, every snapshot's loss is at its own step."""
+    import tui.run.controller as controller
+    from engine.history import is_eval_step
+
+    clock = [1000.0]
+    monkeypatch.setattr(controller.time, "perf_counter", lambda: clock[0])
+    c = _controller()
+    t = c.trainer
+    for _ in range(2000):
+        t.step()
+    _off_schedule(t)
+    c.refresh()
+    c.playing = True                          # as the worker's snapshots are taken
+    calls = _count_evaluations(t)
+    clock[0] += controller.EVAL_INTERVAL      # the paused evaluation is old by now
+    t.step()
+    first = c.refresh()
+    assert calls == [first.step] and first.loss_step == first.step and not first.loss_lags
+    _off_schedule(t)
+    t.step()
+    carried = c.refresh()                     # no time has passed: the last evaluation stands
+    assert carried.step > first.step and carried.loss_step == first.step and carried.loss_lags
+    assert carried.loss == first.loss and calls == [first.step]
+    while not is_eval_step(t.step_count + 1):
+        t.step()
+    t.step()                                  # the trainer evaluates this step by its schedule
+    scheduled = t.step_count
+    assert calls[-1] == scheduled
+    t.step()
+    adopted = c.refresh()                     # its numbers are newer: taken, at no cost
+    assert adopted.loss_step == scheduled == adopted.step - 1 and calls[-1] == scheduled
+    assert adopted.metrics == t.evaluated
+    reference = engine.build(c.config)
+    for _ in range(scheduled):
+        reference.step()
+    assert adopted.loss == reference.evaluate(record=False)["loss"]
+    clock[0] += controller.EVAL_INTERVAL
+    _off_schedule(t)
+    t.step()
+    fresh = c.refresh()
+    assert fresh.loss_step == fresh.step and calls[-1] == fresh.step
+    _off_schedule(t)
+    t.step()
+    c.playing = False                          # paused: evaluated at once, whatever the clock
+    paused = c.refresh()
+    assert paused.loss_step == paused.step and not paused.loss_lags and calls[-1] == paused.step
+
+
+class _Watcher:
+    """A lesson's watcher: a stop every 25 steps; records the metrics' step at each stop."""
+
+    def __init__(self, c):
+        self.c, self.seen = c, []
+
+    def next_stop(self, step_count):
+        return (step_count // 25 + 1) * 25
+
+    def at_stop(self):
+        self.seen.append((self.c.trainer.step_count, self.c.metrics["step"]))
+        return "met" if len(self.seen) >= 40 else None
+
+
+def test_at_a_watchers_stop_the_metrics_are_of_that_step():
+    """A lesson's check at a stop reads the controller's metrics: they are of the step it
+    stops at, although snapshots while playing evaluate only every EVAL_INTERVAL."""
+    c = _controller()
+    w = c.watcher = _Watcher(c)
+    player = Player(c)
+    _wait(lambda: player.reason is not None, "the watcher's stop")
+    assert player.pause() == "met"
+    assert len(w.seen) == 40 and all(step == at for step, at in w.seen)
+
+
+def test_playing_the_curve_is_taken_at_most_every_curve_interval(monkeypatch):
+    """Behaviour change (issue 14): playing, a snapshot within CURVE_INTERVAL of the last
+    curve carries it (curve.n_steps names its last step); paused, or after a rewind, it is
+    the history's curve as it stands."""
+    import tui.run.controller as controller
+
+    clock = [1000.0]
+    monkeypatch.setattr(controller.time, "perf_counter", lambda: clock[0])
+    c = _controller()
+    t = c.trainer
+    c.playing = True
+    clock[0] += controller.CURVE_INTERVAL
+    t.step()
+    first = c.refresh()
+    assert first.curve.n_steps == first.step == 1
+    t.step()
+    carried = c.refresh()
+    assert carried.step == 2 and carried.curve is first.curve and carried.curve.n_steps == 1
+    clock[0] += controller.CURVE_INTERVAL
+    fresh = c.refresh()
+    assert fresh.curve.n_steps == fresh.step == 2
+    t.step()
+    c.playing = False
+    paused = c.refresh()
+    assert paused.curve.n_steps == paused.step == 3 and paused.curve is t.history.curve()
+    c.playing = True
+    c.refresh()
+    step = c.rewind()                           # as a queued command does between chunks
+    rewound = c.refresh()                       # no time has passed, but the history was cut back
+    assert rewound.curve.n_steps == rewound.step == step and rewound.curve is t.history.curve()

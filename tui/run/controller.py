@@ -14,8 +14,9 @@ accepted step (the comparison run steps in lockstep there), `watcher` says where
 play must stop and look (the step's budget, a check that now holds), and `extras`
 adds the lesson's fields to each snapshot.
 
-No Textual here. A little over 500 lines: the play loop and the snapshot belong together
-(both decide what a snapshot may show); splitting them would spread that rule over two files.
+No Textual here. About 560 lines: the play loop and the snapshot belong together (both
+decide what a snapshot may show, and how often while playing it measures the loss, the
+diagnostics and the curve); splitting them would spread that rule over two files.
 """
 
 from __future__ import annotations
@@ -35,17 +36,27 @@ from tui.run.plane import PlaneMaker
 from tui.run.rate import RateMeter
 from tui.run.snapshot import Snapshot, facts_of
 
-TICK_HZ = 16                     # the UI samples the latest snapshot this often (every screen)
+TICK_HZ = 13                     # the UI samples the latest snapshot this often (every screen): >= 12 frames/s
 CHUNK_SECONDS = 0.01             # the worker checks for commands and snapshot requests this often
-EVAL_INTERVAL = 1 / TICK_HZ      # while playing, full-data evaluate() runs only for a snapshot (below)
+# While playing, full-data evaluate() runs for a snapshot at most every EVAL_INTERVAL (on digits
+# it is ~1.5 ms, per frame the largest part of a snapshot): a snapshot in between carries the
+# latest metrics (the trainer's own scheduled evaluations included), and metrics["step"] says
+# which step they describe (Snapshot.loss_step; the status line and the loss panel say it when
+# it is not the snapshot's step). Paused, or in a lesson (whose verdicts read the metrics),
+# every snapshot's metrics are at its own step.
+EVAL_INTERVAL = 0.25
+# While playing, the history's curve (bounded, ~0.6 ms to copy) is taken for a snapshot at most
+# every CURVE_INTERVAL; it names its own last step (curve.n_steps), and the loss plot's x axis
+# ends there. Paused, and after a rewind or a new run, every snapshot takes it afresh.
+CURVE_INTERVAL = 0.25
 EDIT_ROWS = 8                    # examples whose outputs a weight edit shows before and after
 MAX_EDIT = 1e6                   # |weight| a hand edit may set (larger ones overflow the forward pass)
 SPEEDS = (None, 1000, 100, 10)   # steps per second while playing; None is full speed
 # Full-data evaluation and diagnostics: on the thread owning the trainer, once per snapshot of
-# a moved run (<= TICK_HZ a second playing, once per key paused), at the snapshot's step.
-# Playing, diagnostics (~3 ms on digits) are measured at most every DIAG_INTERVAL: a snapshot
-# in between carries the last one, whose "step" names the step it describes (panel subtitle).
-DIAG_INTERVAL = 0.25
+# a moved run when paused (once per key), at the snapshot's step. Playing, diagnostics (~3 ms on
+# digits) are measured at most every DIAG_INTERVAL: a snapshot in between carries the last one,
+# whose "step" names the step it describes (panel subtitle).
+DIAG_INTERVAL = 0.5      # the diagnostics panel redraws at most every 0.5 s (its MIN_INTERVAL) anyway
 
 
 def _quiet():
@@ -80,6 +91,8 @@ class RunController:
         self._diag = None
         self._diag_error = None
         self._diag_at = -math.inf  # perf_counter() of the latest measurement
+        self._eval_at = -math.inf  # perf_counter() of the latest evaluation for a snapshot while playing
+        self._curve = None         # (perf_counter(), curve) of the latest curve taken for a snapshot
         self.planes = PlaneMaker()  # unit maps, boundary, confusion: at most 3 a second while playing
         self.install(trainer)
         self.latest = self.snapshot()
@@ -99,6 +112,8 @@ class RunController:
         self.unlimited = False
         self.rate.reset()
         self._diag_key = None
+        self._eval_at = -math.inf
+        self._curve = None
         self.stepper = engine.stepper.OpStepper(trainer)  # op mode: one matrix operation at a time
         self.edit = None           # the latest hand edit of a weight (until the next step)
         with _quiet():
@@ -125,6 +140,7 @@ class RunController:
         so theta - prev is no longer the latest update."""
         if weights:
             self._stepped = False
+        self._curve = None
         with _quiet():
             self.metrics = self.trainer.evaluate()
         self.version += 1
@@ -133,6 +149,7 @@ class RunController:
         """Back to the trainer's newest checkpoint from before a blow-up. Returns its step."""
         self.stepper.reset()
         step = self.trainer.rewind()
+        self._curve = None         # the history was cut back
         np.copyto(self._prev, self.trainer.net.theta)
         self._stepped = False
         self.finished = False
@@ -382,12 +399,12 @@ class RunController:
                 if n and not self.playing and trainer.halted is None:
                     self.metrics = trainer.evaluate()  # the stopped run's loss (snapshots evaluate the rest)
                 if self.playing and stop_at is not None and trainer.step_count >= stop_at:
+                    if trainer.halted is None and self.metrics["step"] != trainer.step_count:
+                        self.metrics = self._latest_metrics()   # the check looks at this step
                     why = self.watcher.at_stop()
                     if why:
                         reason = why
                         self.playing = False
-                        if trainer.halted is None and self.metrics["step"] != trainer.step_count:
-                            self.metrics = trainer.evaluate()
                 self._service()
                 if speed is not None:
                     if self.speed != speed:  # speed changed: start pacing afresh
@@ -465,15 +482,46 @@ class RunController:
             self._diag = None
             self._diag_error = f"{type(e).__name__}: {e}"
 
+    def _latest_metrics(self):
+        """Full-data metrics at the current step: the trainer's own evaluation if it made one
+        there (its scheduled steps), else a fresh evaluate()."""
+        m = self.trainer.evaluated
+        if m is not None and m["step"] == self.trainer.step_count and m is not self.metrics:
+            return dict(m)
+        return self.trainer.evaluate(record=False)
+
+    def _metrics(self):
+        """The metrics a snapshot carries (see EVAL_INTERVAL)."""
+        trainer = self.trainer
+        if self.edit is not None or self.metrics.get("step") == trainer.step_count:
+            return
+        now = time.perf_counter()
+        # A lesson (a watcher) evaluates for every snapshot: its verdicts read these metrics.
+        if self.playing and self.watcher is None and now - self._eval_at < EVAL_INTERVAL:
+            m = trainer.evaluated   # a scheduled evaluation since costs nothing: the newest stands
+            if m is not None and m["step"] > self.metrics.get("step", -1):
+                self.metrics = dict(m)
+            return
+        # The headline loss is the full-data loss at the weights on show (as `train --json`);
+        # after a refused step too: the kept weights' loss (often inf), never an old number.
+        self._eval_at = now
+        self.metrics = self._latest_metrics()
+
+    def _take_curve(self):
+        """The history's curve for a snapshot (see CURVE_INTERVAL)."""
+        now = time.perf_counter()
+        if self.playing and self._curve is not None and now - self._curve[0] < CURVE_INTERVAL:
+            return self._curve[1]
+        curve = self.trainer.history.curve()
+        self._curve = (now, curve)
+        return curve
+
     def snapshot(self) -> Snapshot:
         """Copy what the panels need. Call only while owning the trainer."""
         trainer = self.trainer
         net = trainer.net
         with _quiet():
-            if self.edit is None and self.metrics.get("step") != trainer.step_count:
-                # The headline loss is the full-data loss at the weights on show (as `train --json`);
-                # after a refused step too: the kept weights' loss (often inf), never an old number.
-                self.metrics = trainer.evaluate(record=False)
+            self._metrics()
             self._diagnostics()
         theta = net.theta.copy()
         last = trainer.last
@@ -501,7 +549,7 @@ class RunController:
             grad_norm=None if result is None else result.grad_norm, clipped=result is not None and result.clipped,
             lr=trainer.lr, l2=trainer.l2, optimizer=trainer.opt.name, metrics=dict(self.metrics),
             theta=theta, g=g, change=change, params=params, grads=grads, changes=changes,
-            curve=trainer.history.curve(),
+            curve=self._take_curve(),
             diagnostics=self._diag, diag_error=self._diag_error, halted=trainer.halted,
             playing=self.playing, steps_per_s=self.rate.rate() if self.playing else None,
             speed=self.speed, finished=self.finished, taken_at=time.perf_counter(),

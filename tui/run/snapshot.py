@@ -86,13 +86,14 @@ class Snapshot:
     config: Any                 # engine.RunConfig (frozen) as the run stands (lr included)
     step: int
     epoch: int
-    loss: float | None          # the full-data training loss at the current weights (evaluate()), at `step`
+    loss: float | None          # the full-data training loss (evaluate()) at loss_step: `step` when paused
     grad_norm: float | None
     clipped: bool
     lr: float
     l2: float
     optimizer: str
-    metrics: dict               # the latest evaluate() (loss, accuracy, test_...), at `step` when paused
+    metrics: dict               # the latest evaluate() (loss, accuracy, test_...) at metrics["step"]: `step` when
+                                # paused; while playing up to EVAL_INTERVAL (tui/run/controller.py) older
     theta: np.ndarray
     g: np.ndarray | None
     change: np.ndarray | None
@@ -100,6 +101,7 @@ class Snapshot:
     grads: dict                 # dW1, db1 ...
     changes: dict               # dW1, db1 ... -> the latest update's change
     curve: Any                  # trainer.history.curve(): the engine's frozen, bounded copy of the history
+                                # (while playing up to CURVE_INTERVAL old: curve.n_steps is its last step)
     diagnostics: dict | None    # engine.diagnostics.measure(...).to_dict(), at `step`
     diag_error: str | None
     halted: Any                 # the guard's NonFinite record (frozen) or None
@@ -112,6 +114,18 @@ class Snapshot:
     edit: Any = None            # tui.opstate.WeightEdit after a hand edit (until the next step)
     plane: Any = None           # engine.plane.Plane (2-D inputs): every unit and the output over the input plane
     confusion: Any = None       # (counts (K, K), "test" or "training") for more than two classes or no plane
+
+    @property
+    def loss_step(self):
+        """The step `loss` and `metrics` describe (None before any evaluation)."""
+        return self.metrics.get("step") if self.metrics else None
+
+    @property
+    def loss_lags(self) -> bool:
+        """Whether `loss` and `metrics` describe an earlier step than `step` (while playing):
+        then whatever shows them must say their step."""
+        s = self.loss_step
+        return s is not None and s != self.step
 
     def param(self, name):
         """W1, b1, ... (and dW1, db1, ..., ΔW1 ...) from this snapshot, or None."""

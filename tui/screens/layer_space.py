@@ -114,7 +114,8 @@ class LayerSpaceScreen(Screen):
                    f"  [dim]the best straight line found separates[/] [b]{sep:.0%}[/]")
         self.query_one("#ls-head", Static).update(
             f"[b]The space layer {space.layer} makes[/]: {what}\n"
-            f"[dim]step[/] {snap.step}  [dim]loss[/] {'—' if snap.loss is None else f'{snap.loss:.4g}'}{verdict}")
+            f"[dim]step[/] {snap.step}  [dim]loss{_at(snap)}[/] {'—' if snap.loss is None else f'{snap.loss:.4g}'}"
+            f"{verdict}")
         r, g, b = ROW_LINE
         r2, g2, b2 = COL_LINE
         self.query_one("#ls-key", Static).update(
@@ -146,3 +147,9 @@ class LayerSpaceScreen(Screen):
 
     def action_close(self) -> None:
         self.dismiss()
+
+
+def _at(snap) -> str:
+    """Playing, the loss may be of an earlier step (evaluated 4 times a second): which one."""
+    lags = getattr(snap, "loss_lags", False) or (snap.playing and getattr(snap, "loss_step", None) is not None)
+    return f" at step {snap.loss_step:,}" if lags else ""

@@ -56,7 +56,11 @@ class LossPanel(Panel):
         # The status line's loss (snap.loss) is kept inside the axis too, whichever it shows.
         self.plot.plot_curve(snap.curve, self.view.log_scale, extra=(loss, snap.loss, m.get("test_loss")))
         auto = " (auto: values span too far)" if self.plot.auto_log else ""
-        self.border_title = "Loss (all data)" + (" · log scale" + auto if self.plot.log_scale else "")
+        # Playing, the key's numbers may be of an earlier step than the status line's (the full
+        # data is evaluated 4 times a second, tui/run/controller.py EVAL_INTERVAL): say which.
+        lags = getattr(snap, "loss_lags", False) or (snap.playing and getattr(snap, "loss_step", None) is not None)
+        at = f" at step {snap.loss_step:,}" if lags else ""
+        self.border_title = f"Loss (all data{at})" + (" · log scale" + auto if self.plot.log_scale else "")
         self.border_subtitle = CLIPPED_LEGEND if r2_clipped(snap.curve) else BATCH_LEGEND
         has_test = "test_loss" in m
         spec = "short" if has_test else ".4g"  # the numbers must fit the panel's width

@@ -55,6 +55,13 @@ class StatusBar(Panel):
         fields = [
             (9, "step", f"{snap.step:,}", "bold"),
             (6, "epoch", f"{snap.epoch:,}", "bold"),
+        ]
+        if getattr(snap, "loss_lags", False) or (snap.playing and getattr(snap, "loss_step", None) is not None):
+            # Playing, the full data is evaluated 4 times a second (tui/run/controller.py
+            # EVAL_INTERVAL): the loss, accuracy and test numbers that follow are of this step
+            # (said on every playing frame, so the line does not jump when it is the current one).
+            fields.append((9, "", f"at step {snap.loss_step:,}:", "dim"))
+        fields += [
             (9, "train loss", _num(snap.loss), "bold"),   # full data, at the weights on show
             # a regression run shows R² where a classification run shows accuracy (tui.fmt.score)
             (9, *fmt.score(m), "bold green" if acc == 1.0 else "bold"),
