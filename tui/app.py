@@ -35,7 +35,6 @@ from tui.palette import TrainerCommands
 from tui.run.view import View
 from tui.screens.building import BuildingScreen
 from tui.screens.main import MainScreen
-from tui.widgets.status.status_bar import StatusBar
 
 # Nothing above imports NumPy: the engine, the run controller and the panels' modules are
 # imported once the dashboard's frame is on screen (NetstepApp(build=...) builds the run
@@ -150,6 +149,8 @@ class NetstepApp(StartActions, ShapeActions, OpActions, FileActions, BeyondActio
                 panel.show(snap, force)
             self._status_snap = snap
             return
+        from tui.widgets.status.status_bar import StatusBar   # here: it imports NumPy (the first frame comes first)
+
         now = time.monotonic()
         # Never two panel frames in a row: the status line keeps half the frames or more.
         panel_frame, self._panel_frame = self._panel_frame, False

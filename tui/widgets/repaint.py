@@ -7,7 +7,6 @@ the old and new keys here, so Textual composes only the lines that differ.
 
 from __future__ import annotations
 
-import numpy as np
 from rich.segment import Segment
 from textual.geometry import Region
 from textual.strip import Strip
@@ -60,6 +59,8 @@ class SegmentTable(dict):
     def strip(self, cells, width: int, pad_style=None) -> Strip:
         """The Strip of one line of cell codes (a 1-D int array), padded with blanks in
         pad_style to `width` (or cut to it). One Strip is made: each costs its caches."""
+        import numpy as np   # here, not at the top: the text widgets import this module before the first frame
+
         n = len(cells)
         if not n:
             return Strip.blank(width, pad_style)
