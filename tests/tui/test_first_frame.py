@@ -149,6 +149,25 @@ async def test_keys_before_the_run_say_so_then_work():
         assert app.screen_stack == [app.screen]
 
 
+async def test_the_dashboards_footer_has_its_keys_when_the_app_starts_blurred():
+    """A browser session (Textual's web driver) starts without focus, before the run is
+    built: Textual's Footer composes its keys only with focus, so the dashboard's footer
+    stayed empty (the browser test caught it)."""
+    from textual import events
+
+    gate = threading.Event()
+    app = _gated_app(gate)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.post_message(events.AppBlur())
+        await pilot.pause()
+        assert not app.app_focus
+        gate.set()
+        await wait_for_run(pilot, app)
+        footer = app.screen.query_one("FitFooter")
+        await wait_for(pilot, lambda: len(footer.children) > 0, "the footer's keys")
+        assert "space" in {getattr(k, "key", None) for k in footer.children}
+
+
 async def test_help_open_while_the_run_is_built():
     gate = threading.Event()
     app = _gated_app(gate)

@@ -26,6 +26,14 @@ class FitFooter(QuickLines, Footer):
     def on_mount(self) -> None:
         self._later()
 
+    def bindings_changed(self, screen) -> None:
+        super().bindings_changed(screen)
+        # Textual's Footer composes its keys only while the app has focus. A browser session
+        # starts blurred, and the dashboard replaces the first frame after that: its footer
+        # would stay empty until a key changed the bindings. An empty footer composes anyway.
+        if not screen.app.app_focus and not self.children and self.is_attached and screen is self.screen:
+            self.call_after_refresh(self.recompose)
+
     def on_resize(self) -> None:
         for child in self.children:   # measure again from everything shown
             child.display = True
