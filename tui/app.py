@@ -45,9 +45,9 @@ engine = lazy("engine")
 # thread needs (2 cores, pure-Python drawing). So a frame (TICK_HZ a second) always shows
 # the status line, and the other panels draw only from a CPU credit: UI_BUDGET of a core,
 # counted on the UI thread's own clock (time.thread_time: drawing, the compositor, events).
-UI_BUDGET = 0.06     # share of a core the whole UI thread may take while playing
+UI_BUDGET = 0.12     # share of a core the whole UI thread may take while playing
 CREDIT_CAP = 0.03    # seconds of UI CPU the credit may save up (no burst of panels after a quiet spell)
-MAX_WAIT = 2.0       # while playing, every panel moves at least this often whatever the credit
+MAX_WAIT = 1.0       # while playing, every panel moves at least this often whatever the credit
 
 
 def cycle_values(field: str) -> tuple:
